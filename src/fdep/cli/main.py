@@ -1,0 +1,53 @@
+"""The ``fdep`` entry point: one program, one subcommand per module.
+
+Each module listed in ``COMMANDS`` defines ``add_parser(subparsers)`` that adds
+its subparser and sets ``func`` (taking the parsed ``argparse.Namespace`` and
+returning an exit code). User errors (:class:`fdep.errors.FdepError`) print one
+line and exit non-zero; bugs keep their traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .. import __version__
+from ..errors import FdepError
+
+# Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
+COMMANDS: tuple[str, ...] = (
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fdep",
+        description="Infrared small target detection: FDEP, SIRST model zoo, HSE metrics.",
+    )
+    parser.add_argument("--version", action="version", version=f"fdep {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__package__}.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code = args.func(args)
+    except FdepError as e:
+        print(f"fdep {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"fdep {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

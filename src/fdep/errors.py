@@ -1,0 +1,35 @@
+"""Errors a user can cause. Each carries a message fit to print on one line.
+
+The CLI catches :class:`FdepError`, prints its message and exits non-zero;
+anything else is a bug and keeps its traceback.
+"""
+
+
+class FdepError(Exception):
+    """Base class for every user-facing error."""
+
+    exit_code = 2
+
+
+class InputError(FdepError):
+    """Bad input data: unreadable file, wrong size, NaN values, missing ids..."""
+
+
+class DataError(FdepError):
+    """A dataset failed validation or cannot be found/prepared."""
+
+
+class ModelError(FdepError):
+    """Unknown model name, unsupported input shape, incompatible network."""
+
+
+class WeightsError(FdepError):
+    """Missing or unusable weights (checkpoints, VFM weights)."""
+
+
+class ConfigError(FdepError):
+    """Invalid configuration: unknown keys, bad values."""
+
+
+class OutputExistsError(FdepError):
+    """An output would overwrite something the user already has."""

@@ -1,0 +1,138 @@
+"""Reading and writing the image files SIRST work deals with.
+
+Every reader raises :class:`fdep.errors.InputError` naming the file when it
+cannot be read, so callers never show a traceback for a corrupt image.
+
+* images: any PNG/BMP/JPG/TIFF mode (L, P, RGB, RGBA, LA, 16-bit) -> float32
+  grayscale on the 0-255 scale (16-bit data is divided by 257).
+* masks: nonzero-at->127 binarisation (8-bit), any mode -> bool.
+* probability maps: 8-bit PNG (v/255), 16-bit PNG (v/65535) or .npy float.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import InputError
+from .fileio import atomic_path
+
+IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+MASK_SUFFIXES = (".png", ".bmp")
+PROB_SUFFIXES = (".png", ".npy")
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _open(path: str | os.PathLike) -> Image.Image:
+    try:
+        img = Image.open(path)
+        img.load()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise InputError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
+    return img
+
+
+def _to_gray_array(img: Image.Image) -> np.ndarray:
+    """Grayscale float32 array on the 0-255 scale, whatever the PNG mode."""
+    if img.mode in _SIXTEEN_BIT_MODES:
+        return np.asarray(img, dtype=np.float32) / 257.0
+    if img.mode == "F":
+        return np.asarray(img, dtype=np.float32)
+    if img.mode != "L":
+        # P (palette), RGB, RGBA, LA, 1, CMYK ...: let PIL apply the palette and ITU-R 601 luma.
+        img = img.convert("RGB").convert("L") if img.mode in ("P", "PA", "1") else img.convert("L")
+    return np.asarray(img, dtype=np.float32)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as a float32 H x W grayscale array on the 0-255 scale."""
+    return _to_gray_array(_open(path))
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a mask as a bool H x W array: pixels whose gray value is > 127 are target.
+
+    1-bit masks ("1" mode) are read as 0/255 first, so their nonzero pixels count.
+    """
+    img = _open(path)
+    if img.mode == "1":
+        return np.asarray(img, dtype=bool).copy()
+    arr = _to_gray_array(img)
+    return arr > 127
+
+
+def read_prob_map(path: str | os.PathLike) -> np.ndarray:
+    """Read a probability map in [0, 1] as float64.
+
+    ``.npy``: a float (or bool) 2-D array, values must already be in [0, 1].
+    ``.png``: 8-bit -> value/255, 16-bit -> value/65535 (single channel expected;
+    colour PNGs are rejected because a colour prediction is almost always a mistake).
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise InputError(f"{path}: file not found") from None
+        except (ValueError, OSError, EOFError) as e:
+            raise InputError(f"{path}: cannot read .npy file ({e})") from None
+        while arr.ndim > 2 and (arr.shape[0] == 1 or arr.shape[-1] == 1):  # 1xHxW, HxWx1, 1x1xHxW
+            arr = arr[0] if arr.shape[0] == 1 else arr[..., 0]
+        if arr.ndim != 2:
+            raise InputError(f"{path}: expected a 2-D probability map, got shape {arr.shape}")
+        if arr.dtype == bool:
+            return arr.astype(np.float64)
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise InputError(f"{path}: .npy predictions must be float in [0, 1], got dtype {arr.dtype}")
+        arr = arr.astype(np.float64)
+    else:
+        img = _open(path)
+        if img.mode in _SIXTEEN_BIT_MODES:
+            arr = np.asarray(img, dtype=np.float64) / 65535.0
+        elif img.mode == "L":
+            arr = np.asarray(img, dtype=np.float64) / 255.0
+        elif img.mode == "1":
+            arr = np.asarray(img, dtype=np.float64)
+        else:
+            raise InputError(
+                f"{path}: prediction PNG must be single-channel 8- or 16-bit grayscale, got mode {img.mode}"
+            )
+    check_prob_map(arr, path)
+    return arr
+
+
+def check_prob_map(arr: np.ndarray, where: object) -> None:
+    """Raise InputError if ``arr`` holds NaN/inf or values outside [0, 1]."""
+    if not np.all(np.isfinite(arr)):
+        n = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise InputError(f"{where}: prediction contains {n} NaN/inf values")
+    lo, hi = float(arr.min(initial=0.0)), float(arr.max(initial=0.0))
+    if lo < 0.0 or hi > 1.0:
+        raise InputError(f"{where}: prediction values must lie in [0, 1], found range [{lo:.4g}, {hi:.4g}]")
+
+
+def write_prob_png16(path: str | os.PathLike, prob: np.ndarray) -> None:
+    """Write a [0,1] probability map as a 16-bit PNG (value*65535, rounded), atomically."""
+    arr = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
+    data = np.round(arr * 65535.0).astype(np.uint16)
+    with atomic_path(path) as tmp:
+        Image.fromarray(data).save(tmp, format="PNG")
+
+
+def write_mask_png(path: str | os.PathLike, mask: np.ndarray) -> None:
+    """Write a boolean mask as an 8-bit 0/255 PNG, atomically."""
+    data = (np.asarray(mask, dtype=bool) * 255).astype(np.uint8)
+    with atomic_path(path) as tmp:
+        Image.fromarray(data).save(tmp, format="PNG")
+
+
+def write_image_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an 8-bit grayscale (H x W) or RGB (H x W x 3) uint8 array as PNG, atomically."""
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.asarray(image, dtype=np.uint8)).save(tmp, format="PNG")

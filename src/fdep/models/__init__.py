@@ -1,0 +1,22 @@
+"""The model zoo: every network behind one registry.
+
+Importing this package registers every network (one module per network).
+"""
+
+from .base import Features, SIRSTNet, count_parameters, final_output
+from .registry import create_model, get_model_factory, is_model, list_models, register_model
+
+# Each network module registers itself on import: one line per network file.
+# (isort: keep this block sorted)
+
+__all__ = [
+    "Features",
+    "SIRSTNet",
+    "count_parameters",
+    "create_model",
+    "final_output",
+    "get_model_factory",
+    "is_model",
+    "list_models",
+    "register_model",
+]

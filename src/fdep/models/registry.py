@@ -1,0 +1,53 @@
+"""timm-style model registry: ``register_model``, ``create_model``, ``list_models``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import ModelError
+from .base import SIRSTNet
+
+_REGISTRY: dict[str, Callable[..., SIRSTNet]] = {}
+
+
+def register_model(fn: Callable[..., SIRSTNet] | None = None, *, name: str | None = None):
+    """Register a network factory (a class or function taking ``in_chans`` and kwargs).
+
+    Usable bare (``@register_model``; the name is the lower-cased ``__name__``)
+    or with an explicit name (``@register_model(name="acm")``).
+    """
+
+    def deco(f: Callable[..., SIRSTNet]) -> Callable[..., SIRSTNet]:
+        key = (name or f.__name__).lower()
+        if key in _REGISTRY and _REGISTRY[key] is not f:
+            raise ValueError(f"model name {key!r} registered twice")
+        _REGISTRY[key] = f
+        if isinstance(f, type):
+            f.model_name = key
+        return f
+
+    return deco(fn) if fn is not None else deco
+
+
+def list_models() -> list[str]:
+    """Registered model names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def is_model(name: str) -> bool:
+    return name.lower() in _REGISTRY
+
+
+def get_model_factory(name: str) -> Callable[..., SIRSTNet]:
+    key = name.lower()
+    if key not in _REGISTRY:
+        raise ModelError(f"unknown model {name!r}; available: {', '.join(list_models()) or '(none)'}")
+    return _REGISTRY[key]
+
+
+def create_model(name: str, in_chans: int = 1, **kwargs) -> SIRSTNet:
+    """Build a registered network by name."""
+    model = get_model_factory(name)(in_chans=in_chans, **kwargs)
+    if not model.model_name:
+        model.model_name = name.lower()
+    return model
