@@ -3,16 +3,17 @@
 Encoder: a full-resolution stem (two conv3x3, 16 channels) and five stages at
 strides 1, 2, 4, 8, 16 (16, 32, 64, 64, 64 channels). Every stage opens with
 a residual block (a down-sampling one from stage 2 on) followed by two MSDA
-blocks: four conv branches (1x1; 1x1 then 3x3; 3x3 then 3x3 dilation 3; 5x5
-then 3x3 dilation 5),
-multi-direction Haar-filter attention (the LL, LH, HL and HH Haar filters each
-drive a spatial attention map) and SE channel attention. Stage 2 concatenates
+blocks: multi-scale local relation learning (four conv branches: 1x1; 1x1
+then 3x3; 3x3 then 3x3 dilation 3; 5x5 then 3x3 dilation 5),
+multi-directional feature awareness (MDFA: the LL, LH, HL and HH Haar filters
+each drive a spatial attention map) and SE channel attention. Stage 2 concatenates
 the stride-2 Haar high-frequency bands (LH, HL, HH) of the input image before
-its first block's output (HFDI). The deepest feature fuses max-pooled, 1x1-reduced
+its first block's output (high-frequency direction injection, HFDI). The deepest
+feature (feature aggregation, FA) fuses max-pooled, 1x1-reduced
 (16-channel) stages 1-4 with stage 5 into 64 channels at stride 16.
 
 Decoder: a multi-scale local-contrast block (three dilated branches) per
-scale, then feature-aggregation fusion (FAF) from deep to shallow, and a 1x1
+scale, then feature alignment fusion (FAF) from deep to shallow, and a 1x1
 head at full resolution.
 
 FDEP split: ``top`` is the fused deepest feature (64 channels, stride 16);
@@ -67,7 +68,7 @@ def conv_bn_relu(cin: int, cout: int, k: int = 3, dilation: int = 1) -> nn.Seque
 
 
 class HaarAttention(nn.Module):
-    """Multi-direction Haar-filter attention (MDFA).
+    """Multi-directional feature awareness (MDFA): Haar-filter spatial attention.
 
     Each of the four 2x2 Haar filters is applied depthwise at stride 1 (input
     padded one pixel on the top/left so the size is kept); a per-direction
@@ -110,7 +111,7 @@ class SEAttention(nn.Module):
 
 
 class MSDABlock(nn.Module):
-    """Multi-scale direction-aware block: dilated branches + Haar attention + SE, residual."""
+    """Multi-scale direction-aware (MSDA) block: dilated branches (MLRL) + MDFA + SE, residual."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -196,8 +197,8 @@ class LocalContrast(nn.Module):
         return self.merge(torch.cat([b(x) for b in self.branches], 1))
 
 
-class FeatureAggregation(nn.Module):
-    """Feature-aggregation fusion (FAF) of a deep map (``cdeep``) into a shallow one (``cshallow``).
+class AlignmentFusion(nn.Module):
+    """Feature alignment fusion (FAF) of a deep map (``cdeep``) into a shallow one (``cshallow``).
 
     The deep map is up-sampled x2 (bilinear, align_corners=True), refined by a
     residual computed from its concatenation with the shallow map, projected to
@@ -226,7 +227,7 @@ class FeatureAggregation(nn.Module):
 
 @register_model(name="msdanet")
 class MSDANet(SIRSTNet):
-    """Multi-Scale Direction-Aware Network (MSDA blocks, HFDI, FAF decoder)."""
+    """Multi-Scale Direction-Aware Network (MSDA blocks, HFDI, FA deepest feature, FAF decoder)."""
 
     paper_params_m = 4.79
     top_channels = 64
@@ -261,7 +262,7 @@ class MSDANet(SIRSTNet):
         self.open4 = DownResBlock(w[2], w[3])
         self.open5 = DownResBlock(w[3], w[4])
         self.msda = nn.ModuleList(nn.Sequential(MSDABlock(c), MSDABlock(c)) for c in w)
-        # Stages 1-4 max-pooled to stride 16 and reduced to 16 channels, then fused with stage 5.
+        # Feature aggregation (FA): stages 1-4 max-pooled to stride 16 and reduced to 16 channels, fused with stage 5.
         self.reduce = nn.ModuleList(_kaiming(nn.Sequential(nn.Conv2d(c, 16, 1), nn.ReLU())) for c in w[:4])
         self.fuse = _kaiming(
             nn.Sequential(
@@ -275,10 +276,10 @@ class MSDANet(SIRSTNet):
         self.contrast = nn.ModuleList(LocalContrast(c) for c in w)
         self.aggregate = nn.ModuleList(
             [
-                FeatureAggregation(w[1], w[0]),
-                FeatureAggregation(w[2], w[1]),
-                FeatureAggregation(w[3], w[2]),
-                FeatureAggregation(w[4], w[3]),
+                AlignmentFusion(w[1], w[0]),
+                AlignmentFusion(w[2], w[1]),
+                AlignmentFusion(w[3], w[2]),
+                AlignmentFusion(w[4], w[3]),
             ]
         )
         self.head = _kaiming(nn.Sequential(nn.Conv2d(w[0], w[0], 1), nn.ReLU(), nn.Conv2d(w[0], 1, 1)))
