@@ -8,6 +8,11 @@ from .registry import create_model, get_model_factory, is_model, list_models, re
 
 # Each network module registers itself on import: one line per network file.
 # (isort: keep this block sorted)
+from . import acm  # noqa: F401
+from . import alclnet  # noqa: F401
+from . import alcnet  # noqa: F401
+from . import gglnet  # noqa: F401
+from . import mlclnet  # noqa: F401
 
 __all__ = [
     "Features",
