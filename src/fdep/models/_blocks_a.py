@@ -109,7 +109,9 @@ class AsymBiChaFuse(nn.Module):
         super().__init__()
         self.topdown = _channel_gate(channels, r, pooled=True)
         self.bottomup = _channel_gate(channels, r, pooled=False)
-        self.post = nn.Sequential(nn.Conv2d(channels, channels, 3, 1, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+        self.post = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
+        )
 
     def forward(self, xh: torch.Tensor, xl: torch.Tensor) -> torch.Tensor:
         fused = 2 * xl * self.topdown(xh) + 2 * xh * self.bottomup(xl)

@@ -17,7 +17,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks_a_lcl import LCL, DualAttentionSBAM, GradientFusion, gradient_magnitude, init_kaiming, point_head, res_stage, stem
+from ._blocks_a_lcl import (
+    LCL,
+    DualAttentionSBAM,
+    GradientFusion,
+    gradient_magnitude,
+    init_kaiming,
+    point_head,
+    res_stage,
+    stem,
+)
 from .base import Features, SIRSTNet
 from .registry import register_model
 
