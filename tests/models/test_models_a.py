@@ -187,7 +187,12 @@ def lcl_family(in_chans: int, name: str) -> int:
         widths = (16, 32, 64)
         enc = stem + sum(stage(w // 2 if i else w, w, i > 0, False) for i, w in enumerate(widths))
         mlcl = sum(
-            conv(1, c, c) + conv(3, c, c) + conv(3, c, c) + conv(3, c, c) + conv(5, c, c) + conv(3, c, c)
+            conv(1, c, c)
+            + conv(3, c, c)
+            + conv(3, c, c)
+            + conv(3, c, c)
+            + conv(5, c, c)
+            + conv(3, c, c)
             + conv(1, 3 * c, c)
             for c in widths
         )
@@ -196,9 +201,7 @@ def lcl_family(in_chans: int, name: str) -> int:
     ggl = name == "gglnet"
     enc = stem + sum(stage(w // 2 if i else w, w, i > 0, ggl) for i, w in enumerate(widths))
     if ggl:
-        enc += sum(
-            convbn(in_chans, c) + se(c) + convbn(c, c) + convbn(2 * c, c) + se(c) + convbn(c, c) for c in widths
-        )
+        enc += sum(convbn(in_chans, c) + se(c) + convbn(c, c) + convbn(2 * c, c) + se(c) + convbn(c, c) for c in widths)
     lcl = sum(conv(1, c, c) + conv(3, c, c) for c in widths)
     pairs = list(zip(widths[1:], widths[:-1]))
     if ggl:  # up-projection + CBAM channel (r=8, no bias) and 7x7 spatial attention

@@ -94,7 +94,9 @@ class LCL(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 1), nn.ReLU(inplace=True), nn.Conv2d(channels, channels, 3, 1, 1),
+            nn.Conv2d(channels, channels, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, 1, 1),
             nn.ReLU(inplace=True),
         )
 
@@ -110,8 +112,10 @@ class MLCL(nn.Module):
         super().__init__()
         self.branches = nn.ModuleList(
             nn.Sequential(
-                nn.Conv2d(channels, channels, k, 1, k // 2), nn.ReLU(inplace=True),
-                nn.Conv2d(channels, channels, 3, 1, d, dilation=d), nn.ReLU(inplace=True),
+                nn.Conv2d(channels, channels, k, 1, k // 2),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(channels, channels, 3, 1, d, dilation=d),
+                nn.ReLU(inplace=True),
             )
             for k, d in ((1, 1), (3, 3), (5, 5))
         )
@@ -138,7 +142,11 @@ class _UpProject(nn.Module):
 
 
 class SBAM(nn.Module):
-    """ALCL-Net's simplified bilinear attention module: ``low + up(high) * sigmoid(BN(conv1x1(low)))``."""
+    """ALCL-Net's simplified bilinear interpolation attention module (SBAM).
+
+    ``low + up(high) * sigmoid(BN(conv1x1(low)))``: the shallower map gates the
+    upsampled, projected deeper one.
+    """
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
@@ -155,7 +163,8 @@ class ChannelAttention(nn.Module):
     def __init__(self, channels: int, r: int = 8) -> None:
         super().__init__()
         self.mlp = nn.Sequential(
-            nn.Conv2d(channels, channels // r, 1, bias=False), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels // r, 1, bias=False),
+            nn.ReLU(inplace=True),
             nn.Conv2d(channels // r, channels, 1, bias=False),
         )
 
@@ -175,8 +184,12 @@ class SpatialAttention(nn.Module):
         return torch.sigmoid(self.conv(stats))
 
 
-class DualAttentionSBAM(nn.Module):
-    """GGL-Net's SBAM: ``low * CA(up(high)) + up(high) * SA(low)``."""
+class TwoWayGuidedFusion(nn.Module):
+    """GGL-Net's two-way guided fusion module (TGFM): ``low * CA(up(high)) + up(high) * SA(low)``.
+
+    The deeper map guides the shallower one through channel attention, the
+    shallower guides the deeper through spatial attention (ALCL-Net's SBAM, extended).
+    """
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
@@ -201,8 +214,8 @@ def gradient_magnitude(x: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(dx * dx + dy * dy)
 
 
-class GradientFusion(nn.Module):
-    """GGL-Net's gradient-guided fusion (``Res``) of a stage output with the gradient map at its scale.
+class GradientSupplement(nn.Module):
+    """GGL-Net's gradient supplementary module (GSM): fuses a stage output with the gradient map at its scale.
 
     The gradient map goes through conv-BN-ReLU-SE-conv-BN-ReLU to the stage width;
     the concatenation [feature, gradient] through conv-BN-ReLU-SE-conv-BN; the
@@ -212,10 +225,14 @@ class GradientFusion(nn.Module):
     def __init__(self, grad_chans: int, channels: int) -> None:
         super().__init__()
         self.grad = nn.Sequential(
-            *conv_bn(grad_chans, channels), SqueezeExcite(channels), *conv_bn(channels, channels),
+            *conv_bn(grad_chans, channels),
+            SqueezeExcite(channels),
+            *conv_bn(channels, channels),
         )
         self.fuse = nn.Sequential(
-            *conv_bn(2 * channels, channels), SqueezeExcite(channels), *conv_bn(channels, channels, relu=False),
+            *conv_bn(2 * channels, channels),
+            SqueezeExcite(channels),
+            *conv_bn(channels, channels, relu=False),
         )
         self.relu = nn.ReLU(inplace=True)
 

@@ -50,4 +50,3 @@ class ACM(SIRSTNet):
         out = self.uplayer2(self.fuse2(self.deconv2(features.top), c2))
         out = self.uplayer1(self.fuse1(self.deconv1(out), c1))
         return resize_to(self.head(out), size)
-

@@ -33,9 +33,7 @@ class ALCLNet(SIRSTNet):
         super().__init__(in_chans)
         w = WIDTHS
         self.stem = stem(in_chans, w[0])
-        self.stages = nn.ModuleList(
-            res_stage(w[max(i - 1, 0)], w[i], blocks, down=i > 0) for i in range(len(w))
-        )
+        self.stages = nn.ModuleList(res_stage(w[max(i - 1, 0)], w[i], blocks, down=i > 0) for i in range(len(w)))
         self.lcl = nn.ModuleList(LCL(c) for c in w)
         self.sbam = nn.ModuleList(SBAM(w[i + 1], w[i]) for i in range(len(w) - 1))
         self.head = point_head(w[0])

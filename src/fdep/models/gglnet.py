@@ -1,14 +1,14 @@
-"""GGL-Net: gradient-guided learning network (Zhao, Yu et al., 2024).
+"""GGL-Net: gradient-guided learning network (Zhao, Yu et al., IEEE GRSL 2023).
 
 ALCL-Net's five-stage residual encoder (16..256 ch, strides 1..16) with SE
-attention in the residual blocks and, after every stage, a gradient-guided
-fusion of the stage output with the first-order gradient magnitude of the
-input image (max-pooled to the stage's scale). The decoder is ALCL-Net's LCL
-modules with dual-attention SBAM blocks (channel attention from the deeper
-map, spatial attention from the shallower one) and a 1x1 conv head.
-``Features.top`` is the stage-5 output after its gradient fusion (256 ch,
-stride 16); the gradient branch lives wholly in the encoder, so decode needs
-nothing of the input image.
+attention in the residual blocks and, after every stage, a gradient
+supplementary module (GSM) fusing the stage output with the first-order
+gradient magnitude of the input image (max-pooled to the stage's scale). The
+decoder is ALCL-Net's LCL modules with two-way guided fusion modules (TGFM:
+channel attention from the deeper map, spatial attention from the shallower
+one) and a 1x1 conv head. ``Features.top`` is the stage-5 output after its GSM
+(256 ch, stride 16); the gradient branch lives wholly in the encoder, so
+decode needs nothing of the input image.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from torch import nn
 
 from ._blocks_a_lcl import (
     LCL,
-    DualAttentionSBAM,
-    GradientFusion,
+    GradientSupplement,
+    TwoWayGuidedFusion,
     gradient_magnitude,
     init_kaiming,
     point_head,
@@ -35,7 +35,7 @@ WIDTHS = (16, 32, 64, 128, 256)
 
 @register_model
 class GGLNet(SIRSTNet):
-    """GGL-Net: widths 16..256, SE residual blocks, gradient fusion per stage, LCL + dual-attention SBAM."""
+    """GGL-Net: widths 16..256, SE residual blocks, GSM per stage, LCL + TGFM decoder."""
 
     paper_params_m = 8.99
     top_channels = 256
@@ -49,9 +49,9 @@ class GGLNet(SIRSTNet):
         self.stages = nn.ModuleList(
             res_stage(w[max(i - 1, 0)], w[i], blocks, down=i > 0, se=True) for i in range(len(w))
         )
-        self.grad_fusion = nn.ModuleList(GradientFusion(in_chans, c) for c in w)
+        self.gsm = nn.ModuleList(GradientSupplement(in_chans, c) for c in w)
         self.lcl = nn.ModuleList(LCL(c) for c in w)
-        self.sbam = nn.ModuleList(DualAttentionSBAM(w[i + 1], w[i]) for i in range(len(w) - 1))
+        self.sbam = nn.ModuleList(TwoWayGuidedFusion(w[i + 1], w[i]) for i in range(len(w) - 1))
         self.head = point_head(w[0])
         init_kaiming(self)
 
@@ -59,7 +59,7 @@ class GGLNet(SIRSTNet):
         grad = gradient_magnitude(x)
         feats = []
         out = self.stem(x)
-        for i, (stage, fusion) in enumerate(zip(self.stages, self.grad_fusion)):
+        for i, (stage, fusion) in enumerate(zip(self.stages, self.gsm)):
             if i:
                 grad = F.max_pool2d(grad, 2, 2)
             out = fusion(stage(out), grad)
