@@ -8,6 +8,8 @@ from .registry import create_model, get_model_factory, is_model, list_models, re
 
 # Each network module registers itself on import: one line per network file.
 # (isort: keep this block sorted)
+# isort: split
+from . import uiunet  # noqa: F401
 
 __all__ = [
     "Features",
