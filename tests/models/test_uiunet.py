@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from fdep.errors import ModelError
 from fdep.models import count_parameters, create_model
 from fdep.models._blocks_c import RSU, RSUF, InteractiveCrossAttentionFusion
 
@@ -145,3 +146,17 @@ def test_side_outputs_order_and_fusion(uiunet):
         # encoder skips: strides 1..16 with the published widths
         widths = [(64, 64, 64), (128, 32, 32), (256, 16, 16), (512, 8, 8), (512, 4, 4)]
         assert [tuple(s.shape[1:]) for s in f.skips] == widths
+
+
+def test_training_with_a_single_sample_is_a_clear_error(uiunet):
+    uiunet.train()
+    x = torch.randn(1, 1, 64, 64)
+    with pytest.raises(ModelError, match="batch of at least 2"):
+        uiunet(x)
+    uiunet.eval()
+    with torch.no_grad():
+        f = uiunet.encode(x)
+        assert uiunet(x).shape == (1, 1, 64, 64)
+    uiunet.train()
+    with pytest.raises(ModelError, match="batch of at least 2"):
+        uiunet.decode(f)
