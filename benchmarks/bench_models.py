@@ -19,6 +19,7 @@ import datetime
 import gc
 import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -92,11 +93,15 @@ def environment_note(threads: int, repeats: int, warmup: int) -> str:
 
 
 def replace_section(text: str, body: str, path: str = "<text>") -> str:
-    """``text`` with everything between the BEGIN and END markers replaced by ``body``."""
-    i, j = text.find(BEGIN), text.find(END)
-    if i < 0 or j < 0 or j < i:
-        raise InputError(f"{path}: no '{BEGIN}' ... '{END}' section to rewrite")
-    return text[: i + len(BEGIN)] + "\n" + body.strip("\n") + "\n" + text[j:]
+    """``text`` with everything between the BEGIN and END marker lines replaced by ``body``.
+
+    Markers count only on a line of their own, so prose may mention them.
+    """
+    begin = re.search(rf"^{re.escape(BEGIN)}[ \t]*$", text, re.M)
+    end = re.search(rf"^{re.escape(END)}[ \t]*$", text, re.M)
+    if not begin or not end or end.start() < begin.end():
+        raise InputError(f"{path}: no '{BEGIN}' ... '{END}' section (each marker on its own line) to rewrite")
+    return text[: begin.end()] + "\n" + body.strip("\n") + "\n" + text[end.start() :]
 
 
 def check_docs(path: Path) -> str:

@@ -32,6 +32,13 @@ def test_replace_section_keeps_the_rest(bench):
         bench.replace_section(f"{bench.END}\n{bench.BEGIN}", "x")
 
 
+def test_markers_mentioned_in_prose_are_not_the_section(bench):
+    text = f"see `{bench.BEGIN}` and `{bench.END}` below\n\n{bench.BEGIN}\nold\n{bench.END}\n"
+    assert bench.replace_section(text, "new") == text.replace("old", "new")
+    with pytest.raises(InputError):
+        bench.replace_section(f"see `{bench.BEGIN}` and `{bench.END}`", "new")
+
+
 def test_pick_baseline(bench):
     names = list_models()
     expected = "acm" if "acm" in names else names[0]
@@ -67,4 +74,4 @@ def test_errors_are_one_line(bench, tmp_path, capsys):
     plain = tmp_path / "plain.md"
     plain.write_text("no markers")
     assert bench.main(["--write-docs", str(plain)]) == 2
-    assert "section to rewrite" in capsys.readouterr().err and plain.read_text() == "no markers"
+    assert "section (each marker on its own line) to rewrite" in capsys.readouterr().err and plain.read_text() == "no markers"
