@@ -46,9 +46,7 @@ class RSU(nn.Module):
         if height < 3:
             raise ValueError("RSU height must be >= 3")
         self.conv_in = ConvBNReLU(in_ch, out_ch)
-        self.enc = nn.ModuleList(
-            [ConvBNReLU(out_ch if i == 0 else mid_ch, mid_ch) for i in range(height - 1)]
-        )
+        self.enc = nn.ModuleList([ConvBNReLU(out_ch if i == 0 else mid_ch, mid_ch) for i in range(height - 1)])
         self.bottom = ConvBNReLU(mid_ch, mid_ch, dilation=2)
         self.dec = nn.ModuleList(
             [ConvBNReLU(2 * mid_ch, out_ch if i == height - 2 else mid_ch) for i in range(height - 1)]
@@ -123,9 +121,7 @@ class InteractiveCrossAttentionFusion(nn.Module):
     def __init__(self, high_ch: int, channels: int, r: int = 4) -> None:
         super().__init__()
         mid = channels // r
-        self.proj_high = nn.Sequential(
-            nn.Conv2d(high_ch, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
-        )
+        self.proj_high = nn.Sequential(nn.Conv2d(high_ch, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
         self.topdown = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
             nn.Conv2d(channels, mid, 1),
