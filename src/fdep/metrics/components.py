@@ -1,0 +1,278 @@
+"""Connected components of a probability map at many thresholds at once.
+
+A pixel is "above level j" when p > levels[j-1]; components of the binarised map
+at level j nest inside those at level j-1. We label once at the lowest level
+(OpenCV, 8-connectivity) to get the components ``c``; then for every component
+and every distinct level ``d`` its pixels reach, the pixels of ``c`` with level
+>= d form a *block*: the binarised map restricted to ``c``'s part of the image,
+cropped to its own bounding box. All blocks of an image are packed side by side
+(with a zero separator row and column) into one small canvas and labelled with a
+single OpenCV call, so the cost is one pass over the candidate pixels and their
+levels instead of one full-image labelling per threshold. A block stands for all
+levels in (previous distinct level of ``c``, d], so identical binarisations are
+labelled once. Memory stays bounded: blocks are processed in chunks of at most
+``max_volume`` pixel-levels.
+
+Every component is reported with its level range, pixel count, exact integer
+coordinate sums (centroid = sum / count, as SPEC.md defines it) and the flat
+index of its first pixel in raster order (the "label order" of matching).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MAX_VOLUME = 1 << 23  # pixel-levels written to one canvas (bounds memory, ~8 MiB of uint8 + int32 labels)
+
+
+@dataclass
+class Components:
+    """Components of one image over a range of levels (arrays aligned by component)."""
+
+    lo: np.ndarray  # first level index (1-based) at which this component exists
+    hi: np.ndarray  # last level index (inclusive)
+    area: np.ndarray  # pixel count (int64)
+    sum_y: np.ndarray  # sum of row coordinates (int64, exact)
+    sum_x: np.ndarray  # sum of column coordinates
+    first: np.ndarray  # flat index (row * W + col) of the first pixel in raster order
+
+    def __len__(self) -> int:
+        return len(self.area)
+
+    @staticmethod
+    def empty() -> Components:
+        z = np.zeros(0, np.int64)
+        return Components(z, z, z, z, z, z)
+
+    @staticmethod
+    def concat(parts: list[Components]) -> Components:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Components.empty()
+        return Components(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
+
+
+_FIELDS = ("lo", "hi", "area", "sum_y", "sum_x", "first")
+
+
+def greater_mask(p: np.ndarray, t: float) -> np.ndarray:
+    """``p > t`` evaluated exactly (as real numbers) for float32/float64 ``p`` and a float64 ``t``.
+
+    Comparing a float32 array with a Python float would round ``t`` to float32
+    first; instead compare with the largest value of ``p``'s dtype that is <= t.
+    """
+    if p.dtype == np.float64:
+        return p > t
+    f = p.dtype.type(t)
+    if float(f) > t:
+        f = np.nextafter(f, p.dtype.type(-np.inf))
+    return p > f
+
+
+def level_of(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Number of levels strictly below each value (0 = below every level), exact in float64."""
+    return np.searchsorted(levels, values.astype(np.float64, copy=False), side="left")
+
+
+def _first_in_top_row(labimg: np.ndarray, top: np.ndarray, left: np.ndarray, width: np.ndarray,
+                      labels: np.ndarray, budget: int = 1 << 20) -> np.ndarray:
+    """Column of each label's first pixel: the leftmost pixel of the label in its top row.
+
+    Labels are processed in groups of similar width so the gathered window stays under ``budget``.
+    """
+    out = np.zeros(len(labels), np.int64)
+    if len(labels) == 0:
+        return out
+    order = np.argsort(width, kind="stable")
+    i = 0
+    while i < len(order):
+        n = len(order) - i
+        while n > 1 and int(width[order[i + n - 1]]) * n > budget:  # widths ascending: last is widest
+            n //= 2
+        sel = order[i:i + n]
+        maxw = int(width[sel].max())
+        ar = np.arange(maxw)
+        cols = np.minimum(left[sel, None] + ar[None, :], labimg.shape[1] - 1)
+        hit = (labimg[top[sel, None], cols] == labels[sel, None]) & (ar[None, :] < width[sel, None])
+        out[sel] = left[sel] + hit.argmax(axis=1)
+        i += len(sel)
+    return out
+
+
+def label_components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components of a boolean mask, in raster order of their first pixel.
+
+    Returns (n, area, sum_y, sum_x, first_flat) for components 1..n (sorted by first pixel)
+    and the label image is not returned; used for GT masks and as a plain reference path.
+    """
+    h, w = mask.shape
+    n, labimg, stats, cent = cv2.connectedComponentsWithStats(
+        mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8), connectivity=8, ltype=cv2.CV_32S
+    )
+    if n <= 1:
+        z = np.zeros(0, np.int64)
+        return 0, z, z, z, z
+    st = stats[1:].astype(np.int64)
+    area = st[:, cv2.CC_STAT_AREA]
+    sum_x = np.rint(cent[1:, 0] * area).astype(np.int64)
+    sum_y = np.rint(cent[1:, 1] * area).astype(np.int64)
+    labels = np.arange(1, n)
+    top = st[:, cv2.CC_STAT_TOP]
+    col = _first_in_top_row(labimg, top, st[:, cv2.CC_STAT_LEFT], st[:, cv2.CC_STAT_WIDTH], labels)
+    first = top * w + col
+    order = np.argsort(first, kind="stable")
+    return n - 1, area[order], sum_y[order], sum_x[order], first[order]
+
+
+def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MAX_VOLUME
+                         ) -> tuple[Components, np.ndarray]:
+    """Components of ``p > levels[j-1]`` for every level j = 1..K, in one pass.
+
+    Returns the components (with their level ranges) and ``pix_above`` (K + 1,):
+    ``pix_above[j]`` = number of pixels with p > levels[j-1] (index 0 unused).
+    """
+    h, w = p.shape
+    nlev = len(levels)
+    pix_above = np.zeros(nlev + 1, np.int64)
+    cand = greater_mask(p, float(levels[0]))
+    n1, lab1, stats1, cent1 = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8,
+                                                               ltype=cv2.CV_32S)
+    if n1 <= 1:
+        return Components.empty(), pix_above
+    idx = np.flatnonzero(cand)  # raster order
+    comp = lab1.ravel()[idx].astype(np.int64) - 1
+    lv = level_of(p.ravel()[idx], levels)  # 1..nlev
+    hist = np.bincount(lv, minlength=nlev + 1)
+    pix_above[1:] = np.cumsum(hist[::-1])[::-1][1:]
+    y, x = np.divmod(idx, w)
+    ncomp = n1 - 1
+
+    # Level-1 components straight from the first labelling.
+    st = stats1[1:].astype(np.int64)
+    area1 = st[:, cv2.CC_STAT_AREA]
+    col1 = _first_in_top_row(lab1, st[:, cv2.CC_STAT_TOP], st[:, cv2.CC_STAT_LEFT], st[:, cv2.CC_STAT_WIDTH],
+                             np.arange(1, n1))
+    # Distinct levels each component reaches: present[c, l].
+    stride = nlev + 1
+    key = comp * stride + lv
+    present = np.zeros(ncomp * stride, bool)
+    present[key] = True
+    present = present.reshape(ncomp, stride)
+    cum = np.cumsum(present, axis=1, dtype=np.int32)
+    rank = cum.ravel()[key].astype(np.int64)  # 1-based rank of the pixel's level among c's distinct levels
+    nblk = cum[:, -1].astype(np.int64)
+    bc, bl = np.nonzero(present)  # blocks (component, level) sorted by component then level
+    block_off = np.concatenate([[0], np.cumsum(nblk)[:-1]])
+    first_of_comp = np.zeros(len(bc), bool)
+    first_of_comp[block_off] = True
+    prev = np.where(first_of_comp, 0, np.concatenate([[0], bl[:-1]]))
+    blo = prev + 1
+    # Level-1 block of each component: the first labelling already gives it; its range is [1, first level].
+    first_blk = block_off
+    parts = [Components(
+        lo=np.ones(ncomp, np.int64), hi=bl[first_blk].astype(np.int64), area=area1,
+        sum_y=np.rint(cent1[1:, 1] * area1).astype(np.int64), sum_x=np.rint(cent1[1:, 0] * area1).astype(np.int64),
+        first=st[:, cv2.CC_STAT_TOP] * w + col1,
+    )]
+    if len(bc) > ncomp:
+        # Shrinking bounding boxes: per (component, exact level) extent, then suffix min/max over levels.
+        big = np.iinfo(np.int64).max
+        ymin = np.full(ncomp * stride, big, np.int64)
+        xmin = np.full(ncomp * stride, big, np.int64)
+        ymax = np.full(ncomp * stride, -1, np.int64)
+        xmax = np.full(ncomp * stride, -1, np.int64)
+        np.minimum.at(ymin, key, y)
+        np.minimum.at(xmin, key, x)
+        np.maximum.at(ymax, key, y)
+        np.maximum.at(xmax, key, x)
+
+        def suffix(a: np.ndarray, op: np.ufunc) -> np.ndarray:
+            a = a.reshape(ncomp, stride)
+            return op.accumulate(a[:, ::-1], axis=1)[:, ::-1]
+
+        by0 = suffix(ymin, np.minimum)[bc, bl]
+        bx0 = suffix(xmin, np.minimum)[bc, bl]
+        by1 = suffix(ymax, np.maximum)[bc, bl]
+        bx1 = suffix(xmax, np.maximum)[bc, bl]
+        kblk = np.arange(len(bc)) - block_off[bc] + 1  # rank of each block within its component
+        # Volume of rank k: pixels with rank >= k; chunk ranks 2..max so each chunk stays under max_volume.
+        kmax = int(rank.max())
+        vol = np.cumsum(np.bincount(rank, minlength=kmax + 1)[::-1])[::-1]  # vol[k] = #pixels with rank >= k
+        k = 2
+        while k <= kmax:
+            total = 0
+            k_end = k
+            while k_end <= kmax and (k_end == k or total + vol[k_end] <= max_volume):
+                total += vol[k_end]
+                k_end += 1
+            parts.append(_label_blocks(
+                k, k_end - 1, rank, comp, block_off, y, x, w,
+                (kblk >= k) & (kblk < k_end), blo, bl, by0, bx0, by1, bx1,
+            ))
+            k = k_end
+    return Components.concat(parts), pix_above
+
+
+def _label_blocks(ka: int, kb: int, rank, comp, block_off, y, x, w, sel, blo, bhi, by0, bx0, by1, bx1
+                  ) -> Components:
+    """Pack the blocks of ranks ka..kb into one canvas, label it once and measure every component."""
+    bsel = np.flatnonzero(sel)
+    hb = by1[bsel] - by0[bsel] + 2  # +1 separator row
+    wb = bx1[bsel] - bx0[bsel] + 2
+    # Shelf packing: tallest first, rows of width ~ sqrt(total area).
+    order = np.argsort(-hb, kind="stable")
+    hs, ws = hb[order], wb[order]
+    shelf_w = max(int(ws.max()), int(np.sqrt(float((hs * ws).sum()))) + 1)
+    cw_before = np.cumsum(ws) - ws
+    shelf = cw_before // shelf_w
+    starts = np.flatnonzero(np.diff(shelf, prepend=-1))
+    shelf_id = np.cumsum(np.diff(shelf, prepend=-1) > 0) - 1  # consecutive shelf numbers
+    px = cw_before - cw_before[starts][shelf_id]
+    shelf_h = hs[starts]
+    shelf_y = np.concatenate([[0], np.cumsum(shelf_h)[:-1]])
+    py = shelf_y[shelf_id]
+    canvas_h = int(shelf_h.sum())
+    canvas_w = int((px + ws).max())
+    # Offsets canvas = global + (oy, ox), per selected block (in bsel order).
+    oy = np.empty(len(bsel), np.int64)
+    ox = np.empty(len(bsel), np.int64)
+    oy[order] = py - by0[bsel][order]
+    ox[order] = px - bx0[bsel][order]
+    # Map global block id -> position in bsel.
+    pos = np.full(len(sel), -1, np.int64)
+    pos[bsel] = np.arange(len(bsel))
+    # Entries: pixel i appears in its component's blocks of rank ka..min(rank_i, kb).
+    cnt = np.clip(np.minimum(rank, kb) - ka + 1, 0, None)
+    keep = cnt > 0
+    cnt_k = cnt[keep]
+    nent = int(cnt_k.sum())
+    starts_e = np.cumsum(cnt_k) - cnt_k
+    blk = np.repeat(block_off[comp[keep]] + (ka - 1) - starts_e, cnt_k) + np.arange(nent)
+    bpos = pos[blk]
+    base = y[keep] * canvas_w + x[keep]
+    flat = np.repeat(base, cnt_k) + oy[bpos] * canvas_w + ox[bpos]
+    canvas = np.zeros(canvas_h * canvas_w, np.uint8)
+    canvas[flat] = 1
+    canvas = canvas.reshape(canvas_h, canvas_w)
+    n, labimg, stats, cent = cv2.connectedComponentsWithStats(canvas, connectivity=8, ltype=cv2.CV_32S)
+    if n <= 1:
+        return Components.empty()
+    st = stats[1:].astype(np.int64)
+    top, left = st[:, cv2.CC_STAT_TOP], st[:, cv2.CC_STAT_LEFT]
+    area = st[:, cv2.CC_STAT_AREA]
+    # Which block holds each label: blocks in packing order are sorted by (shelf, x).
+    pack_key = shelf_id * canvas_w + px  # increasing in packing order
+    lab_shelf = np.searchsorted(shelf_y, top, side="right") - 1
+    j = np.searchsorted(pack_key, lab_shelf * canvas_w + left, side="right") - 1
+    lpos = order[j]  # position in bsel
+    col = _first_in_top_row(labimg, top, left, st[:, cv2.CC_STAT_WIDTH], np.arange(1, n))
+    gy = top - oy[lpos]
+    gx = col - ox[lpos]
+    sy = np.rint(cent[1:, 1] * area).astype(np.int64) - area * oy[lpos]
+    sx = np.rint(cent[1:, 0] * area).astype(np.int64) - area * ox[lpos]
+    gb = bsel[lpos]
+    return Components(lo=blo[gb].astype(np.int64), hi=bhi[gb].astype(np.int64), area=area, sum_y=sy, sum_x=sx,
+                      first=gy * w + gx)

@@ -1,0 +1,139 @@
+"""Pixel-level PR and ROC statistics: exact (HSE-P, AUC) and binned.
+
+Exact mode never sorts all pixels. Target pixels are few, so their distinct
+scores ``u`` (ascending) are collected first; each background pixel is then
+only placed relative to ``u`` (equal to some u_i, or strictly between two of
+them), which gives, for every distinct target score s, the counts
+TP(>= s), FP(>= s) and FP(> s): exactly the points where recall changes. That
+is all sklearn's ``average_precision_score`` (sum of (R_n - R_{n-1}) P_n) and
+``roc_auc_score`` (trapezoids, ties counted half) depend on.
+
+Binned mode replaces scores by ``min(floor(p * bins), bins - 1)``, i.e. it is
+the exact computation on scores rounded down to a grid of ``bins`` steps, with
+state two histograms whose size does not depend on the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Groups:
+    """Score groups in descending score order: positives and negatives per group.
+
+    ``neg_gap[i]`` counts negatives strictly between group i's score and the next
+    higher group (or above the top group); ``neg_eq[i]`` negatives tied with group i.
+    """
+
+    score: np.ndarray
+    pos: np.ndarray
+    neg_eq: np.ndarray
+    neg_gap: np.ndarray
+    n_pos: int
+    n_neg: int
+
+
+def positive_scores(p: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The target pixels' scores (float64), the per-image exact-mode statistic."""
+    return p[g].astype(np.float64)
+
+
+def count_negatives(neg: np.ndarray, u: np.ndarray, n_total: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Place background scores relative to the sorted distinct target scores ``u``.
+
+    Returns (eq, between, n) with eq[i] = #neg == u[i], between[i] = #neg in (u[i-1], u[i])
+    for i < len(u) and between[len(u)] = #neg > u[-1]; negatives below u[0] are only counted in n.
+    ``neg`` may already be restricted to values >= u[0] when ``n_total`` gives the full count.
+    """
+    n = int(neg.size) if n_total is None else int(n_total)
+    k = len(u)
+    eq = np.zeros(k, np.int64)
+    between = np.zeros(k + 1, np.int64)
+    if k == 0 or n == 0:
+        return eq, between, n
+    v = neg[neg >= u[0]].astype(np.float64, copy=False)
+    if v.size == 0:
+        return eq, between, n
+    i = np.searchsorted(u, v, side="left")
+    tie = np.zeros(v.size, bool)
+    inside = i < k
+    tie[inside] = u[i[inside]] == v[inside]
+    eq += np.bincount(i[tie], minlength=k)
+    between += np.bincount(i[~tie], minlength=k + 1)
+    return eq, between, n
+
+
+def exact_groups(u: np.ndarray, pos_count: np.ndarray, eq: np.ndarray, between: np.ndarray, n_neg: int) -> Groups:
+    """Groups from distinct positive scores ``u`` (ascending) and count_negatives' output (summed)."""
+    # Descending order; the gap above group i is between[i+1].
+    return Groups(score=u[::-1], pos=pos_count[::-1], neg_eq=eq[::-1], neg_gap=between[1:][::-1],
+                  n_pos=int(pos_count.sum()), n_neg=int(n_neg))
+
+
+def binned_index(values: np.ndarray, bins: int) -> np.ndarray:
+    return np.minimum((values.astype(np.float64, copy=False) * bins).astype(np.int64), bins - 1)
+
+
+def binned_hist(p: np.ndarray, g: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Histograms of target and background scores over ``bins`` equal bins of [0, 1]."""
+    b = binned_index(p.ravel(), bins)
+    gg = g.ravel()
+    pos = np.bincount(b[gg], minlength=bins)
+    allc = np.bincount(b, minlength=bins)
+    return pos, allc - pos
+
+
+def binned_groups(hpos: np.ndarray, hneg: np.ndarray) -> Groups:
+    """Groups from histograms: one group per bin holding a target pixel; others fold into gaps."""
+    bins = len(hpos)
+    keep = np.flatnonzero(hpos)
+    n_neg = int(hneg.sum())
+    if len(keep) == 0:
+        z = np.zeros(0, np.int64)
+        return Groups(np.zeros(0), z, z, z, 0, n_neg)
+    cneg = np.concatenate([[0], np.cumsum(hneg)])  # cneg[i] = negatives in bins < i
+    nxt = np.concatenate([keep[1:], [bins]])
+    gap = cneg[nxt] - cneg[keep + 1]  # negatives in bins strictly between keep[i] and the next kept bin
+    return Groups(score=(keep / bins)[::-1], pos=hpos[keep][::-1], neg_eq=hneg[keep][::-1], neg_gap=gap[::-1],
+                  n_pos=int(hpos.sum()), n_neg=n_neg)
+
+
+def average_precision(gr: Groups) -> float:
+    """sum over groups (descending) of (R_n - R_{n-1}) * P_n; NaN if there is no positive."""
+    if gr.n_pos == 0:
+        return float("nan")
+    tp = np.cumsum(gr.pos)
+    fp = np.cumsum(gr.neg_gap + gr.neg_eq)
+    return float(np.sum(gr.pos / gr.n_pos * (tp / (tp + fp))))
+
+
+def roc_auc(gr: Groups) -> float:
+    """Area under the ROC curve with ties counted half; NaN without positives or negatives."""
+    if gr.n_pos == 0 or gr.n_neg == 0:
+        return float("nan")
+    fp_ge = np.cumsum(gr.neg_gap + gr.neg_eq)
+    below = gr.n_neg - fp_ge  # negatives strictly below each group's score
+    num = np.sum(gr.pos.astype(np.float64) * (below + 0.5 * gr.neg_eq))
+    return float(num / (float(gr.n_pos) * float(gr.n_neg)))
+
+
+def curves(gr: Groups) -> dict[str, np.ndarray]:
+    """Pixel PR curve at each distinct target score and the ROC polyline (fpr, tpr) with its thresholds."""
+    tp = np.cumsum(gr.pos)
+    fp_ge = np.cumsum(gr.neg_gap + gr.neg_eq)
+    fp_gt = fp_ge - gr.neg_eq
+    tp_gt = tp - gr.pos
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = tp / (tp + fp_ge)
+        recall = tp / gr.n_pos if gr.n_pos else np.full(len(tp), np.nan)
+        nneg = gr.n_neg if gr.n_neg else np.nan
+        npos = gr.n_pos if gr.n_pos else np.nan
+        fpr = np.concatenate([[0.0], np.ravel(np.column_stack([fp_gt, fp_ge])) / nneg, [1.0]])
+        tpr = np.concatenate([[0.0], np.ravel(np.column_stack([tp_gt, tp])) / npos, [1.0]])
+    roc_thr = np.concatenate([[np.inf], np.repeat(gr.score, 2), [-np.inf]])
+    return {"pixel_thresholds": np.asarray(gr.score, np.float64), "pixel_precision": precision,
+            "pixel_recall": recall, "roc_fpr": fpr, "roc_tpr": tpr, "roc_thresholds": roc_thr}
