@@ -77,58 +77,70 @@ def level_of(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.searchsorted(levels, values.astype(np.float64, copy=False), side="left")
 
 
-def _first_in_top_row(labimg: np.ndarray, top: np.ndarray, left: np.ndarray, width: np.ndarray,
-                      labels: np.ndarray, budget: int = 1 << 20) -> np.ndarray:
-    """Column of each label's first pixel: the leftmost pixel of the label in its top row.
+class LevelIndex:
+    """Fast exact ``level_of`` for values in [0, 1] through a 2**16-bucket lookup table.
 
-    Labels are processed in groups of similar width so the gathered window stays under ``budget``.
+    Buckets are floor(v * 2**16): scaling by a power of two is exact in float32 and float64, so a
+    value's bucket is exact and monotone in v. A bucket that holds no level gives the level
+    count directly; values in the few buckets holding a level fall back to a binary search.
     """
-    out = np.zeros(len(labels), np.int64)
-    if len(labels) == 0:
-        return out
-    order = np.argsort(width, kind="stable")
-    i = 0
-    while i < len(order):
-        n = len(order) - i
-        while n > 1 and int(width[order[i + n - 1]]) * n > budget:  # widths ascending: last is widest
-            n //= 2
-        sel = order[i:i + n]
-        maxw = int(width[sel].max())
-        ar = np.arange(maxw)
-        cols = np.minimum(left[sel, None] + ar[None, :], labimg.shape[1] - 1)
-        hit = (labimg[top[sel, None], cols] == labels[sel, None]) & (ar[None, :] < width[sel, None])
-        out[sel] = left[sel] + hit.argmax(axis=1)
-        i += len(sel)
-    return out
+
+    BITS = 16
+
+    def __init__(self, levels: np.ndarray) -> None:
+        self.levels = np.asarray(levels, np.float64)
+        nb = (1 << self.BITS) + 1
+        lb = (self.levels * (1 << self.BITS)).astype(np.int64)
+        table = np.searchsorted(lb, np.arange(nb), side="left").astype(np.int32)
+        table[lb[(lb >= 0) & (lb < nb)]] = -1
+        self.table = table
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        scale = values.dtype.type(1 << self.BITS) if values.dtype.kind == "f" else float(1 << self.BITS)
+        b = (values * scale).astype(np.int32)
+        out = self.table[b]
+        hot = out < 0
+        if hot.any():
+            out[hot] = np.searchsorted(self.levels, values[hot].astype(np.float64), side="left")
+        return out.astype(np.int64)
+
+
+def _first_index(groups: np.ndarray, flat: np.ndarray, n: int) -> np.ndarray:
+    """Smallest ``flat`` value per group id 0..n-1."""
+    first = np.full(n, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, groups, flat)
+    return first
 
 
 def label_components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """8-connected components of a boolean mask, in raster order of their first pixel.
 
-    Returns (n, area, sum_y, sum_x, first_flat) for components 1..n (sorted by first pixel)
-    and the label image is not returned; used for GT masks and as a plain reference path.
+    Returns (n, area, sum_y, sum_x, first_flat), each sorted by first pixel. The mask is cropped
+    to its bounding box before labelling (GT masks are mostly empty).
     """
     h, w = mask.shape
-    n, labimg, stats, cent = cv2.connectedComponentsWithStats(
-        mask.view(np.uint8) if mask.dtype == bool else mask.astype(np.uint8), connectivity=8, ltype=cv2.CV_32S
-    )
-    if n <= 1:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0:
         z = np.zeros(0, np.int64)
         return 0, z, z, z, z
-    st = stats[1:].astype(np.int64)
-    area = st[:, cv2.CC_STAT_AREA]
-    sum_x = np.rint(cent[1:, 0] * area).astype(np.int64)
-    sum_y = np.rint(cent[1:, 1] * area).astype(np.int64)
-    labels = np.arange(1, n)
-    top = st[:, cv2.CC_STAT_TOP]
-    col = _first_in_top_row(labimg, top, st[:, cv2.CC_STAT_LEFT], st[:, cv2.CC_STAT_WIDTH], labels)
-    first = top * w + col
+    cols = np.flatnonzero(mask.any(axis=0))
+    y0, x0 = int(rows[0]), int(cols[0])
+    crop = np.ascontiguousarray(mask[y0:int(rows[-1]) + 1, x0:int(cols[-1]) + 1]).view(np.uint8)
+    n, lab = cv2.connectedComponents(crop, connectivity=8, ltype=cv2.CV_32S)
+    ys, xs = np.nonzero(crop)
+    comp = lab[ys, xs].astype(np.int64) - 1
+    ys = ys.astype(np.int64) + y0
+    xs = xs.astype(np.int64) + x0
+    area = np.bincount(comp, minlength=n - 1)
+    sum_y = np.bincount(comp, ys, minlength=n - 1).astype(np.int64)
+    sum_x = np.bincount(comp, xs, minlength=n - 1).astype(np.int64)
+    first = _first_index(comp, ys * w + xs, n - 1)
     order = np.argsort(first, kind="stable")
     return n - 1, area[order], sum_y[order], sum_x[order], first[order]
 
 
-def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MAX_VOLUME
-                         ) -> tuple[Components, np.ndarray]:
+def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MAX_VOLUME,
+                         level_index: LevelIndex | None = None) -> tuple[Components, np.ndarray]:
     """Components of ``p > levels[j-1]`` for every level j = 1..K, in one pass.
 
     Returns the components (with their level ranges) and ``pix_above`` (K + 1,):
@@ -138,23 +150,23 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
     nlev = len(levels)
     pix_above = np.zeros(nlev + 1, np.int64)
     cand = greater_mask(p, float(levels[0]))
-    n1, lab1, stats1, cent1 = cv2.connectedComponentsWithStats(cand.view(np.uint8), connectivity=8,
-                                                               ltype=cv2.CV_32S)
+    n1, lab1 = cv2.connectedComponents(cand.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     if n1 <= 1:
         return Components.empty(), pix_above
     idx = np.flatnonzero(cand)  # raster order
     comp = lab1.ravel()[idx].astype(np.int64) - 1
-    lv = level_of(p.ravel()[idx], levels)  # 1..nlev
+    vals = p.ravel()[idx]
+    lv = level_index(vals) if level_index is not None else level_of(vals, levels)  # 1..nlev
     hist = np.bincount(lv, minlength=nlev + 1)
     pix_above[1:] = np.cumsum(hist[::-1])[::-1][1:]
     y, x = np.divmod(idx, w)
     ncomp = n1 - 1
 
     # Level-1 components straight from the first labelling.
-    st = stats1[1:].astype(np.int64)
-    area1 = st[:, cv2.CC_STAT_AREA]
-    col1 = _first_in_top_row(lab1, st[:, cv2.CC_STAT_TOP], st[:, cv2.CC_STAT_LEFT], st[:, cv2.CC_STAT_WIDTH],
-                             np.arange(1, n1))
+    area1 = np.bincount(comp, minlength=ncomp)
+    sy1 = np.bincount(comp, y, minlength=ncomp).astype(np.int64)
+    sx1 = np.bincount(comp, x, minlength=ncomp).astype(np.int64)
+    first1 = _first_index(comp, idx, ncomp)
     # Distinct levels each component reaches: present[c, l].
     stride = nlev + 1
     key = comp * stride + lv
@@ -172,11 +184,8 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
     blo = prev + 1
     # Level-1 block of each component: the first labelling already gives it; its range is [1, first level].
     first_blk = block_off
-    parts = [Components(
-        lo=np.ones(ncomp, np.int64), hi=bl[first_blk].astype(np.int64), area=area1,
-        sum_y=np.rint(cent1[1:, 1] * area1).astype(np.int64), sum_x=np.rint(cent1[1:, 0] * area1).astype(np.int64),
-        first=st[:, cv2.CC_STAT_TOP] * w + col1,
-    )]
+    parts = [Components(lo=np.ones(ncomp, np.int64), hi=bl[first_blk].astype(np.int64), area=area1,
+                        sum_y=sy1, sum_x=sx1, first=first1)]
     if len(bc) > ncomp:
         # Shrinking bounding boxes: per (component, exact level) extent, then suffix min/max over levels.
         big = np.iinfo(np.int64).max
@@ -257,22 +266,18 @@ def _label_blocks(ka: int, kb: int, rank, comp, block_off, y, x, w, sel, blo, bh
     canvas = np.zeros(canvas_h * canvas_w, np.uint8)
     canvas[flat] = 1
     canvas = canvas.reshape(canvas_h, canvas_w)
-    n, labimg, stats, cent = cv2.connectedComponentsWithStats(canvas, connectivity=8, ltype=cv2.CV_32S)
+    n, labimg = cv2.connectedComponents(canvas, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return Components.empty()
-    st = stats[1:].astype(np.int64)
-    top, left = st[:, cv2.CC_STAT_TOP], st[:, cv2.CC_STAT_LEFT]
-    area = st[:, cv2.CC_STAT_AREA]
-    # Which block holds each label: blocks in packing order are sorted by (shelf, x).
-    pack_key = shelf_id * canvas_w + px  # increasing in packing order
-    lab_shelf = np.searchsorted(shelf_y, top, side="right") - 1
-    j = np.searchsorted(pack_key, lab_shelf * canvas_w + left, side="right") - 1
-    lpos = order[j]  # position in bsel
-    col = _first_in_top_row(labimg, top, left, st[:, cv2.CC_STAT_WIDTH], np.arange(1, n))
-    gy = top - oy[lpos]
-    gx = col - ox[lpos]
-    sy = np.rint(cent[1:, 1] * area).astype(np.int64) - area * oy[lpos]
-    sx = np.rint(cent[1:, 0] * area).astype(np.int64) - area * ox[lpos]
-    gb = bsel[lpos]
+    lab = labimg.ravel()[flat].astype(np.int64) - 1
+    nl = n - 1
+    ye = np.repeat(y[keep], cnt_k)
+    xe = np.repeat(x[keep], cnt_k)
+    area = np.bincount(lab, minlength=nl)
+    sy = np.bincount(lab, ye, minlength=nl).astype(np.int64)
+    sx = np.bincount(lab, xe, minlength=nl).astype(np.int64)
+    first = _first_index(lab, ye * w + xe, nl)
+    gb = np.empty(nl, np.int64)
+    gb[lab] = blk  # every entry of a label lies in the same block
     return Components(lo=blo[gb].astype(np.int64), hi=bhi[gb].astype(np.int64), area=area, sum_y=sy, sum_x=sx,
-                      first=gy * w + gx)
+                      first=first)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import pixel
-from .components import greater_mask, label_components, threshold_components
+from .components import LevelIndex, greater_mask, label_components, threshold_components
 from .matching import count_per_level, match_levels
 
 UNDEFINED_KEYS = ("hse_p", "hse_t", "hse", "pd", "auc")
@@ -34,12 +34,14 @@ class Setup:
     levels: np.ndarray = field(init=False)
     sel: np.ndarray = field(init=False)  # 1-based level index of each threshold
     j05: int = field(init=False)  # 1-based level index of 0.5
+    index: LevelIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         levels = np.unique(np.concatenate([self.thresholds, [0.5]]))
         object.__setattr__(self, "levels", levels)
         object.__setattr__(self, "sel", np.searchsorted(levels, self.thresholds) + 1)
         object.__setattr__(self, "j05", int(np.searchsorted(levels, 0.5)) + 1)
+        object.__setattr__(self, "index", LevelIndex(levels))
 
     @property
     def nlev(self) -> int:
@@ -61,7 +63,7 @@ def image_stats(p: np.ndarray, g: np.ndarray, setup: Setup) -> tuple[dict[str, n
     """Counts of one checked image (pred in [0,1], bool gt) and its nIoU term."""
     ng, garea, gsy, gsx, _ = label_components(g)  # GT components in label order
     gcy, gcx = gsy / np.maximum(garea, 1), gsx / np.maximum(garea, 1)
-    comps, pix_above = threshold_components(p, setup.levels)
+    comps, pix_above = threshold_components(p, setup.levels, level_index=setup.index)
     nlev = setup.nlev
     n_match, m_area = match_levels(gcy, gcx, comps, nlev, setup.tolerance)
     n_pred = count_per_level(comps.lo, comps.hi, nlev) if len(comps) else np.zeros(nlev + 1, np.int64)

@@ -9,7 +9,6 @@ import numpy as np
 
 from . import pixel
 from ._inputs import check_bins, check_tolerance, make_thresholds, pairs
-from .components import greater_mask
 from .core import Setup, add_into, image_stats, scores
 
 
@@ -50,15 +49,7 @@ def exact_groups_from_images(kept: list[tuple[np.ndarray, np.ndarray]], pos: lis
     """Second pass of exact mode: count each image's background pixels against all distinct target scores."""
     allpos = np.concatenate(pos) if pos else np.zeros(0)
     u, cnt = np.unique(allpos, return_counts=True)
-    eq = np.zeros(len(u), np.int64)
-    between = np.zeros(len(u) + 1, np.int64)
-    n_neg = 0
+    counter = pixel.NegativeCounter(u)
     for p, g in kept:
-        n_img = p.size - int(np.count_nonzero(g))
-        if len(u):
-            sel = greater_mask(p, float(np.nextafter(u[0], -np.inf))) & ~g  # p >= u[0], exactly
-            e, b, _ = pixel.count_negatives(p[sel], u, n_img)
-            eq += e
-            between += b
-        n_neg += n_img
-    return pixel.exact_groups(u, cnt, eq, between, n_neg)
+        counter.add(p[~g])
+    return counter.groups(cnt)

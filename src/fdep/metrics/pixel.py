@@ -41,30 +41,51 @@ def positive_scores(p: np.ndarray, g: np.ndarray) -> np.ndarray:
     return p[g].astype(np.float64)
 
 
-def count_negatives(neg: np.ndarray, u: np.ndarray, n_total: int | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Place background scores relative to the sorted distinct target scores ``u``.
+class NegativeCounter:
+    """Places background scores relative to the sorted distinct target scores ``u`` (ascending).
 
-    Returns (eq, between, n) with eq[i] = #neg == u[i], between[i] = #neg in (u[i-1], u[i])
-    for i < len(u) and between[len(u)] = #neg > u[-1]; negatives below u[0] are only counted in n.
-    ``neg`` may already be restricted to values >= u[0] when ``n_total`` gives the full count.
+    Accumulates eq[i] = #neg == u[i] and between[i] = #neg in (u[i-1], u[i]) (between[len(u)] =
+    #neg > u[-1]; negatives below u[0] only count in ``n``). Instead of a binary search per pixel,
+    a lookup table over the top bits of the float64 representation (monotone for values >= 0)
+    gives the interval index of every pixel whose bucket holds no target score; only pixels in
+    the few buckets that do are placed by an exact binary search.
     """
-    n = int(neg.size) if n_total is None else int(n_total)
-    k = len(u)
-    eq = np.zeros(k, np.int64)
-    between = np.zeros(k + 1, np.int64)
-    if k == 0 or n == 0:
-        return eq, between, n
-    v = neg[neg >= u[0]].astype(np.float64, copy=False)
-    if v.size == 0:
-        return eq, between, n
-    i = np.searchsorted(u, v, side="left")
-    tie = np.zeros(v.size, bool)
-    inside = i < k
-    tie[inside] = u[i[inside]] == v[inside]
-    eq += np.bincount(i[tie], minlength=k)
-    between += np.bincount(i[~tie], minlength=k + 1)
-    return eq, between, n
+
+    MANTISSA_BITS = 10  # buckets of 2**-10 relative width: 1024 * 1024 table entries for [0, 1]
+
+    def __init__(self, u: np.ndarray) -> None:
+        self.u = np.asarray(u, np.float64)
+        k = len(self.u)
+        self.eq = np.zeros(k, np.int64)
+        self.between = np.zeros(k + 1, np.int64)
+        self.n = 0
+        self.shift = 52 - self.MANTISSA_BITS
+        nb = (0x3FF << self.MANTISSA_BITS) + 1  # bucket of 1.0 is the last
+        ukeys = self.u.view(np.int64) >> self.shift
+        table = np.searchsorted(ukeys, np.arange(nb, dtype=np.int64), side="left").astype(np.int32)
+        table[ukeys[(ukeys >= 0) & (ukeys < nb)]] = -1  # hot buckets: resolved exactly
+        self.table = table
+
+    def add(self, neg: np.ndarray, n_total: int | None = None) -> None:
+        """Add background scores (any float dtype, values in [0, 1]); ``n_total`` if some were left out."""
+        self.n += int(neg.size) if n_total is None else int(n_total)
+        if len(self.u) == 0 or neg.size == 0:
+            return
+        v = np.ascontiguousarray(neg, dtype=np.float64).ravel()
+        idx = self.table[v.view(np.int64) >> self.shift]
+        hot = idx < 0
+        self.between += np.bincount(idx[~hot], minlength=len(self.between))
+        if hot.any():
+            vh = v[hot]
+            i = np.searchsorted(self.u, vh, side="left")
+            tie = np.zeros(vh.size, bool)
+            inside = i < len(self.u)
+            tie[inside] = self.u[i[inside]] == vh[inside]
+            self.eq += np.bincount(i[tie], minlength=len(self.u))
+            self.between += np.bincount(i[~tie], minlength=len(self.between))
+
+    def groups(self, pos_count: np.ndarray) -> Groups:
+        return exact_groups(self.u, pos_count, self.eq, self.between, self.n)
 
 
 def exact_groups(u: np.ndarray, pos_count: np.ndarray, eq: np.ndarray, between: np.ndarray, n_neg: int) -> Groups:
