@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,6 +10,8 @@ import numpy as np
 from . import pixel
 from ._inputs import check_bins, check_tolerance, make_thresholds, pairs
 from .core import Setup, add_into, image_stats, scores
+
+Loader = Callable[[int], tuple[np.ndarray, np.ndarray]]
 
 
 def evaluate(preds: Any, gts: Any, thresholds: int | Sequence[float] = 99, tolerance: float = 3.0,
@@ -22,34 +24,42 @@ def evaluate(preds: Any, gts: Any, thresholds: int | Sequence[float] = 99, toler
     or "nan" when no GT target exists. Returns hse_p, hse_t, hse, iou, niou, pd, fa, auc (fractions,
     Fa a raw ratio), n_images, n_targets; with curves=True also "curves" (dict of arrays).
     """
+    checked = list(pairs(preds, gts))
+    return evaluate_loader(len(checked), checked.__getitem__, thresholds, tolerance, curves, bins, undefined)
+
+
+def evaluate_loader(n: int, load: Loader, thresholds: int | Sequence[float] = 99, tolerance: float = 3.0,
+                    curves: bool = False, bins: int | None = None, undefined: str = "raise") -> dict:
+    """``evaluate`` over ``n`` images given by ``load(i) -> (pred, bool gt)`` (already checked).
+
+    Exact mode calls ``load`` twice per image (the second pass counts background pixels against all
+    target scores), so images can be read from disk each time and memory stays at one image.
+    """
     if undefined not in ("raise", "nan"):
         raise ValueError("undefined must be 'raise' or 'nan'")
     setup = Setup(make_thresholds(thresholds), check_tolerance(tolerance), check_bins(bins))
-    tot: dict = {}
+    tot: dict = {"n_images": 0}
     niou = 0.0
-    kept: list[tuple[np.ndarray, np.ndarray]] = []
     pos: list[np.ndarray] = []
-    for p, g in pairs(preds, gts):
+    for i in range(n):
+        p, g = load(i)
         st, niou_i = image_stats(p, g, setup)
         add_into(tot, st)
         niou += niou_i
         if setup.bins is None:
-            kept.append((p, g))
             pos.append(pixel.positive_scores(p, g))
-    if not tot:
-        return scores({"n_images": 0}, 0.0, None, setup, undefined)
+    if tot["n_images"] == 0:
+        return scores(tot, 0.0, None, setup, undefined)
     if setup.bins:
         groups = pixel.binned_groups(tot["hist_pos"], tot["hist_neg"])
     else:
-        groups = exact_groups_from_images(kept, pos)
+        u, cnt = np.unique(np.concatenate(pos), return_counts=True)
+        counter = pixel.NegativeCounter(u)
+        if len(u):
+            for i in range(n):
+                p, g = load(i)
+                counter.add(p[~g])
+        else:
+            counter.n = int(tot["n_pixels"])
+        groups = counter.groups(cnt)
     return scores(tot, niou, groups, setup, undefined, with_curves=curves)
-
-
-def exact_groups_from_images(kept: list[tuple[np.ndarray, np.ndarray]], pos: list[np.ndarray]) -> pixel.Groups:
-    """Second pass of exact mode: count each image's background pixels against all distinct target scores."""
-    allpos = np.concatenate(pos) if pos else np.zeros(0)
-    u, cnt = np.unique(allpos, return_counts=True)
-    counter = pixel.NegativeCounter(u)
-    for p, g in kept:
-        counter.add(p[~g])
-    return counter.groups(cnt)

@@ -40,14 +40,14 @@ def synthetic_pair(rng: np.random.Generator, size: int | tuple[int, int] = 512, 
         x0, x1 = max(0, int(cx - r) - 1), min(w, int(cx + r) + 2)
         yy, xx = np.mgrid[y0:y1, x0:x1]
         g[y0:y1, x0:x1] |= (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
-        if rng.random() < 0.85:
-            oy, ox = rng.normal(0, 1.0, 2)
-            _stamp(p, cy + oy, cx + ox, rng.uniform(0.8, 2.5), rng.uniform(0.3, 1.0))
+        if rng.random() < 0.85:  # detected: a blob about the target's size, slightly offset
+            oy, ox = rng.normal(0, 0.6, 2)
+            _stamp(p, cy + oy, cx + ox, max(0.7, r / 1.18 * rng.uniform(0.8, 1.2)), rng.uniform(0.4, 1.0))
             if rng.random() < 0.25:  # a second, weaker peak: splits at high thresholds
                 _stamp(p, cy + oy + rng.normal(0, 3), cx + ox + rng.normal(0, 3), rng.uniform(0.7, 1.5),
                        rng.uniform(0.2, 0.8))
     for _ in range(int(rng.integers(n_clutter[0], n_clutter[1] + 1))):
-        _stamp(p, rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0.7, 4.0), rng.uniform(0.02, 0.9))
+        _stamp(p, rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0.7, 4.0), rng.uniform(0.02, 0.9) ** 2)
     return np.clip(p, 0.0, 1.0), g
 
 
