@@ -45,6 +45,8 @@ def check_pred(p: Any, where: str) -> np.ndarray:
                 n = int(a.size - np.count_nonzero(np.isfinite(a)))
                 raise InputError(f"{where}: prediction contains {n} NaN/inf values")
             raise InputError(f"{where}: prediction values must lie in [0, 1], found range [{lo:.4g}, {hi:.4g}]")
+        if lo == 0:
+            a = a + a.dtype.type(0)  # turns any -0.0 into +0.0 (the pixel statistics bucket the IEEE bits)
     return a
 
 

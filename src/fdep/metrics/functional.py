@@ -57,8 +57,7 @@ def evaluate_loader(n: int, load: Loader, thresholds: int | Sequence[float] = 99
         counter = pixel.NegativeCounter(u)
         if len(u):
             for i in range(n):
-                p, g = load(i)
-                counter.add(p[~g])
+                counter.add_image(*load(i))
         else:
             counter.n = int(tot["n_pixels"])
         groups = counter.groups(cnt)
