@@ -42,9 +42,46 @@ def test_target_metrics_match_reference_other_thresholds(thresholds):
     _check(preds, gts, thresholds, tol=2.5)
 
 
-def test_merged_targets_take_the_sequential_greedy_path():
-    preds, gts = _set(5, n=6, close=True)
-    _check(preds, gts, 20)
+def _merged_set(seed, n=4, size=40):
+    """Pairs of small GT targets 2-4 px apart under one blurred blob: components close to two targets."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    preds, gts = [], []
+    for _ in range(n):
+        g = np.zeros((size, size), bool)
+        p = 0.02 * gaussian_filter(rng.random((size, size)), 1.5)
+        for _ in range(3):
+            y, x = rng.integers(4, size - 8, 2)
+            dy, dx = int(rng.integers(0, 3)), int(rng.integers(2, 5))
+            g[y, x] = g[y + dy, x + dx] = True
+            blob = np.zeros((size, size))
+            blob[y, x] = blob[y + dy, x + dx] = rng.uniform(0.5, 1.0)
+            blob[y + rng.integers(-2, 3), x + rng.integers(-2, 5)] = rng.uniform(0.3, 1.0)
+            p = np.maximum(p, gaussian_filter(blob, rng.uniform(0.6, 1.4)) * 4)
+        preds.append(np.clip(p, 0, 1))
+        gts.append(g)
+    return preds, gts
+
+
+def test_merged_targets_take_the_sequential_greedy_path(monkeypatch):
+    import fdep.metrics.core as core
+    import fdep.metrics.matching as matching
+
+    seen = []
+    orig = matching.match_levels
+
+    def spy(gcy, gcx, comps, nlev, tol):
+        if len(gcy) and len(comps):
+            _, c = matching.near_pairs(gcy, gcx, comps.sum_y / comps.area, comps.sum_x / comps.area, tol)
+            seen.append(len(c) > 0 and np.bincount(c).max() > 1)
+        return orig(gcy, gcx, comps, nlev, tol)
+
+    monkeypatch.setattr(core, "match_levels", spy)
+    for seed in range(3):
+        preds, gts = _merged_set(seed)
+        _check(preds, gts, 30)
+    assert sum(seen) >= 3  # the sequential path really ran
 
 
 def test_chunked_canvas_gives_the_same_components(monkeypatch):
