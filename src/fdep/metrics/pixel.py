@@ -46,13 +46,12 @@ class NegativeCounter:
 
     Accumulates eq[i] = #neg == u[i] and between[i] = #neg in (u[i-1], u[i]) (between[len(u)] =
     #neg > u[-1]; negatives below u[0] only count in ``n``). Instead of a binary search per pixel,
-    a lookup table over the top bits of the IEEE representation (monotone for values >= 0: float32
-    bits for float32 maps, float64 bits otherwise) gives the interval index of every pixel whose
-    bucket holds no target score; only pixels in the few buckets that do (marked by a sentinel)
-    are placed by an exact binary search.
+    a lookup table over the top bits of the float32 representation (monotone for values >= 0)
+    gives the interval index of every pixel whose bucket holds no target score; only pixels in the
+    few buckets that do (marked by a sentinel) are placed by an exact binary search.
     """
 
-    MANTISSA_BITS = 11  # buckets of 2**-11 relative width
+    MANTISSA_BITS = 13  # buckets of 2**-13 relative width: a 1M-entry table for [0, 1]
 
     def __init__(self, u: np.ndarray) -> None:
         self.u = np.asarray(u, np.float64)
@@ -60,37 +59,25 @@ class NegativeCounter:
         self.eq = np.zeros(k, np.int64)
         self.between = np.zeros(k + 1, np.int64)
         self.n = 0
-        self._tables: dict[type, tuple[int, np.ndarray]] = {}
-
-    def _table(self, dtype: np.dtype) -> tuple[int, np.ndarray]:
-        key = np.dtype(dtype).type
-        if key not in self._tables:
-            if key == np.float32:
-                shift = 23 - self.MANTISSA_BITS
-                f = self.u.astype(np.float32)
-                f = np.where(f.astype(np.float64) > self.u, np.nextafter(f, np.float32(-np.inf)), f)  # round down
-                ukeys = f.view(np.int32).astype(np.int64) >> shift
-                nb = (0x3F800000 >> shift) + 1
-            else:
-                shift = 52 - self.MANTISSA_BITS
-                ukeys = self.u.view(np.int64) >> shift
-                nb = (0x3FF0000000000000 >> shift) + 1
-            sentinel = len(self.u) + 1
-            table = np.searchsorted(ukeys, np.arange(nb, dtype=np.int64), side="left").astype(np.int32)
-            table[ukeys[(ukeys >= 0) & (ukeys < nb)]] = sentinel
-            self._tables[key] = (shift, table)
-        return self._tables[key]
+        self.shift = 23 - self.MANTISSA_BITS
+        # Keys come from the float32 value (rounding to float32 is monotone, so keys are monotone in
+        # the exact value); a bucket without any target score has the same interval for all its pixels.
+        ukeys = self.u.astype(np.float32).view(np.int32).astype(np.int64) >> self.shift
+        nb = (0x3F800000 >> self.shift) + 1
+        self.sentinel = k + 1
+        table = np.searchsorted(ukeys, np.arange(nb, dtype=np.int64), side="left")
+        table[ukeys] = self.sentinel
+        self.table = table.astype(np.uint16 if k + 1 < 65536 else np.int32)
 
     def _counts(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(eq, between + [hot-sentinel slot]) counts of a contiguous 1-D float32/float64 array."""
+        """(eq, between) counts of a contiguous 1-D float32/float64 array."""
         k = len(self.u)
-        shift, table = self._table(v.dtype)
-        bits = v.view(np.int32 if v.dtype == np.float32 else np.int64)
-        idx = table[bits >> shift]
+        v32 = v if v.dtype == np.float32 else v.astype(np.float32)
+        idx = np.take(self.table, v32.view(np.int32) >> self.shift)
         between = np.bincount(idx, minlength=k + 2)
         eq = np.zeros(k, np.int64)
-        if between[k + 1]:
-            vh = v[idx == k + 1].astype(np.float64)
+        if between[self.sentinel]:
+            vh = v[idx == self.sentinel].astype(np.float64)
             i = np.searchsorted(self.u, vh, side="left")
             tie = np.zeros(vh.size, bool)
             inside = i < k
