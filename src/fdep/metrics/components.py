@@ -187,36 +187,31 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
     parts = [Components(lo=np.ones(ncomp, np.int64), hi=bl[first_blk].astype(np.int64), area=area1,
                         sum_y=sy1, sum_x=sx1, first=first1)]
     if len(bc) > ncomp:
-        # Shrinking bounding boxes: per (component, exact level) extent, then suffix min/max over levels.
-        big = np.iinfo(np.int64).max
-        ymin = np.full(ncomp * stride, big, np.int64)
-        xmin = np.full(ncomp * stride, big, np.int64)
-        ymax = np.full(ncomp * stride, -1, np.int64)
-        xmax = np.full(ncomp * stride, -1, np.int64)
-        np.minimum.at(ymin, key, y)
-        np.minimum.at(xmin, key, x)
-        np.maximum.at(ymax, key, y)
-        np.maximum.at(xmax, key, x)
+        # Shrinking bounding boxes: extent per (component, exact level) block, then a suffix min/max over
+        # each component's blocks (segmented by offsetting every component by a multiple of BIG).
+        nb = len(bc)
+        pblk = block_off[comp] + rank - 1  # the block of each pixel's own level
+        big = np.int64(max(h, w) + 1)
+        off = bc.astype(np.int64) * big
 
-        def suffix(a: np.ndarray, op: np.ufunc) -> np.ndarray:
-            a = a.reshape(ncomp, stride)
-            return op.accumulate(a[:, ::-1], axis=1)[:, ::-1]
+        def extent(v: np.ndarray, op: np.ufunc, init: int) -> np.ndarray:
+            a = np.full(nb, init, np.int64)
+            op.at(a, pblk, v)
+            sign = 1 if op is np.minimum else -1  # every block holds pixels of its own level
+            return op.accumulate((a + sign * off)[::-1])[::-1] - sign * off
 
-        by0 = suffix(ymin, np.minimum)[bc, bl]
-        bx0 = suffix(xmin, np.minimum)[bc, bl]
-        by1 = suffix(ymax, np.maximum)[bc, bl]
-        bx1 = suffix(xmax, np.maximum)[bc, bl]
+        by0 = extent(y, np.minimum, int(big))
+        bx0 = extent(x, np.minimum, int(big))
+        by1 = extent(y, np.maximum, -1)
+        bx1 = extent(x, np.maximum, -1)
         kblk = np.arange(len(bc)) - block_off[bc] + 1  # rank of each block within its component
         # Volume of rank k: pixels with rank >= k; chunk ranks 2..max so each chunk stays under max_volume.
         kmax = int(rank.max())
         vol = np.cumsum(np.bincount(rank, minlength=kmax + 1)[::-1])[::-1]  # vol[k] = #pixels with rank >= k
         k = 2
         while k <= kmax:
-            total = 0
-            k_end = k
-            while k_end <= kmax and (k_end == k or total + vol[k_end] <= max_volume):
-                total += vol[k_end]
-                k_end += 1
+            # Largest k_end with vol[k:k_end] summing to at most max_volume (at least one rank).
+            k_end = k + max(1, int(np.searchsorted(np.cumsum(vol[k:]), max_volume, side="right")))
             parts.append(_label_blocks(
                 k, k_end - 1, rank, comp, block_off, y, x, w,
                 (kblk >= k) & (kblk < k_end), blo, bl, by0, bx0, by1, bx1,
