@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fdep quickstart --out runs/quickstart
+	$(BIN)/fdep evaluate --demo runs/evaluate-demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2

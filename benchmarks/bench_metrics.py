@@ -102,10 +102,11 @@ def main() -> None:
     else:
         from pyirstdmetrics import ProbabilityDetectionAndFalseAlarmRate
 
+        # num_bins=M+1 gives thresholds linspace(0, 1, M+1, endpoint=False) = 0, 1/(M+1), ..., M/(M+1).
         metric = ProbabilityDetectionAndFalseAlarmRate(num_bins=args.thresholds + 1)
         t = time.perf_counter()
         for p, g in zip(preds, gts):
-            metric.update(pre=(p * 255).astype(np.uint8), gt=g.astype(np.uint8) * 255)
+            metric.update(prob=p, mask=g)
         metric.get()
         t_b = time.perf_counter() - t
         print(f"(b) pyirstdmetrics ProbabilityDetectionAndFalseAlarmRate: {t_b:.1f} s, "

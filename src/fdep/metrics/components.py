@@ -119,22 +119,19 @@ def label_components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.
     to its bounding box before labelling (GT masks are mostly empty).
     """
     h, w = mask.shape
-    rows = np.flatnonzero(mask.any(axis=1))
-    if len(rows) == 0:
+    idx = np.flatnonzero(mask)  # raster order
+    if len(idx) == 0:
         z = np.zeros(0, np.int64)
         return 0, z, z, z, z
-    cols = np.flatnonzero(mask.any(axis=0))
-    y0, x0 = int(rows[0]), int(cols[0])
-    crop = np.ascontiguousarray(mask[y0:int(rows[-1]) + 1, x0:int(cols[-1]) + 1]).view(np.uint8)
+    ys, xs = np.divmod(idx, w)
+    y0, x0 = int(ys[0]), int(xs.min())
+    crop = np.ascontiguousarray(mask[y0:int(ys[-1]) + 1, x0:int(xs.max()) + 1]).view(np.uint8)
     n, lab = cv2.connectedComponents(crop, connectivity=8, ltype=cv2.CV_32S)
-    ys, xs = np.nonzero(crop)
-    comp = lab[ys, xs].astype(np.int64) - 1
-    ys = ys.astype(np.int64) + y0
-    xs = xs.astype(np.int64) + x0
+    comp = lab[ys - y0, xs - x0].astype(np.int64) - 1
     area = np.bincount(comp, minlength=n - 1)
     sum_y = np.bincount(comp, ys, minlength=n - 1).astype(np.int64)
     sum_x = np.bincount(comp, xs, minlength=n - 1).astype(np.int64)
-    first = _first_index(comp, ys * w + xs, n - 1)
+    first = _first_index(comp, idx, n - 1)
     order = np.argsort(first, kind="stable")
     return n - 1, area[order], sum_y[order], sum_x[order], first[order]
 

@@ -59,24 +59,26 @@ def count_shapes(setup: Setup) -> dict[str, int]:
     return shapes
 
 
-def image_stats(p: np.ndarray, g: np.ndarray, setup: Setup) -> tuple[dict[str, np.ndarray | int], float]:
-    """Counts of one checked image (pred in [0,1], bool gt) and its nIoU term."""
+def image_stats(p: np.ndarray, g: np.ndarray, setup: Setup
+                ) -> tuple[dict[str, np.ndarray | int], float, np.ndarray]:
+    """Counts of one checked image (pred in [0,1], bool gt), its nIoU term and its target pixels' scores."""
     ng, garea, gsy, gsx, _ = label_components(g)  # GT components in label order
     gcy, gcx = gsy / np.maximum(garea, 1), gsx / np.maximum(garea, 1)
     comps, pix_above = threshold_components(p, setup.levels, level_index=setup.index)
     nlev = setup.nlev
     n_match, m_area = match_levels(gcy, gcx, comps, nlev, setup.tolerance)
     n_pred = count_per_level(comps.lo, comps.hi, nlev) if len(comps) else np.zeros(nlev + 1, np.int64)
-    pred05 = greater_mask(p, 0.5)
-    inter = int(np.count_nonzero(pred05 & g))
-    union = int(np.count_nonzero(pred05 | g))
+    # IoU terms from counts already known: |P| = pixels above 0.5, |P & G| = target pixels above 0.5.
+    pos = p[g]
+    inter = int(np.count_nonzero(greater_mask(pos, 0.5)))
+    union = int(pix_above[setup.j05]) + int(pos.size) - inter
     out: dict[str, np.ndarray | int] = {
         "n_images": 1, "n_targets": int(ng), "n_pixels": int(p.size), "inter": inter, "union": union,
         "n_match": n_match, "n_pred": n_pred, "fa_pixels": pix_above - m_area,
     }
     if setup.bins:
         out["hist_pos"], out["hist_neg"] = pixel.binned_hist(p, g, setup.bins)
-    return out, (inter / union if union else 0.0)
+    return out, (inter / union if union else 0.0), pos
 
 
 def add_into(total: dict[str, np.ndarray | int], part: dict[str, np.ndarray | int]) -> None:

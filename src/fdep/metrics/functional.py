@@ -43,17 +43,17 @@ def evaluate_loader(n: int, load: Loader, thresholds: int | Sequence[float] = 99
     pos: list[np.ndarray] = []
     for i in range(n):
         p, g = load(i)
-        st, niou_i = image_stats(p, g, setup)
+        st, niou_i, pos_i = image_stats(p, g, setup)
         add_into(tot, st)
         niou += niou_i
         if setup.bins is None:
-            pos.append(pixel.positive_scores(p, g))
+            pos.append(pos_i)
     if tot["n_images"] == 0:
         return scores(tot, 0.0, None, setup, undefined)
     if setup.bins:
         groups = pixel.binned_groups(tot["hist_pos"], tot["hist_neg"])
     else:
-        u, cnt = np.unique(np.concatenate(pos), return_counts=True)
+        u, cnt = np.unique(np.concatenate(pos).astype(np.float64), return_counts=True)
         counter = pixel.NegativeCounter(u)
         if len(u):
             for i in range(n):

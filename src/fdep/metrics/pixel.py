@@ -36,11 +36,6 @@ class Groups:
     n_neg: int
 
 
-def positive_scores(p: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """The target pixels' scores (float64), the per-image exact-mode statistic."""
-    return p[g].astype(np.float64)
-
-
 class NegativeCounter:
     """Places background scores relative to the sorted distinct target scores ``u`` (ascending).
 

@@ -66,13 +66,13 @@ class SIRSTMetrics(Metric):
             where = f"batch image {i}"
             p = check_pred(p_all[i], where)
             g = check_gt(g_all[i], p.shape, where)
-            st, niou = image_stats(p, g, self.setup)
+            st, niou, pos = image_stats(p, g, self.setup)
             for name, v in st.items():
                 cur = getattr(self, name)
                 setattr(self, name, cur + torch.as_tensor(v, dtype=torch.int64, device=cur.device))
             self.niou_sum += niou
             if self.setup.bins is None:
-                self.pos_scores.append(torch.from_numpy(pixel.positive_scores(p, g)).to(self.device))
+                self.pos_scores.append(torch.from_numpy(pos.astype(np.float64)).to(self.device))
                 self.neg_scores.append(torch.from_numpy(np.ascontiguousarray(p[~g])).to(self.device))
 
     def compute(self) -> dict:
