@@ -1,5 +1,5 @@
 # Two entry points, each building (or reusing) its own virtual environment:
-#   make demo   the main job (quick-start)
+#   make demo   the main job (for now: fdep evaluate on a demo set it generates)
 #   make test   the whole test suite (what CI runs)
 PYTHON ?= python3
 VENV   ?= .venv
