@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MAX_VOLUME = 1 << 23  # pixel-levels written to one canvas (bounds memory, ~8 MiB of uint8 + int32 labels)
+MAX_VOLUME = 1 << 21  # pixel-levels and canvas pixels per canvas: bounds the working memory (~100 MiB)
 
 
 @dataclass
@@ -205,6 +205,9 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
         # Volume of rank k: pixels with rank >= k; chunk ranks 2..max so each chunk stays under max_volume.
         kmax = int(rank.max())
         vol = np.cumsum(np.bincount(rank, minlength=kmax + 1)[::-1])[::-1]  # vol[k] = #pixels with rank >= k
+        # Canvas area of the blocks of each rank: sparse blocks can cover far more canvas than pixels.
+        barea = np.bincount(kblk, (by1 - by0 + 2) * (bx1 - bx0 + 2), minlength=kmax + 1).astype(np.int64)
+        vol = np.maximum(vol, barea)
         k = 2
         while k <= kmax:
             # Largest k_end with vol[k:k_end] summing to at most max_volume (at least one rank).
