@@ -99,6 +99,16 @@ def test_chunked_canvas_gives_the_same_components(monkeypatch):
     assert got["hse_t"] == want["hse_t"] and got["fa"] == want["fa"]
 
 
+def test_sparse_block_table_gives_the_same_components(monkeypatch):
+    preds, gts = _set(6)
+    want = evaluate(preds, gts, curves=True)
+    monkeypatch.setattr(components, "DENSE_LIMIT", 0)
+    got = evaluate(preds, gts, curves=True)
+    np.testing.assert_array_equal(got["curves"]["n_pred"], want["curves"]["n_pred"])
+    np.testing.assert_array_equal(got["curves"]["n_match"], want["curves"]["n_match"])
+    assert got["fa"] == want["fa"]
+
+
 @pytest.mark.parametrize("kind", ["float64", "float32", "8bit", "mixed"])
 def test_pixel_metrics_equal_sklearn(kind):
     preds, gts = _set(21, n=5)

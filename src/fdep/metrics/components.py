@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+DENSE_LIMIT = 1 << 22  # largest components x levels table built densely
 MAX_VOLUME = 1 << 21  # pixel-levels and canvas pixels per canvas: bounds the working memory (~100 MiB)
 
 
@@ -167,14 +168,21 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
     # Distinct levels each component reaches: present[c, l].
     stride = nlev + 1
     key = comp * stride + lv
-    present = np.zeros(ncomp * stride, bool)
-    present[key] = True
-    present = present.reshape(ncomp, stride)
-    cum = np.cumsum(present, axis=1, dtype=np.int32)
-    rank = cum.ravel()[key].astype(np.int64)  # 1-based rank of the pixel's level among c's distinct levels
-    nblk = cum[:, -1].astype(np.int64)
-    bc, bl = np.nonzero(present)  # blocks (component, level) sorted by component then level
-    block_off = np.concatenate([[0], np.cumsum(nblk)[:-1]])
+    if ncomp * stride <= DENSE_LIMIT:  # a components x levels presence table is small: no sort needed
+        present = np.zeros(ncomp * stride, bool)
+        present[key] = True
+        present = present.reshape(ncomp, stride)
+        cum = np.cumsum(present, axis=1, dtype=np.int32)
+        rank = cum.ravel()[key].astype(np.int64)  # 1-based rank of the pixel's level among c's distinct levels
+        nblk = cum[:, -1].astype(np.int64)
+        bc, bl = np.nonzero(present)  # blocks (component, level) sorted by component then level
+        block_off = np.concatenate([[0], np.cumsum(nblk)[:-1]])
+    else:  # many components and thresholds: the same from a sort of the candidate pixels
+        ukey, inv = np.unique(key, return_inverse=True)
+        bc, bl = np.divmod(ukey, stride)
+        nblk = np.bincount(bc, minlength=ncomp).astype(np.int64)
+        block_off = np.concatenate([[0], np.cumsum(nblk)[:-1]])
+        rank = inv.ravel() - block_off[comp] + 1
     first_of_comp = np.zeros(len(bc), bool)
     first_of_comp[block_off] = True
     prev = np.where(first_of_comp, 0, np.concatenate([[0], bl[:-1]]))
