@@ -175,3 +175,18 @@ def test_real_nuaa_masks_as_predictions(nuaa_root, tmp_path, capsys):
     code, out, _ = run(capsys, "--pred", tmp_path, "--gt", root, "--split", "test", "--json", tmp_path / "r.json")
     res = json.loads((tmp_path / "r.json").read_text())
     assert code == 0 and res["pd"] == 1.0 and res["fa"] == 0.0 and res["iou"] == 1.0 and res["hse"] == 1.0
+
+
+def test_two_predictions_with_one_stem(dirs, capsys):
+    pred, gt = dirs
+    np.save(pred / "im0.npy", np.zeros((20, 24)))
+    one_line_error(capsys, "--pred", pred, "--gt", gt, match="im0")
+
+
+def test_dataset_mask_listed_but_missing(tmp_path, capsys):
+    root = tmp_path / "Tiny"
+    (root / "img_idx").mkdir(parents=True)
+    (root / "masks").mkdir()
+    (root / "img_idx" / "test_Tiny.txt").write_text("a\n")
+    write_prob_png16(tmp_path / "pred" / "a.png", np.zeros((4, 4)))
+    one_line_error(capsys, "--pred", tmp_path / "pred", "--gt", root, "--split", "test", match="a.png")
