@@ -10,8 +10,9 @@ cropped to its own bounding box. All blocks of an image are packed side by side
 single OpenCV call, so the cost is one pass over the candidate pixels and their
 levels instead of one full-image labelling per threshold. A block stands for all
 levels in (previous distinct level of ``c``, d], so identical binarisations are
-labelled once. Memory stays bounded: blocks are processed in chunks of at most
-``max_volume`` pixel-levels.
+labelled once (the blocks of the lowest level come straight from the first
+labelling). Memory stays bounded: blocks are processed in chunks of at most
+``max_volume`` pixel-levels and canvas pixels.
 
 Every component is reported with its level range, pixel count, exact integer
 coordinate sums (centroid = sum / count, as SPEC.md defines it) and the flat
