@@ -18,6 +18,7 @@ from ..errors import FdepError
 # Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
 COMMANDS: tuple[str, ...] = (
     "models_cmd",
+    "evaluate_cmd",
 )
 
 
