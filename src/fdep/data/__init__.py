@@ -3,7 +3,6 @@
 from .dataset import SIRSTDataset, load_dataset, split_train_val
 from .registry import KNOWN, get_known
 from .synthetic import generate_synthetic
-
 from .transforms import TrainTransform, crop_to, pad_to_multiple, predict_tiled, stride_of
 from .validate import Problem, check_dataset
 

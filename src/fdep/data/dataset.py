@@ -112,7 +112,10 @@ class SIRSTDataset(Dataset):
         return len(self.samples)
 
     def __repr__(self) -> str:
-        return f"SIRSTDataset({self.name!r}, split={self.split!r}, n={len(self)}, mean={self.mean:.2f}, std={self.std:.2f})"
+        return (
+            f"SIRSTDataset({self.name!r}, split={self.split!r}, n={len(self)}, "
+            f"mean={self.mean:.2f}, std={self.std:.2f})"
+        )
 
     def set_epoch(self, epoch: int) -> None:
         """Select the random draws of the training transform for this epoch."""
@@ -151,7 +154,7 @@ class SIRSTDataset(Dataset):
         }
 
 
-def _expand(spec: str) -> list[Path]:
+def expand_spec(spec: str) -> list[Path]:
     """Dataset folders named by a spec: parts joined by '+', known unions expanded."""
     parts = [p.strip() for p in str(spec).split("+") if p.strip()]
     if not parts:
@@ -189,7 +192,7 @@ def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transf
     """Load, validate and return a dataset (see module doc). ``split``: train, test or all."""
     if split not in (*SPLITS, "all"):
         raise DataError(f"unknown split {split!r}; use train, test or all")
-    folders = _expand(str(spec))
+    folders = expand_spec(str(spec))
     samples: list[Sample] = []
     stats = []
     names = []

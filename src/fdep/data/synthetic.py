@@ -68,7 +68,8 @@ def _backgrounds(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     terrain_amp = rng.uniform(6, 28, n)[:, None, None]
     bg = (1 - ground) * (sky_level + cloud_amp * clouds) + ground * (ground_level + terrain_amp * terrain)
     # bright edges: ridges of the cloud field (|gradient| of a thresholded field) and the horizon itself
-    edges = np.abs(np.diff(np.tanh(3 * clouds), axis=2, prepend=0)) + np.abs(np.diff(np.tanh(3 * clouds), axis=1, prepend=0))
+    sharp = np.tanh(3 * clouds)
+    edges = np.abs(np.diff(sharp, axis=2, prepend=0)) + np.abs(np.diff(sharp, axis=1, prepend=0))
     bg += rng.uniform(0, 12, n)[:, None, None] * edges
     bg += rng.uniform(0, 20, n)[:, None, None] * np.exp(-(((ys - line) / 1.5) ** 2))
     # sensor: column fixed-pattern noise + temporal Gaussian noise

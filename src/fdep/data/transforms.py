@@ -184,7 +184,7 @@ def predict_tiled(fn, x: torch.Tensor, tile: int = 512, overlap: int = 64, multi
     if not 0 <= overlap < tile:
         raise InputError(f"overlap must lie in [0, tile={tile}), got {overlap}")
     N, _, H, W = x.shape
-    if H <= tile and W <= tile:
+    if max(H, W) <= tile:
         xp, size = pad_to_multiple(x, m)
         return crop_to(fn(xp), size)
     out = weight = None
