@@ -181,12 +181,12 @@ def predict_tiled(fn, x: torch.Tensor, tile: int = 512, overlap: int = 64, multi
         raise InputError(f"predict_tiled expects an N x C x H x W tensor, got shape {tuple(x.shape)}")
     m = stride_of(multiple)
     tile = int(math.ceil(int(tile) / m) * m)
-    if not 0 <= overlap < tile:
-        raise InputError(f"overlap must lie in [0, tile={tile}), got {overlap}")
     N, _, H, W = x.shape
     if max(H, W) <= tile:
         xp, size = pad_to_multiple(x, m)
         return crop_to(fn(xp), size)
+    if not 0 <= overlap < tile:
+        raise InputError(f"overlap must lie in [0, tile={tile}), got {overlap}")
     out = weight = None
     step = tile - overlap
     for y0 in _starts(H, tile, step):
