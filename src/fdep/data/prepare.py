@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..errors import DataError, InputError, OutputExistsError
 from ..fileio import atomic_write, write_json
-from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, read_image, read_mask_values
+from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, image_size, read_mask_values
 from .layout import SPLITS, write_split_file
 from .registry import KnownDataset, get_known, normalise_name, packaged_split
 from .validate import check_dataset
@@ -178,7 +178,7 @@ def _build(known: KnownDataset, img_dir: Path, mask_dir: Path, build: Path, prog
         if np.any((uniq != 0) & (uniq != 255)):
             non_binary += 1
         m = (values > 127).astype(np.uint8) * 255
-        h, w = read_image(src).shape
+        h, w = image_size(src)
         if m.shape != (h, w) and i in known.mask_resize_ids:
             fixes.append(f"{i}: mask {m.shape[1]}x{m.shape[0]} resized (nearest) to the image size {w}x{h}")
             m = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
