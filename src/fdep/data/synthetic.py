@@ -24,6 +24,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import scipy.fft
+import scipy.special
 
 from ..errors import InputError, OutputExistsError
 from ..fileio import write_json
@@ -33,19 +35,20 @@ from .stats import STATS_FILE, ids_digest
 
 CHUNK = 64
 TEST_FRACTION = 0.3
+SCR_RANGE = (2.0, 20.0)
 
 
 def _power_law_noise(rng: np.random.Generator, n: int, size: int, beta: np.ndarray) -> np.ndarray:
     """n fields of 1/f^beta noise (per-image beta), each scaled to zero mean, unit std."""
-    white = rng.standard_normal((n, size, size)).astype(np.float32)
-    spec = np.fft.rfft2(white)
-    fy = np.fft.fftfreq(size)[:, None]
-    fx = np.fft.rfftfreq(size)[None, :]
+    white = rng.standard_normal((n, size, size), dtype=np.float32)
+    spec = scipy.fft.rfft2(white, workers=-1)
+    fy = np.fft.fftfreq(size).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(size).astype(np.float32)[None, :]
     f = np.sqrt(fy * fy + fx * fx)
     f[0, 0] = 1.0
-    spec *= f[None] ** (-beta[:, None, None] / 2.0)
+    spec *= f[None] ** (-beta.astype(np.float32)[:, None, None] / 2)
     spec[:, 0, 0] = 0.0
-    out = np.fft.irfft2(spec, s=(size, size)).astype(np.float32)
+    out = scipy.fft.irfft2(spec, s=(size, size), workers=-1)
     out -= out.mean(axis=(1, 2), keepdims=True)
     out /= out.std(axis=(1, 2), keepdims=True) + 1e-6
     return out
@@ -53,28 +56,32 @@ def _power_law_noise(rng: np.random.Generator, n: int, size: int, beta: np.ndarr
 
 def _backgrounds(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     """A chunk of clutter backgrounds on the 0-255 scale (float32, before targets)."""
+
+    def u(lo, hi):  # one float32 parameter per image, broadcastable over H x W
+        return rng.uniform(lo, hi, n).astype(np.float32)[:, None, None]
+
     clouds = _power_law_noise(rng, n, size, rng.uniform(2.4, 3.6, n))
     terrain = _power_law_noise(rng, n, size, rng.uniform(1.6, 2.4, n))
     ys = np.arange(size, dtype=np.float32)[None, :, None]
     # horizon: a smooth random line; below it terrain, above it sky with clouds (absent in ~30% of images)
-    horizon = rng.uniform(0.35, 1.3, n)[:, None, None] * size
-    slope = rng.uniform(-0.25, 0.25, n)[:, None, None]
+    horizon = u(0.35, 1.3) * size
+    slope = u(-0.25, 0.25)
     xs = np.arange(size, dtype=np.float32)[None, None, :]
     line = horizon + slope * (xs - size / 2) + 6 * clouds[:, :1, :]  # wobble from the first cloud row
-    ground = 1.0 / (1.0 + np.exp(-(ys - line) / 2.0))
-    sky_level = rng.uniform(60, 140, n)[:, None, None]
-    ground_level = sky_level + rng.uniform(-40, 60, n)[:, None, None]
-    cloud_amp = rng.uniform(4, 30, n)[:, None, None]
-    terrain_amp = rng.uniform(6, 28, n)[:, None, None]
+    ground = scipy.special.expit((ys - line) / np.float32(2))
+    sky_level = u(60, 140)
+    ground_level = sky_level + u(-40, 60)
+    cloud_amp = u(4, 30)
+    terrain_amp = u(6, 28)
     bg = (1 - ground) * (sky_level + cloud_amp * clouds) + ground * (ground_level + terrain_amp * terrain)
     # bright edges: ridges of the cloud field (|gradient| of a thresholded field) and the horizon itself
-    sharp = np.tanh(3 * clouds)
+    sharp = np.tanh(np.float32(3) * clouds)
     edges = np.abs(np.diff(sharp, axis=2, prepend=0)) + np.abs(np.diff(sharp, axis=1, prepend=0))
-    bg += rng.uniform(0, 12, n)[:, None, None] * edges
-    bg += rng.uniform(0, 20, n)[:, None, None] * np.exp(-(((ys - line) / 1.5) ** 2))
+    bg += u(0, 12) * edges
+    bg += u(0, 20) * np.exp(-(((ys - line) / 1.5) ** 2))
     # sensor: column fixed-pattern noise + temporal Gaussian noise
-    bg += rng.normal(0, 1, (n, 1, size)).astype(np.float32) * rng.uniform(0, 2.5, n)[:, None, None]
-    bg += rng.normal(0, 1, (n, size, size)).astype(np.float32) * rng.uniform(1, 4, n)[:, None, None]
+    bg += rng.standard_normal((n, 1, size), dtype=np.float32) * u(0, 2.5)
+    bg += rng.standard_normal((n, size, size), dtype=np.float32) * u(1, 4)
     return bg.astype(np.float32)
 
 
@@ -122,7 +129,7 @@ def _local_stats(img, mask, cy, cx, half=15):
     return float(bg.mean()), float(bg.std() + 1e-6)
 
 
-def synth_images(n: int = 500, size: int = 256, seed: int = 0, scr_range=(1.0, 12.0)):
+def synth_images(n: int = 500, size: int = 256, seed: int = 0, scr_range=SCR_RANGE):
     """Generate ``n`` (image uint8, mask bool, record dict) triples (in memory)."""
     if n < 1 or size < 32:
         raise InputError(f"synthetic data needs n >= 1 and size >= 32, got n={n}, size={size}")
@@ -137,7 +144,7 @@ def synth_images(n: int = 500, size: int = 256, seed: int = 0, scr_range=(1.0, 1
             img = bg.copy()
             mask = np.zeros((size, size), dtype=bool)
             n_t = int(rng.integers(1, 6))
-            radii = rng.uniform(1.0, 9.0, n_t) ** 1.0
+            radii = rng.uniform(1.0, 9.0, n_t)
             radii = np.sort(radii)[::-1].tolist()  # place big ones first
             taken: list = []
             centres = _place(rng, size, radii, taken)
@@ -158,11 +165,11 @@ def synth_images(n: int = 500, size: int = 256, seed: int = 0, scr_range=(1.0, 1
                                     angle=theta, amplitude=float(amp), scr=scr))
             # point-like distractors: hot pixels and 2-px glints, kept off the targets
             distractors = []
-            for _ in range(int(rng.integers(0, 8))):
+            for _ in range(int(rng.integers(0, 6))):
                 py, px = (int(v) for v in rng.integers(2, size - 3, 2))
                 if mask[max(py - 4, 0) : py + 5, max(px - 4, 0) : px + 5].any():
                     continue
-                amp = float(rng.uniform(20, 90))
+                amp = float(rng.uniform(15, 60))
                 img[py, px] += amp
                 if rng.random() < 0.4:
                     img[py, px + 1] += amp * 0.6
@@ -218,7 +225,7 @@ def generate_synthetic(out_root, n: int = 500, size: int = 256, seed: int = 0, n
         write_json(tmp / STATS_FILE, {"mean": mean, "std": std, "n_pixels": npix, "n_images": len(train),
                                       "train_ids_sha1": ids_digest(train)})
         meta = {"generator": "fdep.data.synthetic", "n": n, "size": size, "seed": seed,
-                "scr_range": [1.0, 12.0], "images": records}
+                "scr_range": list(SCR_RANGE), "images": records}
         with open(tmp / "metadata.json", "w", encoding="utf-8") as fh:
             json.dump(meta, fh)
         os.rename(tmp, dest)
