@@ -45,8 +45,9 @@ def mpcm(img: np.ndarray) -> np.ndarray:
         d = []
         for dy, dx in dirs:
             M = np.float32([[1, 0, dx * L], [0, 1, dy * L]])  # neighbour patch mean moved onto the centre
-            nb = cv2.warpAffine(m, M, (img.shape[1], img.shape[0]), flags=cv2.INTER_NEAREST,
-                                borderMode=cv2.BORDER_REFLECT)
+            nb = cv2.warpAffine(
+                m, M, (img.shape[1], img.shape[0]), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT
+            )
             d.append(m - nb)
         pair = np.stack([np.where((d[i] > 0) & (d[i + 4] > 0), d[i] * d[i + 4], 0.0) for i in range(4)])
         out = np.maximum(out, pair.min(axis=0))
@@ -80,7 +81,9 @@ def reference_metrics(preds, gts, tol: float = 3.0) -> dict:
     """SPEC.md section 2, computed directly (used when fdep.metrics is not available)."""
     from sklearn.metrics import average_precision_score
 
-    hse_p = average_precision_score(np.concatenate([g.ravel() for g in gts]), np.concatenate([p.ravel() for p in preds]))
+    hse_p = average_precision_score(
+        np.concatenate([g.ravel() for g in gts]), np.concatenate([p.ravel() for p in preds])
+    )
     ts = np.arange(1, 100) / 100
     n_match, n_pred = np.zeros(len(ts)), np.zeros(len(ts))
     n_gt = inter = union = fa_pix = pd_hit = 0
@@ -104,8 +107,14 @@ def reference_metrics(preds, gts, tol: float = 3.0) -> dict:
     P = np.where(n_pred > 0, n_match / np.maximum(n_pred, 1), 0.0)
     R = n_match / n_gt
     hse_t = float(np.sum(P * (R - np.append(R[1:], 0.0))))
-    return {"hse_p": hse_p, "hse_t": hse_t, "hse": hse_p * hse_t, "iou": inter / max(union, 1),
-            "pd": pd_hit / n_gt, "fa": fa_pix / npix}
+    return {
+        "hse_p": hse_p,
+        "hse_t": hse_t,
+        "hse": hse_p * hse_t,
+        "iou": inter / max(union, 1),
+        "pd": pd_hit / n_gt,
+        "fa": fa_pix / npix,
+    }
 
 
 def score(ds, detector, evaluate):
@@ -143,8 +152,10 @@ def main() -> None:
             for det_name, det in (("top-hat", tophat), ("MPCM", mpcm)):
                 r = score(ds, det, evaluate)
                 results[name, det_name] = r
-                print(f"{name:<12}{det_name:<9}{len(ds):>5}{100 * r['hse_p']:8.2f}{100 * r['hse_t']:8.2f}"
-                      f"{100 * r['hse']:8.2f}{100 * r['iou']:8.2f}{100 * r['pd']:8.2f}{1e6 * r['fa']:10.1f}")
+                print(
+                    f"{name:<12}{det_name:<9}{len(ds):>5}{100 * r['hse_p']:8.2f}{100 * r['hse_t']:8.2f}"
+                    f"{100 * r['hse']:8.2f}{100 * r['iou']:8.2f}{100 * r['pd']:8.2f}{1e6 * r['fa']:10.1f}"
+                )
         if "NUAA-SIRST" in sets:
             for det_name in ("top-hat", "MPCM"):
                 a, b = results["synthetic", det_name]["hse"], results["NUAA-SIRST", det_name]["hse"]

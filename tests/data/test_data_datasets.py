@@ -56,8 +56,10 @@ def test_union_of_two_datasets(tmp_path):
     assert u[3]["image"].shape == (1, 16, 16)
     # pooled statistics equal the statistics of all training pixels together
     pix = np.concatenate(
-        [np.asarray(Image.open(d / "images" / f"{i}.png"), np.float64).ravel() for d, i in
-         [(a, "a0"), (a, "a1"), (b, "b0"), (b, "b1")]]
+        [
+            np.asarray(Image.open(d / "images" / f"{i}.png"), np.float64).ravel()
+            for d, i in [(a, "a0"), (a, "a1"), (b, "b0"), (b, "b1")]
+        ]
     )
     assert u.mean == pytest.approx(pix.mean(), rel=1e-6) and u.std == pytest.approx(pix.std(), rel=1e-5)
 

@@ -162,11 +162,27 @@ def test_download_without_direct_link_points_to_prepare(tmp_path):
 
 
 def test_cli_download_and_prepare(tmp_path, server, archive, capsys):
-    assert main(["data", "download", "NUAA-SIRST", "--root", str(tmp_path / "a"), "--url", f"{server}/sirst.zip",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            ["data", "download", "NUAA-SIRST", "--root", str(tmp_path / "a"), "--url", f"{server}/sirst.zip", "--quiet"]
+        )
+        == 0
+    )
     assert "prepared NUAA-SIRST" in capsys.readouterr().out
-    code = main(["data", "download", "NUAA-SIRST", "--root", str(tmp_path / "b"), "--url", f"{server}/sirst.zip",
-                 "--sha256", "ab" * 32, "--quiet"])
+    code = main(
+        [
+            "data",
+            "download",
+            "NUAA-SIRST",
+            "--root",
+            str(tmp_path / "b"),
+            "--url",
+            f"{server}/sirst.zip",
+            "--sha256",
+            "ab" * 32,
+            "--quiet",
+        ]
+    )
     assert code == 2 and "SHA-256 mismatch" in capsys.readouterr().err
     z = tmp_path / "sirst.zip"
     z.write_bytes(archive)

@@ -68,8 +68,10 @@ def test_seeded_and_refuses_to_overwrite(tmp_path, synth):
     for i in range(5):
         f = f"images/synth_{i:05d}.png"
         assert (a / f).read_bytes() == (b / f).read_bytes()
-    assert any((a / f"images/synth_{i:05d}.png").read_bytes() != (c / f"images/synth_{i:05d}.png").read_bytes()
-               for i in range(5))
+    assert any(
+        (a / f"images/synth_{i:05d}.png").read_bytes() != (c / f"images/synth_{i:05d}.png").read_bytes()
+        for i in range(5)
+    )
     before = (a / "metadata.json").read_bytes()
     with pytest.raises(OutputExistsError):
         generate_synthetic(tmp_path / "a", n=5, size=64, seed=9)

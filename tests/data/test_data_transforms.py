@@ -154,6 +154,7 @@ def test_predict_tiled_matches_full_image():
     def record(t):
         calls.append(tuple(t.shape[-2:]))
         return t
+
     predict_tiled(record, x, tile=64, overlap=16, multiple=32)
     assert all(h % 32 == 0 and w % 32 == 0 and h <= 64 and w <= 64 for h, w in calls) and len(calls) > 4
     small = predict_tiled(record, x[..., :40, :40], tile=64, multiple=32)

@@ -35,8 +35,14 @@ def test_check_finds_every_problem(tmp_path):
     for p in problems:
         kinds.setdefault(p.kind, []).append(p.message)
     assert set(kinds) == {
-        "missing_mask", "missing_image", "missing_files", "size_mismatch", "non_binary_mask",
-        "empty_mask", "unreadable", "duplicate_across_splits",
+        "missing_mask",
+        "missing_image",
+        "missing_files",
+        "size_mismatch",
+        "non_binary_mask",
+        "empty_mask",
+        "unreadable",
+        "duplicate_across_splits",
     }
     assert any("img0.png" in m for m in kinds["missing_mask"])
     assert any("img1.png" in m for m in kinds["missing_image"])

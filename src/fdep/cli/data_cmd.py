@@ -21,7 +21,9 @@ def add_parser(subparsers) -> None:
 
     r = sub.add_parser("prepare", help="prepare a dataset from an archive or folder you already have")
     r.add_argument("name", help="NUAA-SIRST, NUDT-SIRST or IRSTD-1K")
-    r.add_argument("--from", dest="source", required=True, metavar="ARCHIVE_OR_FOLDER", help="zip/tar archive or folder")
+    r.add_argument(
+        "--from", dest="source", required=True, metavar="ARCHIVE_OR_FOLDER", help="zip/tar archive or folder"
+    )
     r.add_argument("--root", required=True, help="folder that will hold ROOT/NAME")
     r.add_argument("--sha256", help="expected SHA-256 of the archive")
     r.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -161,8 +161,17 @@ def synth_images(n: int = 500, size: int = 256, seed: int = 0, scr_range=SCR_RAN
                 scr = float(np.exp(rng.uniform(lo, hi)))
                 amp = scr * max(lstd, 2.0)
                 _render_target(img, mask, cy, cx, a, b, theta, amp)
-                targets.append(dict(y=float(cy), x=float(cx), radius=float(r), axes=[float(a), float(b)],
-                                    angle=theta, amplitude=float(amp), scr=scr))
+                targets.append(
+                    dict(
+                        y=float(cy),
+                        x=float(cx),
+                        radius=float(r),
+                        axes=[float(a), float(b)],
+                        angle=theta,
+                        amplitude=float(amp),
+                        scr=scr,
+                    )
+                )
             # point-like distractors: hot pixels and 2-px glints, kept off the targets
             distractors = []
             for _ in range(int(rng.integers(0, 6))):
@@ -177,8 +186,9 @@ def synth_images(n: int = 500, size: int = 256, seed: int = 0, scr_range=SCR_RAN
             out = np.clip(np.rint(img), 0, 255).astype(np.uint8)
             # measured contrast on the final 8-bit image: target mean minus local background mean
             for t in targets:
-                (sl, inside) = _render_target(np.zeros_like(img), np.zeros_like(mask), t["y"], t["x"],
-                                              t["axes"][0], t["axes"][1], t["angle"], 0.0)
+                (sl, inside) = _render_target(
+                    np.zeros_like(img), np.zeros_like(mask), t["y"], t["x"], t["axes"][0], t["axes"][1], t["angle"], 0.0
+                )
                 lmean, lstd = _local_stats(out.astype(np.float32), mask, t["y"], t["x"])
                 vals = out[sl][inside].astype(np.float32)
                 t["n_pixels"] = int(inside.sum())
@@ -222,10 +232,18 @@ def generate_synthetic(out_root, n: int = 500, size: int = 256, seed: int = 0, n
             s, s2, npix = s + a, s2 + b, npix + c
         mean = s / npix
         std = max((s2 / npix - mean * mean) ** 0.5, 1e-6)
-        write_json(tmp / STATS_FILE, {"mean": mean, "std": std, "n_pixels": npix, "n_images": len(train),
-                                      "train_ids_sha1": ids_digest(train)})
-        meta = {"generator": "fdep.data.synthetic", "n": n, "size": size, "seed": seed,
-                "scr_range": list(SCR_RANGE), "images": records}
+        write_json(
+            tmp / STATS_FILE,
+            {"mean": mean, "std": std, "n_pixels": npix, "n_images": len(train), "train_ids_sha1": ids_digest(train)},
+        )
+        meta = {
+            "generator": "fdep.data.synthetic",
+            "n": n,
+            "size": size,
+            "seed": seed,
+            "scr_range": list(SCR_RANGE),
+            "images": records,
+        }
         with open(tmp / "metadata.json", "w", encoding="utf-8") as fh:
             json.dump(meta, fh)
         os.rename(tmp, dest)
