@@ -87,8 +87,8 @@ def test_noise_changes_image_not_mask(toy):
     assert nonzero and all(v == pytest.approx(8.0 / clean.std, rel=0.35) for v in nonzero)
 
 
-def _batches(ds, workers):
-    dl = DataLoader(ds, batch_size=2, shuffle=False, num_workers=workers)
+def _batches(ds, workers, persistent=False):
+    dl = DataLoader(ds, batch_size=2, shuffle=False, num_workers=workers, persistent_workers=persistent)
     out = []
     for epoch in range(2):
         ds.set_epoch(epoch)
@@ -100,9 +100,11 @@ def test_dataloader_workers_give_identical_batches(toy):
     ds = load_dataset(toy, "all", transform=TrainTransform(crop_size=10, noise=3.0))
     single = _batches(ds, 0)
     multi = _batches(ds, 2)
-    assert len(single) == len(multi) == 6
-    for (i0, b0, n0), (i1, b1, n1) in zip(single, multi):
-        assert n0 == n1 and torch.equal(i0, i1) and torch.equal(b0, b1)
+    persistent = _batches(ds, 2, persistent=True)  # set_epoch reaches long-lived workers too
+    assert len(single) == len(multi) == len(persistent) == 6
+    for (i0, b0, n0), (i1, b1, n1), (i2, b2, n2) in zip(single, multi, persistent):
+        assert n0 == n1 == n2 and torch.equal(i0, i1) and torch.equal(b0, b1)
+        assert torch.equal(i0, i2) and torch.equal(b0, b2)
     assert not torch.equal(single[0][0], single[3][0])  # epochs differ
 
 
