@@ -225,3 +225,30 @@ def test_prepare_never_overwrites_foreign_folder(tmp_path, archive):
     assert (tmp_path / "NUAA-SIRST" / "mine.txt").read_text() == "keep"
     with pytest.raises(DataError, match="union"):
         prepare("SIRST3", z, tmp_path / "x", **quiet)
+
+
+def test_prepare_irstd_layout_binarises_and_picks_named_folder(tmp_path):
+    """IRSTD-1K ships IRSTD1k_Img/ + IRSTD1k_Label/ with some mask values like 64; a decoy folder is ignored."""
+    ids = packaged_split("IRSTD-1K", "train") + packaged_split("IRSTD-1K", "test")
+    src = tmp_path / "release"
+    for sub in ("IRSTD-1k/IRSTD1k_Img", "IRSTD-1k/IRSTD1k_Label", "decoy/images", "decoy/masks"):
+        (src / sub).mkdir(parents=True)
+    img = _png(np.full((6, 6), 80, np.uint8))
+    plain = np.zeros((6, 6), np.uint8)
+    plain[2:4, 2:4] = 255
+    odd = plain.copy()
+    odd[0, 0] = 64  # below the threshold: background
+    for k, i in enumerate(ids):
+        (src / "IRSTD-1k/IRSTD1k_Img" / f"{i}.png").write_bytes(img)
+        (src / "IRSTD-1k/IRSTD1k_Label" / f"{i}.png").write_bytes(_png(odd if k % 100 == 0 else plain))
+    (src / "decoy/images/x.png").write_bytes(img)
+    (src / "decoy/masks/x.png").write_bytes(_png(plain))
+    notes = []
+    dest = prepare("IRSTD-1K", src, tmp_path / "out", progress=False, log=notes.append)
+    assert json.loads((dest / "fdep_source.json").read_text())["non_binary_masks"] == 11
+    assert any("binarised at > 127" in n for n in notes)
+    ds = load_dataset(dest, "all")
+    assert len(ds) == 1001 and ds.mean == 87.47
+    first = ds[0]["mask"][0]
+    assert first.sum() == 4 and first[0, 0] == 0
+    assert np.unique(np.asarray(Image.open(dest / "masks" / f"{ids[0]}.png"))).tolist() == [0, 255]

@@ -104,3 +104,18 @@ def test_non_binary_masks_load_with_warning(tmp_path):
         ds = load_dataset(d, "train")
     mask = ds[0]["mask"][0]
     assert mask.sum() == 1 and mask[2, 2] == 1 and mask[1, 1] == 0
+
+
+def test_header_size_and_raw_mask_values(tmp_path):
+    from fdep.errors import InputError
+    from fdep.imageio import image_size, read_mask_values
+
+    Image.fromarray(np.zeros((5, 7), np.uint8)).save(tmp_path / "a.png")
+    assert image_size(tmp_path / "a.png") == (5, 7)
+    m = np.zeros((3, 4), np.uint8)
+    m[1, 1] = 255
+    Image.fromarray(m).convert("1").save(tmp_path / "b.png")
+    assert np.unique(read_mask_values(tmp_path / "b.png")).tolist() == [0, 255]
+    (tmp_path / "c.png").write_bytes(b"nope")
+    with pytest.raises(InputError, match="c.png"):
+        image_size(tmp_path / "c.png")
