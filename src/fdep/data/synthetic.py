@@ -6,7 +6,7 @@ rougher terrain band below a random horizon), bright cloud/ridge edges, column
 hot pixels and 2-pixel glints that are NOT targets). 1-5 targets per image:
 elliptical Gaussian blobs of radius 1-9 px whose peak is the local clutter
 standard deviation times a signal-to-clutter ratio (SCR) drawn log-uniformly
-from [scr_min, scr_max] (easy -> hard). Masks are the targets' ellipses.
+from SCR_RANGE = [2, 20] (hard -> easy). Masks are the targets' ellipses.
 
 ``metadata.json`` lists every target (centre, radius, axes, angle, peak
 amplitude, requested SCR, measured contrast and SCR, pixel count) and every
