@@ -88,6 +88,7 @@ def download(
             f"{known.name} is published only through a browser link ({known.page}); download it there and run "
             f"`fdep data prepare {known.name} --from FILE --root {root}`"
         )
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{known.name}.", suffix=".download", dir=root)
     os.close(fd)
@@ -97,5 +98,10 @@ def download(
         digest = fetch(url, tmp, progress)
         check_sha256(digest, sha256, url)
         return prepare(known.name, tmp, root, sha256=sha256, progress=progress, log=log, origin=url, _digest=digest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if created and not any(root.iterdir()):
+            root.rmdir()  # leave no trace of a failed first download
+        raise
     finally:
         tmp.unlink(missing_ok=True)

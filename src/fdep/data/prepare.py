@@ -223,6 +223,7 @@ def prepare(
     if _already(dest, digest):
         log(f"{dest}: already prepared; nothing to do")
         return dest
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{known.name}.", suffix=".tmp", dir=root))
     try:
@@ -253,6 +254,11 @@ def prepare(
         if dest.exists():  # someone else finished first
             raise OutputExistsError(f"{dest} appeared while preparing; not overwriting it")
         os.rename(build, dest)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        if created and not any(root.iterdir()):
+            root.rmdir()
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     log(f"{dest}: prepared {known.name}")
