@@ -113,9 +113,7 @@ def main() -> None:
         sets = {"synthetic": syn}
         if (args.nuaa / "images").is_dir():
             sets["NUAA-SIRST"] = args.nuaa
-        print(
-            f"tiny U-Net, {args.steps} steps of batch 16, crops {args.crop}, on {args.device}; SPEC metrics x100"
-        )
+        print(f"tiny U-Net, {args.steps} steps of batch 16, crops {args.crop}, on {args.device}; SPEC metrics x100")
         print(f"{'dataset':<12}{'method':<10}{'HSE-P':>8}{'HSE-T':>8}{'HSE':>8}{'IoU':>8}{'Pd':>8}{'Fa x1e6':>10}")
         hse = {}
         for name, spec in sets.items():
