@@ -19,6 +19,7 @@ from ..errors import FdepError
 COMMANDS: tuple[str, ...] = (
     "models_cmd",
     "evaluate_cmd",
+    "data_cmd",
 )
 
 
