@@ -128,7 +128,7 @@ class FeatureCache:
         r1 = max(min(int(np.ceil((y0 + h) / p)) + 1, gh), r0 + 1)
         c0 = min(max(int(np.floor(x0 / p)) - 1, 0), gw - 1)
         c1 = max(min(int(np.ceil((x0 + w) / p)) + 1, gw), c0 + 1)
-        window = torch.from_numpy(np.ascontiguousarray(maps[:, :, r0:r1, c0:c1])).float()
+        window = torch.from_numpy(np.array(maps[:, :, r0:r1, c0:c1], dtype=np.float32))
         return crop_feature_maps(window, p, (y0 - r0 * p, x0 - c0 * p, h, w), image_hw=(H - r0 * p, W - c0 * p),
                                  transpose=bool(transpose), hflip=bool(hflip), vflip=bool(vflip))
 
