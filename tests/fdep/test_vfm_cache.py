@@ -39,7 +39,10 @@ def _data_pipeline(img: np.ndarray, box, transpose, hflip, vflip):
     return out
 
 
-@pytest.mark.parametrize("flags", [(False, False, False), (True, False, False), (False, True, True), (True, True, True)])
+FLAGS = [(False, False, False), (True, False, False), (False, True, True), (True, True, True)]
+
+
+@pytest.mark.parametrize("flags", FLAGS)
 @pytest.mark.parametrize("box", [(3, 5, 8, 6), (-2, 4, 7, 9), (10, 12, 6, 5)])
 def test_crop_matches_data_pipeline_pixelwise(box, flags):
     """With patch 1 the grid is the pixel grid: the feature crop must equal the image crop exactly."""

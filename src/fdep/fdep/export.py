@@ -26,6 +26,7 @@ def export_light(model: FDEPModel) -> SIRSTNet:
     try:
         net.load_state_dict(src.state_dict(), strict=True)
     except RuntimeError as e:
-        raise ModelError(f"{src.model_name}: rebuilt network does not match the trained one ({str(e).splitlines()[0]}); "
-                         f"a network built with non-default arguments must record them in `init_kwargs`") from None
+        first = str(e).splitlines()[0]
+        raise ModelError(f"{src.model_name}: rebuilt network does not match the trained one ({first}); a network "
+                         f"built with non-default arguments must record them in `init_kwargs`") from None
     return net.to(next(src.parameters()).device).eval()

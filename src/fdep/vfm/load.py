@@ -19,12 +19,12 @@ _DINOV3_ARCH = {"s": (384, 12, 6, 1536), "b": (768, 12, 12, 3072), "l": (1024, 2
 def _random_model(name: str) -> nn.Module:
     """A randomly initialised model with the named architecture."""
     from transformers import (
-        DINOv3ViTConfig,
-        DINOv3ViTModel,
         Dinov2Config,
         Dinov2Model,
         Dinov2WithRegistersConfig,
         Dinov2WithRegistersModel,
+        DINOv3ViTConfig,
+        DINOv3ViTModel,
     )
 
     spec = VFM_SPECS[name]
@@ -105,7 +105,7 @@ def load_vfm(name_or_path: str | Path, layers=None, weights: str | Path | None =
         try:
             layers = [int(t) for t in layers.replace("/", ",").split(",") if t.strip()]
         except ValueError:
-            raise ConfigError(f"VFM layers {layers!r}: expected comma-separated block numbers, e.g. 6,12,18,24")
+            raise ConfigError(f"VFM layers {layers!r}: expected block numbers, e.g. 6,12,18,24") from None
     key = str(name_or_path)
     known = key.lower() in VFM_SPECS
     if weights is not None and str(weights).lower() == "random":
@@ -117,7 +117,8 @@ def load_vfm(name_or_path: str | Path, layers=None, weights: str | Path | None =
     if weights is not None:
         path = Path(weights).expanduser()
         if not path.exists():
-            raise WeightsError(f"VFM weights {path} not found" + (f"; {_missing_message(key.lower())}" if known else ""))
+            hint = f"; {_missing_message(key.lower())}" if known else ""
+            raise WeightsError(f"VFM weights {path} not found{hint}")
         return VFM(_from_path(path), key.lower() if known else str(path), layers)
     path = Path(key).expanduser()
     if path.exists():
