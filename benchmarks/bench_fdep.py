@@ -4,8 +4,9 @@ One table per network (default acm, dnanet, msdanet; whatever of them is registe
 registered network), all measured in this run at --size x --size with a ViT-S/14-sized DINOv2
 (random weights: timing only). Prints medians and ratios to the original network:
 
-- inference (batch 1, eval, no_grad): original network, FDEP "fdep" (light branch, what gets
-  deployed), FDEP "fdep-main" (VFM + SAMF);
+- inference (batch 1, eval, no_grad): original network, a second instance of it (the noise
+  floor: any difference there is measurement noise), FDEP "fdep" (light branch, what gets
+  deployed; the very same module call), FDEP "fdep-main" (VFM + SAMF);
 - training step (batch --batch, forward + CO-ISD/EEDM loss + backward + AdamW step): original,
   "fdep" with the live VFM, "fdep" with cached VFM features (read from an fp16 memory-mapped
   feature cache, crop-aligned, each step).
@@ -32,17 +33,6 @@ from fdep.models import count_parameters, create_model, list_models
 from fdep.vfm import FeatureCache, load_vfm, write_feature_cache
 
 
-def _median_time(fn, reps: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def _interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
     """Median time of each callable, run round-robin so machine load hits them alike."""
     for fn in fns.values():
@@ -60,12 +50,13 @@ def _interleaved(fns: dict, reps: int, warmup: int = 2) -> dict:
 def bench_network(name: str, vfm, size: int, batch: int, reps: int, cache: FeatureCache) -> None:
     torch.manual_seed(0)
     net = create_model(name).eval()
+    twin = create_model(name).eval()  # a second instance of the same network: the timing noise floor
     light = FDEPModel(create_model(name), vfm, variant="fdep").eval()
     main = FDEPModel(create_model(name), vfm, variant="fdep-main").eval()
     x1 = torch.randn(1, 1, size, size)
     with torch.no_grad():
-        inf = _interleaved({"original": lambda: net(x1), "fdep": lambda: light(x1), "fdep-main": lambda: main(x1)},
-                           reps)
+        inf = _interleaved({"original": lambda: net(x1), "original, 2nd instance": lambda: twin(x1),
+                            "fdep": lambda: light(x1), "fdep-main": lambda: main(x1)}, reps)
 
     xb = torch.randn(batch, 1, size, size)
     tb = torch.zeros(batch, 1, size, size)
