@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "models_cmd",
     "evaluate_cmd",
     "data_cmd",
+    "vfm_cmd",
 )
 
 
