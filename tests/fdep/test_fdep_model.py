@@ -126,6 +126,24 @@ def test_vfm_kept_out_of_the_trainable_state(tiny_vfm):
     assert next(model.parameters()).dtype == torch.float64
 
 
+def test_rebuild_from_recorded_config(tiny_vfm, tiny_registered):
+    torch.manual_seed(0)
+    model = FDEPModel(TinyDSNet(width=4), tiny_vfm, layers=[2, 4], fusion="add", input_mean=90.0, input_std=20.0)
+    cfg = json.loads(json.dumps(model.fdep_config()))  # as stored in a checkpoint
+    again = FDEPModel.from_config(cfg, tiny_vfm)
+    again.load_state_dict(model.state_dict(), strict=True)
+    x, _ = _batch(TinyDSNet())
+    model.eval(), again.eval()
+    model.variant = again.variant = "fdep-main"
+    with torch.no_grad():
+        assert torch.equal(model(x), again(x))
+    assert FDEPModel.from_config(cfg).vfm is None  # description only: cached maps required
+    with pytest.raises(ConfigError, match="layers"):
+        from fdep.vfm import load_vfm
+
+        FDEPModel.from_config(cfg, load_vfm(tiny_vfm.name, layers=[1, 3]))
+
+
 def test_variants(tiny_vfm, monkeypatch):
     torch.manual_seed(0)
     x, _ = _batch(TinyDSNet())

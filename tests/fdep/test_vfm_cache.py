@@ -119,5 +119,7 @@ def test_cli_vfm_cache(tiny_vfm_dir, tmp_path, capsys):
     assert main(["vfm", "cache", "--data", str(ds), "--vfm", str(tiny_vfm_dir), "--out", str(out)]) != 0
     assert "already holds a feature cache" in capsys.readouterr().err
     assert main(["vfm", "cache", "--data", str(tmp_path / "nope"), "--vfm", "x", "--out", str(tmp_path / "o")]) != 0
+    assert main(["vfm", "cache", "--data", f"{ds}+{ds}", "--vfm", str(tiny_vfm_dir), "--out", str(tmp_path / "u")]) != 0
+    assert "distinct ids" in capsys.readouterr().err
     assert main(["vfm", "list"]) == 0
     assert "facebook/dinov2-large" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import warnings
 
 import pytest
@@ -10,7 +11,6 @@ import torch
 
 from fdep.errors import ConfigError, WeightsError
 from fdep.vfm import IMAGENET_MEAN, IMAGENET_STD, default_layers, list_vfms, load_vfm
-from fdep.vfm import load as load_mod
 
 from .conftest import tiny_dinov2
 
@@ -73,17 +73,23 @@ def test_frozen_for_real(tiny_vfm):
     assert not any(o.requires_grad for o in tiny_vfm(x))
 
 
+def test_found_in_the_hf_cache_offline(monkeypatch, tmp_path, tiny_vfm_dir):
+    """A name resolves through a Hugging Face hub cache (models--org--name/snapshots/<rev>) offline."""
+    repo = tmp_path / "hub" / "models--facebook--dinov2-small"
+    snap = repo / "snapshots" / "0123abcd"
+    shutil.copytree(tiny_vfm_dir, snap)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    vfm = load_vfm("dinov2_vits14")
+    assert vfm.name == "dinov2_vits14" and vfm.embed_dim == 32
+    x = torch.rand(1, 1, 28, 28)
+    for a, b in zip(vfm(x), load_vfm(tiny_vfm_dir)(x)):
+        assert torch.equal(a, b)
+
+
 def test_missing_weights_error(monkeypatch, tmp_path):
-    real = load_mod._from_hf
-
-    def empty_cache(source):  # the real offline lookup, in an empty HF cache
-        from transformers import AutoModel
-
-        if str(source).startswith("facebook/"):
-            return AutoModel.from_pretrained(str(source), local_files_only=True, cache_dir=tmp_path)
-        return real(source)
-
-    monkeypatch.setattr(load_mod, "_from_hf", empty_cache)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty_hub"))  # the real offline lookup, empty cache
     with pytest.raises(WeightsError) as e:
         load_vfm("dinov2_vitl14")
     msg = str(e.value)

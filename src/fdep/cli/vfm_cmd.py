@@ -11,7 +11,8 @@ def add_parser(subparsers) -> None:
     sub = p.add_subparsers(dest="vfm_command", metavar="ACTION")
 
     c = sub.add_parser("cache", help="precompute a dataset's VFM features once (fp16, memory-mapped)")
-    c.add_argument("--data", required=True, help="dataset folder ROOT/NAME (BasicIRSTD layout)")
+    c.add_argument("--data", required=True,
+                   help="dataset folder ROOT/NAME (BasicIRSTD layout), or several joined by '+' (a union)")
     c.add_argument("--vfm", required=True, help="VFM name (see `fdep vfm list`), local HF folder or Meta .pth")
     c.add_argument("--vfm-weights", default=None,
                    help="local HF folder or Meta dinov2_vit*14_pretrain.pth ('random': random init, timing only)")
@@ -29,9 +30,9 @@ def add_parser(subparsers) -> None:
 def _cache(args: argparse.Namespace) -> int:
     from ..imageio import read_image
     from ..vfm import load_vfm, write_feature_cache
-    from ..vfm.cache import dataset_images
+    from ..vfm.cache import spec_images
 
-    images = dataset_images(args.data, args.split)
+    images = spec_images(args.data, args.split)
     vfm = load_vfm(args.vfm, layers=args.layers, weights=args.vfm_weights).to(args.device)
     total = len(images)
     done = [0]

@@ -27,6 +27,8 @@ from torch import nn
 
 from ..errors import ConfigError, ModelError
 from ..models.base import SIRSTNet
+from ..models.pretrained import model_kwargs
+from ..models.registry import create_model
 from ..vfm.align import window_align
 from .samf import FUSIONS
 
@@ -158,6 +160,27 @@ class FDEPModel(nn.Module):
             return {"main": main}
         return {"main": main, "light": self.network.decode(feats)}
 
+    @classmethod
+    def from_config(cls, config: dict, vfm=None) -> FDEPModel:
+        """Rebuild the wrapper recorded by :meth:`fdep_config` (fresh weights; load a state dict next).
+
+        ``vfm``: the loaded VFM (its name and layers must match the record), or None to use the
+        recorded description (then VFM maps must be passed to ``forward``).
+        """
+        rec = config.get("vfm")
+        if vfm is not None and rec is not None:
+            got = _vfm_info(vfm)
+            if got["layers"] != rec["layers"] or got["embed_dim"] != rec["embed_dim"]:
+                raise ConfigError(f"the checkpoint was trained with VFM {rec['name']} layers {rec['layers']} "
+                                  f"(dim {rec['embed_dim']}), got {got['name']} layers {got['layers']} "
+                                  f"(dim {got['embed_dim']})")
+        network = create_model(config["network"], in_chans=int(config.get("in_chans", 1)),
+                               **(config.get("network_kwargs") or {}))
+        return cls(network, vfm if vfm is not None else rec, variant=config["variant"],
+                   layers=config.get("layers") or None, share=config.get("share", "encoder+decoder"),
+                   fusion=config.get("fusion", "samf"), edl_weight=config.get("edl_weight", 0.0),
+                   input_mean=config.get("input_mean", 0.0), input_std=config.get("input_std", 255.0))
+
     # -- checkpoints ----------------------------------------------------------------------------
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """Everything trained (network, fusion modules, ablation copies); never the VFM."""
@@ -168,6 +191,7 @@ class FDEPModel(nn.Module):
         return {
             "network": self.network.model_name,
             "in_chans": self.network.in_chans,
+            "network_kwargs": model_kwargs(self.network),
             "variant": self.variant,
             "share": self.share,
             "fusion": self.fusion,

@@ -47,6 +47,21 @@ def dataset_images(folder: str | Path, split: str | None = None) -> list[tuple[s
     return [(i, files[i]) for i in ids]
 
 
+def spec_images(spec: str, split: str | None = None) -> list[tuple[str, Path]]:
+    """(id, path) of every image of a dataset spec: one folder or several joined by "+" (distinct ids)."""
+    out: list[tuple[str, Path]] = []
+    owner: dict[str, str] = {}
+    for part in (p.strip() for p in str(spec).split("+") if p.strip()):
+        for image_id, path in dataset_images(part, split):
+            if image_id in owner:
+                raise DataError(f"id {image_id!r} is in both {owner[image_id]} and {part}; a union needs distinct ids")
+            owner[image_id] = part
+            out.append((image_id, path))
+    if not out:
+        raise DataError(f"no images found for dataset spec {spec!r}")
+    return out
+
+
 def _safe_id(image_id: str) -> str:
     if not image_id or "/" in image_id or "\\" in image_id or image_id.startswith("."):
         raise DataError(f"image id {image_id!r} cannot name a cache file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -43,10 +44,13 @@ def _random_model(name: str) -> nn.Module:
 
 
 def _from_hf(source: str | Path) -> nn.Module:
-    """Load an HF model from a local folder or the local HF cache, never downloading."""
+    """Load an HF model from a local folder or the local HF cache, never downloading.
+
+    The cache is ``$HF_HUB_CACHE`` when set (read at call time), else the Hugging Face default.
+    """
     from transformers import AutoModel
 
-    return AutoModel.from_pretrained(str(source), local_files_only=True)
+    return AutoModel.from_pretrained(str(source), local_files_only=True, cache_dir=os.environ.get("HF_HUB_CACHE"))
 
 
 def _from_meta(path: Path) -> nn.Module:
