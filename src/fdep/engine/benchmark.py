@@ -137,16 +137,19 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
         r["params_ratio"] = r["params_m"] / b["params_m"] if b and b["params_m"] > 0 else None
 
 
+def _ratio(v: float | None) -> str:
+    return f"{v:.2f}" if v is not None else "-"
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """A plain-text table like the paper's "P (M) / Time (s)" columns, with ratios to original."""
     head = ("Model", "Variant", "P (M)", "P infer (M)", "VFM P (M)", "GFLOPs", "Time (s)", "x time", "x P")
     lines = [head]
     for r in rows:
-        ratio = (lambda v: f"{v:.2f}" if v is not None else "-")
         lines.append((
             r["model"], r["variant"], f"{r['params_m']:.2f}", f"{r['infer_params_m']:.2f}",
             f"{r['vfm_params_m']:.1f}", f"{r['gflops']:.2f}", f"{r['time_s']:.4f}",
-            ratio(r["time_ratio"]), ratio(r["params_ratio"]),
+            _ratio(r["time_ratio"]), _ratio(r["params_ratio"]),
         ))
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     out = []
