@@ -17,6 +17,10 @@ from ..errors import FdepError
 
 # Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
 COMMANDS: tuple[str, ...] = (
+    "predict_cmd",
+    "export_cmd",
+    "benchmark_cmd",
+    "report_cmd",
 )
 
 
