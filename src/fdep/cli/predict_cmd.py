@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overlay", action="store_true", help="also write overlay PNGs")
     p.add_argument("--batch-size", type=int, default=8, help="images of the same size per batch (default 8)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    p.add_argument("--vfm-weights", default=None,
+                   help="VFM weights for fdep-main checkpoints, whose inference runs the VFM (default: as recorded)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist in --out")
     p.set_defaults(func=run)
 
@@ -34,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
     report = run_predict(
         args.checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
-        batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, progress=progress,
+        batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, vfm_weights=args.vfm_weights,
+        progress=progress,
     )
     print(f"{report['n_images']} image(s), {report['n_targets']} target(s) at threshold {report['threshold']}; "
           f"results in {args.out} (targets.csv, targets.json)")

@@ -4,7 +4,7 @@ A :class:`Predictor` turns a grayscale image (H x W float array on the 0-255
 scale) into a probability map (H x W in [0, 1]): it normalises with the
 mean/std recorded with the weights, zero-pads bottom/right to the network's
 size multiple, runs the network, crops back and applies the sigmoid. Images
-larger than ``tile_threshold`` on either side are run in overlapping tiles
+with more than ``tile_pixels`` pixels are run in overlapping tiles
 (``fdep.data.predict_tiled``). ``predict_batch`` batches same-size images.
 
 Three sources are accepted, all giving the same predictor:
@@ -28,13 +28,10 @@ import torch
 
 from ..errors import InputError, WeightsError
 
-#: images with a side above this many pixels are run in tiles
-DEFAULT_TILE_THRESHOLD = 1024
+#: images with more pixels than this are run in tiles (the same rule as ``fdep test``)
+DEFAULT_TILE_PIXELS = 1024 * 1024
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
-
-#: keys of the ONNX metadata_props / exported config.json that describe preprocessing
-META_KEYS = ("model", "variant", "in_chans", "mean", "std", "size_multiple")
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -74,7 +71,7 @@ class Predictor:
         device: torch.device | str = "cpu",
         source: str = "",
         meta: dict[str, Any] | None = None,
-        tile_threshold: int = DEFAULT_TILE_THRESHOLD,
+        tile_pixels: int = DEFAULT_TILE_PIXELS,
         tile: int = DEFAULT_TILE,
         overlap: int = DEFAULT_OVERLAP,
     ) -> None:
@@ -89,7 +86,7 @@ class Predictor:
         self.device = torch.device(device)
         self.source = source
         self.meta = dict(meta or {})
-        self.tile_threshold = int(tile_threshold)
+        self.tile_pixels = int(tile_pixels)
         self.tile = int(tile)
         self.overlap = int(overlap)
 
@@ -116,7 +113,7 @@ class Predictor:
         x = self._to_tensor(images)
         h, w = x.shape[-2:]
         try:
-            if max(h, w) > self.tile_threshold:
+            if h * w > self.tile_pixels:
                 from ..data import predict_tiled
 
                 return predict_tiled(self._padded_logits, x, tile=self.tile, overlap=self.overlap,
@@ -145,18 +142,20 @@ def load_predictor(
     path: str | os.PathLike,
     device: str | torch.device | None = "cpu",
     *,
-    tile_threshold: int = DEFAULT_TILE_THRESHOLD,
+    vfm_weights: str | None = None,
+    tile_pixels: int = DEFAULT_TILE_PIXELS,
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
 ) -> Predictor:
     """A :class:`Predictor` for a ``.ckpt``, an exported network directory or an ``.onnx`` file.
 
-    Raises :class:`WeightsError` (one line naming the path) when the file is missing,
-    corrupt, or lacks the normalisation it needs.
+    ``vfm_weights``: where the VFM weights are, for ``fdep-main`` checkpoints (whose
+    inference runs the VFM). Raises :class:`WeightsError` (one line naming the path)
+    when the file is missing, corrupt, or lacks the normalisation it needs.
     """
     path = Path(path)
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    opts = dict(tile_threshold=tile_threshold, tile=tile, overlap=overlap)
+    opts = dict(tile_pixels=tile_pixels, tile=tile, overlap=overlap)
     if not path.exists():
         raise WeightsError(f"{path}: checkpoint not found")
     if path.is_dir():
@@ -166,7 +165,8 @@ def load_predictor(
     else:
         from .checkpoint import load_model_from_checkpoint
 
-        model, meta = load_model_from_checkpoint(path, map_location="cpu")
+        kw = {"vfm_weights": vfm_weights} if vfm_weights is not None else {}
+        model, meta = load_model_from_checkpoint(path, map_location="cpu", **kw)
     return torch_predictor(model, meta, dev, source=str(path), **opts)
 
 
@@ -177,7 +177,8 @@ def torch_predictor(model: torch.nn.Module, meta: dict[str, Any], device: torch.
 
     missing = [k for k in ("mean", "std") if meta.get(k) is None]
     if missing:
-        raise WeightsError(f"{source or 'model'}: no normalisation {'/'.join(missing)} recorded with the weights")
+        raise WeightsError(f"{source or 'model'}: no normalisation {'/'.join(missing)} recorded with the weights "
+                           f"(save with fdep.models.save_pretrained(net, dir, mean=..., std=...))")
     model = model.to(device).eval()
 
     def run(x: torch.Tensor) -> torch.Tensor:
@@ -191,35 +192,21 @@ def torch_predictor(model: torch.nn.Module, meta: dict[str, Any], device: torch.
 
 
 def _load_exported_dir(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A ``save_pretrained`` directory: the network plus the preprocessing found in config.json."""
+    """A ``save_pretrained`` directory: the network plus the normalisation recorded with it."""
     from ..models import load_pretrained
 
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise WeightsError(f"{path}: not an exported network directory (no config.json)")
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"{config_file}: cannot read ({e})") from None
     net = load_pretrained(path)
-    meta = _preprocessing_from_config(config)
-    meta.setdefault("in_chans", getattr(net, "in_chans", 1))
-    meta.setdefault("size_multiple", getattr(net, "size_multiple", 32))
-    meta.setdefault("model", getattr(net, "model_name", ""))
+    config = getattr(net, "pretrained_config", None) or {}
+    norm = config.get("normalization") or {}
+    meta = {
+        "model": getattr(net, "model_name", ""),
+        "variant": (config.get("extra") or {}).get("variant", "original"),
+        "in_chans": int(getattr(net, "in_chans", 1)),
+        "mean": getattr(net, "input_mean", None) if getattr(net, "input_mean", None) is not None else norm.get("mean"),
+        "std": getattr(net, "input_std", None) if getattr(net, "input_std", None) is not None else norm.get("std"),
+        "size_multiple": int(getattr(net, "size_multiple", 32)),
+    }
     return net.eval(), meta
-
-
-def _preprocessing_from_config(config: dict[str, Any]) -> dict[str, Any]:
-    """mean/std/... from an exported config.json (top level, or under "meta"/"preprocessing")."""
-    found: dict[str, Any] = {}
-    for section in (config, config.get("meta") or {}, config.get("preprocessing") or {}):
-        if not isinstance(section, dict):
-            continue
-        for key in META_KEYS:
-            for alias in (key, f"input_{key}"):
-                if alias in section and key not in found:
-                    found[key] = section[alias]
-    return found
 
 
 def _onnx_predictor(path: Path, device: torch.device, **opts: Any) -> Predictor:

@@ -87,6 +87,7 @@ def run_predict(
     batch_size: int = 8,
     device: str | None = "cpu",
     overwrite: bool = False,
+    vfm_weights: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Predict every image under ``input`` into ``out``; returns the targets.json content."""
@@ -98,7 +99,10 @@ def run_predict(
     images = list_images(input)
     plan = output_paths(images, out, overlay)
     _check_outputs(out, plan, overwrite)
-    predictor = checkpoint if isinstance(checkpoint, Predictor) else load_predictor(checkpoint, device)
+    if isinstance(checkpoint, Predictor):
+        predictor = checkpoint
+    else:
+        predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)
 
     # Pass 1: read every image (an unreadable one stops us before any output) and group by size.
     groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
