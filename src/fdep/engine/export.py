@@ -232,7 +232,7 @@ def export_torchscript(
         with torch.no_grad():
             worst = max(worst, _compare("TorchScript", traced(xi).numpy(), net(xi).numpy(), shape, atol, rtol))
     record = {k: meta[k] for k in ("model", "variant", "in_chans", "mean", "std", "size_multiple") if k in meta}
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp, _quiet():
         torch.jit.save(traced, str(tmp), _extra_files={"fdep_meta.json": json.dumps(record)})
     return dict(format="torchscript", path=str(out), max_abs_error=worst, checked_shapes=[list(s) for s in shapes])
 
