@@ -153,9 +153,22 @@ def _find_key(curves: dict[str, np.ndarray], must: tuple[str, ...], avoid: tuple
     return None
 
 
+#: curves.npz keys (fdep.metrics.evaluate(curves=True) as saved by fdep test): kind -> (x key, y key)
+CURVE_KEYS = {
+    "pixel_pr": ("pixel_recall", "pixel_precision"),
+    "target_pr": ("target_recall", "target_precision"),
+    "roc": ("roc_fpr", "roc_tpr"),
+}
+
+
 def curve_xy(curves: dict[str, np.ndarray], kind: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """(x, y) of a curve in curves.npz: kind 'pixel_pr' / 'target_pr' (recall, precision) or 'roc' (fpr, tpr)."""
-    if kind == "roc":
+    """(x, y) of a curve in curves.npz: kind 'pixel_pr' / 'target_pr' (recall, precision) or 'roc' (fpr, tpr).
+
+    The keys of :data:`CURVE_KEYS` are used; other files are searched for keys holding the same words.
+    """
+    if all(k in curves for k in CURVE_KEYS[kind]):
+        keys = CURVE_KEYS[kind]
+    elif kind == "roc":
         keys = (_find_key(curves, ("fpr",)), _find_key(curves, ("tpr",)))
     else:
         level = kind.split("_")[0]
@@ -166,7 +179,8 @@ def curve_xy(curves: dict[str, np.ndarray], kind: str) -> tuple[np.ndarray, np.n
     if None in keys:
         return None
     x, y = (np.asarray(curves[k], dtype=np.float64).ravel() for k in keys)
-    return (x, y) if x.size == y.size and x.size > 0 else None
+    ok = np.isfinite(x) & np.isfinite(y) if x.size == y.size else None
+    return (x[ok], y[ok]) if ok is not None and ok.any() else None
 
 
 def _png(fig) -> bytes:
@@ -195,9 +209,8 @@ def curve_figures(runs: list[Run]) -> dict[str, bytes]:
         fig = Figure(figsize=(4.6, 4.0))
         ax = fig.subplots()
         for label, xy in data:
-            if xy is not None:
-                order = np.argsort(xy[0], kind="stable")
-                ax.plot(xy[0][order], xy[1][order], label=label, drawstyle="steps-post" if kind != "roc" else None)
+            if xy is not None:  # in threshold order, as fdep.metrics computes them
+                ax.plot(xy[0], xy[1], label=label, linewidth=1.2)
         if kind == "roc":
             ax.set_xscale("symlog", linthresh=1e-6)
         ax.set(title=title, xlabel=xl, ylabel=yl, ylim=(0, 1.02))
@@ -235,12 +248,43 @@ def _image_and_mask(dirs: list[Path], image_id: str) -> tuple[np.ndarray, np.nda
     return None
 
 
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(label image, labels in raster order of their first pixel, centroids (x, y) by label), 8-connected."""
+    import cv2
+
+    _n, lab, _stats, cent = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8,
+                                                             ltype=cv2.CV_32S)
+    labels, first = np.unique(lab.ravel(), return_index=True)
+    keep = labels > 0
+    return lab, labels[keep][np.argsort(first[keep], kind="stable")], cent
+
+
 def classify_detections(prob: np.ndarray, gt: np.ndarray, threshold: float = 0.5,
                         tolerance: float = 3.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(correct, false_alarm, missed) pixel masks using the metrics' target matching rule."""
-    from ..metrics import match_components
+    """(correct, false_alarm, missed) pixel masks at ``prob > threshold``.
 
-    return match_components(prob > threshold, gt, tolerance=tolerance)
+    The target matching rule of the metrics (SPEC section 2): GT components in raster
+    order each take the first still-unmatched predicted component whose centroid lies
+    at distance < ``tolerance``. Correct: matched predicted components; false alarms:
+    the other predicted components (the pixels Fa counts); missed: unmatched GT components.
+    """
+    pred = np.asarray(prob) > threshold
+    gt = np.asarray(gt, dtype=bool)
+    plab, porder, pcent = _components(pred)
+    glab, gorder, gcent = _components(gt)
+    taken: list[int] = []
+    missed: list[int] = []
+    t2 = float(tolerance) ** 2
+    for g in gorder:
+        gx, gy = gcent[g]
+        for p in porder:
+            if p not in taken and (pcent[p][1] - gy) ** 2 + (pcent[p][0] - gx) ** 2 < t2:
+                taken.append(int(p))
+                break
+        else:
+            missed.append(int(g))
+    correct = np.isin(plab, taken)
+    return correct, pred & ~correct, np.isin(glab, missed)
 
 
 def choose_ids(runs: list[Run], n: int) -> list[str]:
