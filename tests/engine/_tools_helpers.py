@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from fdep.models import Features, SIRSTNet, register_model
+from fdep.models import Features, SIRSTNet, registry
 
 MEAN, STD = 100.0, 50.0
 
 
-@register_model(name="tools_tiny")
+TINY = "tools_tiny"
+
+
 class ToolsTinyNet(SIRSTNet):
     """Encoder (two stride-2 convs) + decoder (upsampled top + a 1x1 head on the input).
 
@@ -23,6 +28,7 @@ class ToolsTinyNet(SIRSTNet):
     ``logit = GAIN * (x_norm - LEVEL)``: a bright pixel gets p ~ 1, background p ~ 0.
     """
 
+    model_name = TINY
     top_channels = 8
     top_stride = 4
     size_multiple = 32
@@ -43,6 +49,21 @@ class ToolsTinyNet(SIRSTNet):
         (x,) = features.skips
         up = F.interpolate(self.up(features.top), size=x.shape[-2:], mode="bilinear", align_corners=False)
         return self.head(x) + up
+
+
+@contextlib.contextmanager
+def registered() -> Iterator[str]:
+    """Register ToolsTinyNet only while the block runs (other areas' tests never see it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(registry._REGISTRY, TINY, ToolsTinyNet)
+        yield TINY
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_registered() -> Iterator[str]:
+    """Import into a test module to register the tiny network for that module's tests."""
+    with registered() as name:
+        yield name
 
 
 GAIN, LEVEL = 10.0, 1.0

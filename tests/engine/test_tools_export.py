@@ -17,7 +17,15 @@ from fdep.engine.predict import run_predict
 from fdep.errors import InputError, ModelError, OutputExistsError, WeightsError
 from fdep.imageio import read_prob_map
 
-from ._tools_helpers import MEAN, STD, ToolsTinyNet, mixed_images, random_net, save_net
+from ._tools_helpers import (
+    MEAN,
+    STD,
+    ToolsTinyNet,
+    mixed_images,
+    random_net,
+    save_net,
+    tiny_registered,  # noqa: F401 (autouse fixture)
+)
 
 META = dict(model="tools_tiny", variant="original", in_chans=1, mean=MEAN, std=STD, size_multiple=32)
 

@@ -16,7 +16,18 @@ from fdep.engine.predict import run_predict
 from fdep.errors import InputError, OutputExistsError, WeightsError
 from fdep.imageio import read_prob_map
 
-from ._tools_helpers import GAIN, LEVEL, MEAN, STD, blob_detector, mixed_images, random_net, reference_prob, save_net
+from ._tools_helpers import (
+    GAIN,
+    LEVEL,
+    MEAN,
+    STD,
+    blob_detector,
+    mixed_images,
+    random_net,
+    reference_prob,
+    save_net,
+    tiny_registered,  # noqa: F401 (autouse fixture)
+)
 
 Q = 1.0 / 65535  # 16-bit PNG quantisation step
 
