@@ -65,6 +65,7 @@ def test_onnx_records_preprocessing(exported):
     assert all(d.dim_param for i, d in enumerate(dims) if i != 1)  # N, H, W symbolic
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_torchscript_matches_pytorch(exported):
     net, _, tmp = exported
     extra = {"fdep_meta.json": ""}
