@@ -10,13 +10,15 @@ ratios against ``original`` are meaningful even on a noisy machine:
   (``fdep``: the light branch only, i.e. the original network).
 * ``vfm_params_m``: frozen VFM parameters needed at inference (``fdep-main`` only).
 * ``gflops``: FLOPs of one inference forward at 1 x C x size x size, VFM included.
-* ``time_s``: median seconds of that forward (the paper's "Time (s)"), with
+* ``time_s``: median seconds of that forward (the paper's "Time (s)"; the variants
+  of one network are timed round-robin after ``warmup`` untimed rounds), with
   ``time_ratio`` and ``params_ratio`` relative to the network's ``original`` row.
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -74,7 +76,7 @@ def benchmark(
 ) -> list[dict[str, Any]]:
     """Measure every (network, variant); returns one dict per row (see the module docstring)."""
     from ..models import is_model, list_models
-    from ..models.profile import count_flops, measure_latency
+    from ..models.profile import count_flops
 
     models = [m.strip().lower() for m in models if m.strip()]
     unknown = [m for m in models if not is_model(m)]
@@ -97,16 +99,17 @@ def benchmark(
 
     rows: list[dict[str, Any]] = []
     for name in models:
-        for variant in variants:
-            if progress:
-                progress(f"{name} / {variant}")
-            trained, infer, uses_vfm = _variant_models(name, variant, vfm_module, in_chans)
-            infer = infer.to(dev)
-            multiple = getattr(infer, "size_multiple", None) or 32
-            side = (size + multiple - 1) // multiple * multiple
-            shape = (1, in_chans, side, side)
-            flops = count_flops(infer, shape)
-            times = measure_latency(infer, shape, repeats=repeats, warmup=warmup)
+        built = {v: _variant_models(name, v, vfm_module, in_chans) for v in variants}
+        multiple = getattr(built[variants[0]][1], "size_multiple", None) or 32
+        side = (size + multiple - 1) // multiple * multiple
+        shape = (1, in_chans, side, side)
+        for variant, (trained, infer, _uses) in built.items():
+            built[variant] = (trained, infer.to(dev), _uses)
+        if progress:
+            progress(f"{name}: {', '.join(variants)} on {dev}, input {'x'.join(map(str, shape))}")
+        flops = {v: count_flops(b[1], shape) for v, b in built.items()}
+        times = interleaved_latency({v: b[1] for v, b in built.items()}, shape, dev, repeats, warmup)
+        for variant, (trained, infer, uses_vfm) in built.items():
             rows.append({
                 "model": name,
                 "variant": variant,
@@ -115,17 +118,39 @@ def benchmark(
                 "params_m": _non_vfm_params(trained, vfm_module) / 1e6,
                 "infer_params_m": _non_vfm_params(infer, vfm_module) / 1e6,
                 "vfm_params_m": (sum(p.numel() for p in vfm_module.parameters()) / 1e6) if uses_vfm else 0.0,
-                "gflops": flops / 1e9,
-                "time_s": statistics.median(times),
-                "time_min_s": min(times),
+                "gflops": flops[variant] / 1e9,
+                "time_s": statistics.median(times[variant]),
+                "time_min_s": min(times[variant]),
                 "repeats": repeats,
             })
-            trained.cpu()
-            del trained, infer
-            if dev.type == "cuda":
-                torch.cuda.empty_cache()
+        del built
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
     _add_ratios(rows)
     return rows
+
+
+def interleaved_latency(nets: dict[str, nn.Module], shape: tuple[int, ...], device: torch.device, repeats: int,
+                        warmup: int) -> dict[str, list[float]]:
+    """Seconds per forward of each net, timed round-robin (one call of each per round).
+
+    Interleaving spreads load changes of a shared machine over all variants alike,
+    so their ratios stay meaningful. CUDA is synchronised before and after each call.
+    """
+    x = torch.randn(shape, device=device, generator=torch.Generator(device=device).manual_seed(0))
+    times: dict[str, list[float]] = {k: [] for k in nets}
+    with torch.inference_mode():
+        for k in range(warmup + repeats):
+            for name, net in nets.items():
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                t0 = time.perf_counter()
+                net(x)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                if k >= warmup:
+                    times[name].append(time.perf_counter() - t0)
+    return times
 
 
 def _add_ratios(rows: list[dict[str, Any]]) -> None:
