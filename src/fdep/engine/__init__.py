@@ -1,5 +1,5 @@
-"""The training and inference engine: the only package that knows about Lightning.
+"""The training engine: Lightning module and data module, config, checkpoints, test/predict/export/report.
 
-Submodules are imported on demand (``fdep.engine.inference``, ``fdep.engine.report`` ...)
-so that importing one tool does not pull in the whole training stack.
+Submodules are imported on demand (``fdep.engine.train``, ``fdep.engine.checkpoint`` ...) so that
+importing the package stays cheap.
 """
