@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import PooledBatchNorm2d
+
 
 def upsample_like(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     """Bilinearly resize ``x`` to the spatial size of ``ref`` (no-op when equal)."""
@@ -125,10 +127,10 @@ class InteractiveCrossAttentionFusion(nn.Module):
         self.topdown = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
             nn.Conv2d(channels, mid, 1),
-            nn.BatchNorm2d(mid),
+            PooledBatchNorm2d(mid),
             nn.ReLU(inplace=True),
             nn.Conv2d(mid, channels, 1),
-            nn.BatchNorm2d(channels),
+            PooledBatchNorm2d(channels),
             nn.Sigmoid(),
         )
         self.bottomup = nn.Sequential(

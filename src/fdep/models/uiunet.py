@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ModelError
 from ._blocks_c import RSU, RSUF, InteractiveCrossAttentionFusion, upsample_like
 from .base import Features, SIRSTNet
 from .registry import register_model
@@ -67,18 +66,6 @@ class UIUNet(SIRSTNet):
         self.side = nn.ModuleList([nn.Conv2d(c, 1, 3, padding=1) for c in (64, 64, 128, 256, 512, 512)])
         self.out_fuse = nn.Conv2d(6, 1, 1)
 
-    def _check_batch(self, n: int) -> None:
-        # IC-A's channel attention batch-normalises globally pooled (1 x 1) maps, as the reference does
-        if self.training and n < 2:
-            raise ModelError(
-                f"{self.model_name}: training mode needs a batch of at least 2 samples, got {n} "
-                "(BatchNorm over globally pooled features); use eval mode for single images"
-            )
-
-    def check_input(self, x: torch.Tensor) -> None:
-        super().check_input(x)
-        self._check_batch(x.shape[0])
-
     def encode(self, x: torch.Tensor) -> Features:
         skips = []
         h = x
@@ -92,7 +79,6 @@ class UIUNet(SIRSTNet):
 
     def decode(self, features: Features) -> torch.Tensor | list[torch.Tensor]:
         top = features.top
-        self._check_batch(top.shape[0])
         enc = list(features.skips)  # strides 1, 2, 4, 8, 16
         dec_maps = []
         d = top
