@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-from fdep.metrics import evaluate
 from PIL import Image
 
 from fdep.cli.main import main
@@ -15,6 +14,8 @@ from fdep.engine.report import classify_detections, curve_xy, load_run, write_re
 from fdep.errors import InputError, OutputExistsError
 from fdep.fileio import write_json
 from fdep.imageio import read_prob_map, write_mask_png, write_prob_png16
+
+evaluate = pytest.importorskip("fdep.metrics").evaluate
 
 IDS = ("img_a", "img_b", "img_c")
 
