@@ -101,6 +101,33 @@ def test_legacy_exporter_and_summary(tmp_path):
     assert load_predictor(tmp_path / "l.onnx").std == STD
 
 
+class _WithBN(ToolsTinyNet):
+    """BatchNorm with non-trivial running statistics: train and eval outputs differ."""
+
+    def __init__(self, in_chans: int = 1) -> None:
+        super().__init__(in_chans)
+        self.bn = torch.nn.BatchNorm2d(in_chans)
+        self.bn.running_mean.fill_(0.5)
+        self.bn.running_var.fill_(4.0)
+
+    def forward(self, x):
+        return super().forward(self.bn(x))
+
+
+@pytest.mark.parametrize("exporter", ["legacy", "dynamo"])
+def test_export_keeps_eval_mode(tmp_path, exporter):
+    torch.manual_seed(0)
+    net = _WithBN().eval()
+    x = torch.randn(2, 1, 32, 64)
+    with torch.no_grad():
+        before = net(x)
+    export_onnx(net, META, tmp_path / "bn.onnx", exporter=exporter)
+    assert not any(m.training for m in net.modules())
+    with torch.no_grad():
+        np.testing.assert_allclose(net(x).numpy(), before.numpy(), atol=1e-6)
+    np.testing.assert_allclose(_ort(tmp_path / "bn.onnx", x), before.numpy(), atol=1e-4)
+
+
 class _Noisy(ToolsTinyNet):
     """Output depends on fresh random numbers: no export can match PyTorch."""
 

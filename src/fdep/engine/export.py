@@ -167,7 +167,7 @@ def export_onnx(
     if exporter not in EXPORTERS:
         raise InputError(f"unknown exporter {exporter!r}; choose one of {', '.join(EXPORTERS)}")
     out = Path(out)
-    net = _Logits(model.cpu().eval())
+    net = _Logits(model.cpu()).eval()
     shapes = _sample_shapes(meta, size)
     multiple = _sample_multiple(meta)
     x = torch.randn(*shapes[0], generator=torch.Generator().manual_seed(1))
@@ -216,7 +216,7 @@ def export_torchscript(
     The preprocessing meta is stored as ``fdep_meta.json`` in the archive's extra files.
     """
     out = Path(out)
-    net = _Logits(model.cpu().eval())
+    net = _Logits(model.cpu()).eval()
     shapes = _sample_shapes(meta, size)
     x = torch.randn(*shapes[0], generator=torch.Generator().manual_seed(1))
     try:
