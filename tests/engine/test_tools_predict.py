@@ -191,3 +191,27 @@ def test_predictor_uses_recorded_normalisation(tmp_path):
     pa, pb = load_predictor(tmp_path / "a")(img), load_predictor(tmp_path / "b")(img)
     assert pa[0, 0] == pytest.approx(float(torch.sigmoid(torch.tensor(GAIN * ((120 - MEAN) / STD - LEVEL)))), abs=1e-6)
     assert pb[0, 0] == pytest.approx(float(torch.sigmoid(torch.tensor(GAIN * (120 / 255 - LEVEL)))), abs=1e-6)
+
+
+def test_out_of_memory_becomes_one_line_advice(tmp_path, saved_random):
+    _, folder = saved_random
+    pred = load_predictor(folder)
+
+    def oom(x):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    pred.run_logits = oom
+    with pytest.raises(InputError, match="out of memory.*--batch-size"):
+        pred.predict_batch([np.zeros((40, 70), np.float32)] * 3)
+
+
+def test_device_choice():
+    from fdep.engine.inference import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(InputError, match="unknown device"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="CUDA is not available"):
+            resolve_device("cuda")
