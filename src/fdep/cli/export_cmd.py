@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(dynamo, falling back to legacy; default)")
     p.add_argument("--atol", type=float, default=DEFAULT_ATOL,
                    help=f"accepted max |exported - PyTorch| on logits (default {DEFAULT_ATOL:g}; rtol likewise)")
+    p.add_argument("--vfm-weights", default=None,
+                   help="VFM weights for fdep-main checkpoints, whose inference network includes the VFM")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=run)
 
@@ -33,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.export import run_export
 
     for s in run_export(args.checkpoint, args.onnx, args.torchscript, opset=args.opset, exporter=args.exporter,
-                        overwrite=args.overwrite, atol=args.atol, rtol=args.atol):
+                        overwrite=args.overwrite, atol=args.atol, rtol=args.atol,
+                        vfm_weights=args.vfm_weights):
         how = f" ({s['exporter']} exporter, opset {s['opset']})" if s["format"] == "onnx" else ""
         shapes = ", ".join("x".join(map(str, shp)) for shp in s["checked_shapes"])
         print(f"wrote {s['path']}{how}; matches PyTorch on {shapes} (max abs error {s['max_abs_error']:.2e})")

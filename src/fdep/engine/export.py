@@ -237,7 +237,8 @@ def export_torchscript(
     return dict(format="torchscript", path=str(out), max_abs_error=worst, checked_shapes=[list(s) for s in shapes])
 
 
-def load_for_export(checkpoint: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
+def load_for_export(checkpoint: str | os.PathLike,
+                    vfm_weights: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """The inference network and its preprocessing meta from a .ckpt or an exported network folder."""
     from ..errors import WeightsError
 
@@ -252,7 +253,8 @@ def load_for_export(checkpoint: str | os.PathLike) -> tuple[nn.Module, dict[str,
         return _load_exported_dir(path)
     from .checkpoint import load_model_from_checkpoint
 
-    model, meta = load_model_from_checkpoint(path, map_location="cpu")
+    kw = {"vfm_weights": vfm_weights} if vfm_weights is not None else {}
+    model, meta = load_model_from_checkpoint(path, map_location="cpu", **kw)
     return inference_network(model, meta), dict(meta)
 
 
@@ -266,6 +268,7 @@ def run_export(
     overwrite: bool = False,
     atol: float = DEFAULT_ATOL,
     rtol: float = DEFAULT_RTOL,
+    vfm_weights: str | None = None,
 ) -> list[dict[str, Any]]:
     """``fdep export``: write the requested formats (each verified); returns one summary per file."""
     from ..errors import OutputExistsError
@@ -278,7 +281,7 @@ def run_export(
             raise OutputExistsError(f"{p} already exists; use --overwrite or another file name")
         if Path(p).is_dir():
             raise OutputExistsError(f"{p} is a folder; give a file name")
-    net, meta = load_for_export(checkpoint)
+    net, meta = load_for_export(checkpoint, vfm_weights)
     summaries = []
     if onnx is not None:
         summaries.append(export_onnx(net, meta, onnx, opset=opset, exporter=exporter, atol=atol, rtol=rtol))
