@@ -22,6 +22,9 @@ COMMANDS: tuple[str, ...] = (
     "export_cmd",
     "benchmark_cmd",
     "report_cmd",
+    "evaluate_cmd",
+    "data_cmd",
+    "vfm_cmd",
 )
 
 

@@ -4,6 +4,7 @@ Importing this package registers every network (one module per network).
 """
 
 from .base import Features, SIRSTNet, count_parameters, final_output
+from .pretrained import load_pretrained, save_pretrained
 from .registry import create_model, get_model_factory, is_model, list_models, register_model
 
 # Each network module registers itself on import: one line per network file.
@@ -28,5 +29,7 @@ __all__ = [
     "get_model_factory",
     "is_model",
     "list_models",
+    "load_pretrained",
     "register_model",
+    "save_pretrained",
 ]
