@@ -32,7 +32,7 @@ def runs(tmp_path_factory):
     import torch
     from transformers import Dinov2Config, Dinov2Model
 
-    generate_synthetic = pytest.importorskip("fdep.data").generate_synthetic
+    from fdep.data import generate_synthetic
 
     root = tmp_path_factory.mktemp("e2e")
     data = generate_synthetic(root / "data", n=24, size=64, seed=1, name="toy")

@@ -14,8 +14,7 @@ from fdep.engine.report import classify_detections, curve_xy, load_run, write_re
 from fdep.errors import InputError, OutputExistsError
 from fdep.fileio import write_json
 from fdep.imageio import read_prob_map, write_mask_png, write_prob_png16
-
-evaluate = pytest.importorskip("fdep.metrics").evaluate
+from fdep.metrics import evaluate
 
 IDS = ("img_a", "img_b", "img_c")
 
