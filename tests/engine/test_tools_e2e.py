@@ -28,7 +28,7 @@ TRAIN = ["--model", "acm", "--epochs", "1", "--crop", "64", "--batch-size", "4",
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two tested runs (acm original, acm fdep with a tiny random DINOv2) on a tiny synthetic dataset."""
+    """Three tested runs (acm original, fdep and fdep-main with a tiny random DINOv2) on tiny synthetic data."""
     import torch
     from transformers import Dinov2Config, Dinov2Model
 
@@ -41,7 +41,7 @@ def runs(tmp_path_factory):
     Dinov2Model(Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
                              image_size=70, patch_size=14)).save_pretrained(vfm)
     out = {}
-    for variant, extra in [("original", []), ("fdep", ["--vfm", str(vfm)])]:
+    for variant, extra in [("original", []), ("fdep", ["--vfm", str(vfm)]), ("fdep-main", ["--vfm", str(vfm)])]:
         run = root / variant
         assert main(["train", "--data", str(data), "--out", str(run), "--variant", variant, *TRAIN, *extra]) == 0
         assert main(["test", "--checkpoint", str(run / "checkpoints" / "best.ckpt"), "--data", str(data),
@@ -60,11 +60,12 @@ def _max_diff(folder_a, folder_b, ids):
                for i in ids)
 
 
-@pytest.mark.parametrize("variant", ["original", "fdep"])
+@pytest.mark.parametrize("variant", ["original", "fdep", "fdep-main"])
 def test_predict_from_ckpt_and_light_dir_equals_fdep_test(runs, variant, tmp_path):
     out, ids, images = runs
     run = out[variant]
-    for source in (run / "checkpoints" / "best.ckpt", run / "light"):
+    sources = [run / "checkpoints" / "best.ckpt"] + ([run / "light"] if variant != "fdep-main" else [])
+    for source in sources:
         dest = tmp_path / source.name
         run_predict(source, images, dest)
         assert _max_diff(dest / "probs", run / "test_test" / "preds", ids) <= Q + 1e-12, source
@@ -87,9 +88,25 @@ def test_export_fdep_checkpoint_is_the_light_network(runs, tmp_path):
     assert _max_diff(tmp_path / "pred" / "probs", run / "test_test" / "preds", ids) <= 2 * Q
 
 
+def test_export_fdep_main_includes_the_vfm(runs, tmp_path):
+    """fdep-main infers with VFM + SAMF: the ONNX graph holds them and predicts like fdep test."""
+    out, ids, images = runs
+    run = out["fdep-main"]
+    [summary] = run_export(run / "checkpoints" / "best.ckpt", onnx=tmp_path / "main.onnx", exporter="legacy")
+    assert summary["max_abs_error"] < 1e-3
+    from fdep.models import count_parameters, create_model
+
+    model = onnx.load(str(tmp_path / "main.onnx"))
+    assert sum(int(np.prod(t.dims)) for t in model.graph.initializer) > 1.2 * count_parameters(create_model("acm"))
+    run_predict(tmp_path / "main.onnx", images, tmp_path / "pred")
+    # the ViT's attention in onnxruntime differs slightly in float32: logits agree to the export check's
+    # 1e-3, and the sigmoid's slope is at most 1/4
+    assert _max_diff(tmp_path / "pred" / "probs", run / "test_test" / "preds", ids) <= 1e-3 / 4 + Q
+
+
 def test_report_of_real_runs(runs, tmp_path):
     out, _, _ = runs
-    html = write_report([out["original"], out["fdep"]], tmp_path / "r.html").read_text()
+    html = write_report([out["original"], out["fdep-main"], out["fdep"]], tmp_path / "r.html").read_text()
     assert html.count("data:image/png;base64,") == 4
     r = json.loads((out["fdep"] / "test_test" / "results.json").read_text())
     m = re.search(r'<tr><th>acm fdep</th>.*?<td data-key="hse">([^<]*)<', html)
