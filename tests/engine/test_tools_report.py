@@ -145,3 +145,15 @@ def test_report_errors(runs, tmp_path):
     with pytest.raises(InputError, match="--split"):
         write_report(runs, tmp_path / "r2.html")
     assert write_report(runs, tmp_path / "r2.html", split="test").exists()
+
+
+def test_overlay_colours():
+    from fdep.engine.overlay import BLUE, ORANGE, RED, detection_overlay
+
+    image = np.full((6, 6), 50.0)
+    correct, false_alarm, missed = (np.zeros((6, 6), bool) for _ in range(3))
+    correct[0, 0] = false_alarm[1, 1] = missed[2, 2] = True
+    false_alarm[3, 3] = missed[3, 3] = True  # a missed target under a false alarm stays orange
+    rgb = detection_overlay(image, correct, false_alarm, missed)
+    assert tuple(rgb[0, 0]) == RED and tuple(rgb[1, 1]) == BLUE and tuple(rgb[2, 2]) == ORANGE
+    assert tuple(rgb[3, 3]) == ORANGE and tuple(rgb[5, 5]) == (50, 50, 50)

@@ -48,9 +48,10 @@ def prediction_overlay(image: np.ndarray, mask: np.ndarray, boxes: Sequence[tupl
 
 def detection_overlay(image: np.ndarray, correct: np.ndarray, false_alarm: np.ndarray, missed: np.ndarray,
                       alpha: float = 1.0) -> np.ndarray:
-    """Image with correct detections red, false alarms blue and missed GT pixels orange."""
+    """Image with correct detections red, false alarms blue and missed GT pixels orange (drawn over blue)."""
     rgb = to_display(image)
-    _tint(rgb, np.asarray(missed, dtype=bool), ORANGE, alpha)
+    # later colours win where masks overlap: a missed target stays visible under a false alarm
     _tint(rgb, np.asarray(false_alarm, dtype=bool), BLUE, alpha)
+    _tint(rgb, np.asarray(missed, dtype=bool), ORANGE, alpha)
     _tint(rgb, np.asarray(correct, dtype=bool), RED, alpha)
     return rgb
