@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.predict import run_predict
 
     def progress(done: int, total: int, name: str) -> None:
-        print(f"\r[{done}/{total}] {name}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+        if sys.stderr.isatty():  # a one-line counter on terminals; logs stay clean
+            print(f"\r\033[K[{done}/{total}] {name}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
     report = run_predict(
         args.checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
