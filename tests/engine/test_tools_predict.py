@@ -217,3 +217,24 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+@pytest.mark.realdata
+def test_predict_on_real_nuaa_images(nuaa_root, tmp_path, saved_random):
+    """Real NUAA-SIRST files of every PNG mode it mixes (L, P, RGB, RGBA) go through predict at their own size."""
+    import shutil
+
+    from fdep.imageio import read_image
+
+    net, folder = saved_random
+    names = ["Misc_1.png", "Misc_10.png", "Misc_114.png", "Misc_115.png", "Misc_101.png", "Misc_110.png"]
+    (tmp_path / "in").mkdir()
+    for n in names:
+        shutil.copy(nuaa_root / "images" / n, tmp_path / "in" / n)
+    report = run_predict(folder, tmp_path / "in", tmp_path / "out", batch_size=3)
+    assert report["n_images"] == len(names)
+    for n in names:
+        image = read_image(tmp_path / "in" / n)
+        prob = read_prob_map(tmp_path / "out" / "probs" / n)
+        assert prob.shape == image.shape
+        np.testing.assert_allclose(prob, reference_prob(net, image), atol=Q)
