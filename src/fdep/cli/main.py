@@ -18,6 +18,10 @@ from ..errors import FdepError
 # Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
 COMMANDS: tuple[str, ...] = (
     "models_cmd",
+    "predict_cmd",
+    "export_cmd",
+    "benchmark_cmd",
+    "report_cmd",
     "evaluate_cmd",
     "data_cmd",
     "vfm_cmd",

@@ -1,0 +1,43 @@
+"""``fdep export``: the inference network as ONNX (dynamic H/W) and/or TorchScript, verified."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from ..engine.export import DEFAULT_ATOL, DEFAULT_OPSET, EXPORTERS
+
+    p = sub.add_parser(
+        "export",
+        help="export the inference network to ONNX / TorchScript (checked against PyTorch)",
+        description="Export the network that runs at inference (the light branch of an fdep checkpoint: the plain "
+        "original network) with dynamic batch, height and width. Each exported file is compared with PyTorch on "
+        "random inputs of two sizes and rejected if it disagrees. The ONNX file records mean/std/size_multiple "
+        "so `fdep predict --checkpoint FILE.onnx` preprocesses correctly.",
+    )
+    p.add_argument("--checkpoint", required=True, help="a Lightning .ckpt or an exported network folder")
+    p.add_argument("--onnx", help="ONNX file to write")
+    p.add_argument("--torchscript", help="TorchScript file to write (torch.jit.trace)")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    p.add_argument("--exporter", choices=EXPORTERS, default="auto",
+                   help="ONNX exporter: dynamo (torch.export), legacy (TorchScript-based) or auto "
+                   "(dynamo, falling back to legacy; default)")
+    p.add_argument("--atol", type=float, default=DEFAULT_ATOL,
+                   help=f"accepted max |exported - PyTorch| on logits (default {DEFAULT_ATOL:g}; rtol likewise)")
+    p.add_argument("--vfm-weights", default=None,
+                   help="VFM weights for fdep-main checkpoints, whose inference network includes the VFM")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.export import run_export
+
+    for s in run_export(args.checkpoint, args.onnx, args.torchscript, opset=args.opset, exporter=args.exporter,
+                        overwrite=args.overwrite, atol=args.atol, rtol=args.atol,
+                        vfm_weights=args.vfm_weights):
+        how = f" ({s['exporter']} exporter, opset {s['opset']})" if s["format"] == "onnx" else ""
+        shapes = ", ".join("x".join(map(str, shp)) for shp in s["checked_shapes"])
+        print(f"wrote {s['path']}{how}; matches PyTorch on {shapes} (max abs error {s['max_abs_error']:.2e})")
+    return 0

@@ -1,0 +1,247 @@
+"""Full-image inference from any saved form of a network: ``load_predictor(path)``.
+
+A :class:`Predictor` turns a grayscale image (H x W float array on the 0-255
+scale) into a probability map (H x W in [0, 1]): it normalises with the
+mean/std recorded with the weights, zero-pads bottom/right to the network's
+size multiple, runs the network, crops back and applies the sigmoid. Images
+with more than ``tile_pixels`` pixels are run in overlapping tiles
+(``fdep.data.predict_tiled``). ``predict_batch`` batches same-size images.
+
+Three sources are accepted, all giving the same predictor:
+
+* a Lightning checkpoint (``.ckpt``) written by ``fdep train``;
+* a directory written by ``fdep.models.save_pretrained`` (``RUN_DIR/light``);
+* an ONNX file written by ``fdep export`` (run with onnxruntime).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import InputError, WeightsError
+
+#: images with more pixels than this are run in tiles (the same rule as ``fdep test``)
+DEFAULT_TILE_PIXELS = 1024 * 1024
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 64
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``"auto"``/None -> CUDA when available else CPU; otherwise the named device (checked)."""
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} requested but CUDA is not available on this machine")
+    return dev
+
+
+def _lcm(multiple: int | Sequence[int]) -> int:
+    if isinstance(multiple, (list, tuple)):
+        return math.lcm(*(int(m) for m in multiple))
+    return int(multiple)
+
+
+class Predictor:
+    """Image (H x W, 0-255) -> probability map (H x W, [0, 1]) for one loaded network.
+
+    ``run_logits`` maps a normalised N x C x h x w float tensor (h, w multiples of
+    ``size_multiple``) to N x 1 x h x w logits; the backends differ only there.
+    """
+
+    def __init__(
+        self,
+        run_logits: Callable[[torch.Tensor], torch.Tensor],
+        *,
+        mean: float,
+        std: float,
+        size_multiple: int | Sequence[int] = 32,
+        in_chans: int = 1,
+        device: torch.device | str = "cpu",
+        source: str = "",
+        meta: dict[str, Any] | None = None,
+        tile_pixels: int = DEFAULT_TILE_PIXELS,
+        tile: int = DEFAULT_TILE,
+        overlap: int = DEFAULT_OVERLAP,
+    ) -> None:
+        if not std or not math.isfinite(float(std)) or float(std) <= 0:
+            raise WeightsError(f"{source}: recorded normalisation std must be > 0, got {std!r}")
+        self.run_logits = run_logits
+        self.mean = float(mean)
+        self.std = float(std)
+        self.size_multiple = size_multiple
+        self.multiple = _lcm(size_multiple)
+        self.in_chans = int(in_chans)
+        self.device = torch.device(device)
+        self.source = source
+        self.meta = dict(meta or {})
+        self.tile_pixels = int(tile_pixels)
+        self.tile = int(tile)
+        self.overlap = int(overlap)
+
+    # -- one batch of same-size images -------------------------------------------------
+    def _to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        x = torch.from_numpy(np.stack([np.asarray(im, dtype=np.float32) for im in images]))[:, None]
+        x = (x - self.mean) / self.std
+        if self.in_chans != 1:
+            x = x.expand(-1, self.in_chans, -1, -1)
+        return x.to(self.device)
+
+    def _padded_logits(self, x: torch.Tensor) -> torch.Tensor:
+        from ..data import crop_to, pad_to_multiple
+
+        padded, size = pad_to_multiple(x, self.multiple)
+        return crop_to(self.run_logits(padded), size)
+
+    @torch.inference_mode()
+    def logits(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+        """N x 1 x H x W logits of same-size images (tiled when they are large)."""
+        shapes = {np.shape(im) for im in images}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+            raise InputError(f"a batch must hold 2-D images of one size, got shapes {sorted(shapes)}")
+        x = self._to_tensor(images)
+        h, w = x.shape[-2:]
+        try:
+            if h * w > self.tile_pixels:
+                from ..data import predict_tiled
+
+                return predict_tiled(self._padded_logits, x, tile=self.tile, overlap=self.overlap,
+                                     multiple=self.multiple)
+            return self._padded_logits(x)
+        except torch.OutOfMemoryError:
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            raise InputError(
+                f"out of memory on {self.device} running a batch of {len(images)} image(s) of {h} x {w}; "
+                f"use a smaller --batch-size (or run large images in tiles)"
+            ) from None
+
+    def predict_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Probability maps (float32, [0, 1]) of same-size images, in order."""
+        prob = torch.sigmoid(self.logits(images).float())[:, 0]
+        return list(prob.cpu().numpy())
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Probability map (H x W float32 in [0, 1]) of one H x W image on the 0-255 scale."""
+        return self.predict_batch([image])[0]
+
+
+# -- loading ----------------------------------------------------------------------------
+def load_predictor(
+    path: str | os.PathLike,
+    device: str | torch.device | None = "cpu",
+    *,
+    vfm_weights: str | None = None,
+    tile_pixels: int = DEFAULT_TILE_PIXELS,
+    tile: int = DEFAULT_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+) -> Predictor:
+    """A :class:`Predictor` for a ``.ckpt``, an exported network directory or an ``.onnx`` file.
+
+    ``vfm_weights``: where the VFM weights are, for ``fdep-main`` checkpoints (whose
+    inference runs the VFM). Raises :class:`WeightsError` (one line naming the path)
+    when the file is missing, corrupt, or lacks the normalisation it needs.
+    """
+    path = Path(path)
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    opts = dict(tile_pixels=tile_pixels, tile=tile, overlap=overlap)
+    if not path.exists():
+        raise WeightsError(f"{path}: checkpoint not found")
+    if path.is_dir():
+        model, meta = _load_exported_dir(path)
+    elif path.suffix.lower() == ".onnx":
+        return _onnx_predictor(path, dev, **opts)
+    else:
+        from .checkpoint import load_model_from_checkpoint
+
+        kw = {"vfm_weights": vfm_weights} if vfm_weights is not None else {}
+        model, meta = load_model_from_checkpoint(path, map_location="cpu", **kw)
+    return torch_predictor(model, meta, dev, source=str(path), **opts)
+
+
+def torch_predictor(model: torch.nn.Module, meta: dict[str, Any], device: torch.device | str = "cpu",
+                    source: str = "", **opts: Any) -> Predictor:
+    """A predictor around an in-memory network (eval mode, logits out) and its preprocessing meta."""
+    from ..models import final_output
+
+    missing = [k for k in ("mean", "std") if meta.get(k) is None]
+    if missing:
+        raise WeightsError(f"{source or 'model'}: no normalisation {'/'.join(missing)} recorded with the weights "
+                           f"(save with fdep.models.save_pretrained(net, dir, mean=..., std=...))")
+    model = model.to(device).eval()
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return final_output(model(x))
+
+    return Predictor(
+        run, mean=meta["mean"], std=meta["std"], size_multiple=meta.get("size_multiple") or 32,
+        in_chans=meta.get("in_chans") or getattr(model, "in_chans", 1), device=device, source=source,
+        meta=meta, **opts,
+    )
+
+
+def _load_exported_dir(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A ``save_pretrained`` directory: the network plus the normalisation recorded with it."""
+    from ..models import load_pretrained
+
+    net = load_pretrained(path)
+    config = getattr(net, "pretrained_config", None) or {}
+    norm = config.get("normalization") or {}
+    meta = {
+        "model": getattr(net, "model_name", ""),
+        "variant": (config.get("extra") or {}).get("variant", "original"),
+        "in_chans": int(getattr(net, "in_chans", 1)),
+        "mean": getattr(net, "input_mean", None) if getattr(net, "input_mean", None) is not None else norm.get("mean"),
+        "std": getattr(net, "input_std", None) if getattr(net, "input_std", None) is not None else norm.get("std"),
+        "size_multiple": int(getattr(net, "size_multiple", 32)),
+    }
+    return net.eval(), meta
+
+
+def _onnx_predictor(path: Path, device: torch.device, **opts: Any) -> Predictor:
+    """A predictor running an exported ONNX file with onnxruntime."""
+    import onnxruntime as ort
+
+    providers = ["CPUExecutionProvider"]
+    if device.type == "cuda":
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise InputError("device cuda requested for an ONNX model but onnxruntime has no CUDAExecutionProvider")
+        providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
+    try:
+        session = ort.InferenceSession(str(path), providers=providers)
+    except Exception as e:  # onnxruntime raises its own exception types for corrupt files
+        raise WeightsError(f"{path}: cannot load ONNX model ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    meta = read_onnx_meta(session.get_modelmeta().custom_metadata_map, path)
+    input_name = session.get_inputs()[0].name
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        out = session.run(None, {input_name: x.detach().cpu().numpy().astype(np.float32, copy=False)})[0]
+        return torch.from_numpy(out).to(x.device)
+
+    return Predictor(run, mean=meta["mean"], std=meta["std"], size_multiple=meta["size_multiple"],
+                     in_chans=meta["in_chans"], device=device, source=str(path), meta=meta, **opts)
+
+
+def read_onnx_meta(props: dict[str, str], path: object) -> dict[str, Any]:
+    """Parse the metadata_props ``fdep export`` writes (values JSON-encoded)."""
+    missing = [k for k in ("mean", "std", "size_multiple", "in_chans") if k not in props]
+    if missing:
+        raise WeightsError(f"{path}: ONNX file lacks fdep metadata {', '.join(missing)} (export it with fdep export)")
+    meta: dict[str, Any] = {}
+    for key, value in props.items():
+        try:
+            meta[key] = json.loads(value)
+        except ValueError:
+            meta[key] = value
+    return meta

@@ -1,0 +1,167 @@
+"""``fdep predict``: probability maps, masks, target lists and overlays for a user's images.
+
+Layout written under ``out``::
+
+    probs/<stem>.png      16-bit probability map (value / 65535), same size as the image
+    masks/<stem>.png      8-bit binary mask (prob > threshold -> 255)
+    overlays/<stem>.png   (with overlay=True) detections tinted red, boxed yellow
+    targets.csv           one row per detected target (see fdep.engine.targets.TARGET_FIELDS)
+    targets.json          the same, grouped per image, with the settings used
+
+Nothing existing is overwritten unless ``overwrite=True``; every file is written
+atomically. All images are read once before inference, so an unreadable image
+is reported (by name) before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, OutputExistsError
+from ..fileio import atomic_write, write_json
+from ..imageio import IMAGE_SUFFIXES, read_image, write_image_png, write_mask_png, write_prob_png16
+from .inference import Predictor, load_predictor
+from .overlay import prediction_overlay
+from .targets import TARGET_FIELDS, binarize, find_targets
+
+Progress = Callable[[int, int, str], None]
+
+
+def list_images(path: str | os.PathLike) -> list[Path]:
+    """The image file itself, or the image files directly inside a folder (sorted by name)."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.exists():
+        raise InputError(f"{path}: input not found")
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise InputError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    seen: dict[str, Path] = {}
+    for f in files:
+        if f.stem in seen:
+            raise InputError(f"{path}: two images share the name {f.stem!r} ({seen[f.stem].name}, {f.name}); "
+                             f"outputs are named by stem, rename one")
+        seen[f.stem] = f
+    return files
+
+
+def output_paths(images: list[Path], out: Path, overlay: bool) -> dict[Path, dict[str, Path]]:
+    """Per input image, the files predict writes for it."""
+    plan = {}
+    for img in images:
+        files = {"prob": out / "probs" / f"{img.stem}.png", "mask": out / "masks" / f"{img.stem}.png"}
+        if overlay:
+            files["overlay"] = out / "overlays" / f"{img.stem}.png"
+        plan[img] = files
+    return plan
+
+
+def _check_outputs(out: Path, plan: dict[Path, dict[str, Path]], overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out}: --out must be a folder, but a file of that name exists")
+    if overwrite:
+        return
+    targets = [out / "targets.csv", out / "targets.json"]
+    existing = [p for p in targets + [f for files in plan.values() for f in files.values()] if p.exists()]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise OutputExistsError(f"{existing[0]} already exists{more}; use --overwrite or another --out")
+
+
+def run_predict(
+    checkpoint: str | os.PathLike | Predictor,
+    input: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    threshold: float = 0.5,
+    overlay: bool = False,
+    batch_size: int = 8,
+    device: str | None = "cpu",
+    overwrite: bool = False,
+    vfm_weights: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Predict every image under ``input`` into ``out``; returns the targets.json content."""
+    if not 0.0 <= threshold < 1.0:
+        raise InputError(f"--threshold must lie in [0, 1), got {threshold}")
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+    out = Path(out)
+    images = list_images(input)
+    plan = output_paths(images, out, overlay)
+    _check_outputs(out, plan, overwrite)
+    if isinstance(checkpoint, Predictor):
+        predictor = checkpoint
+    else:
+        predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)
+
+    # Pass 1: read every image (an unreadable one stops us before any output) and group by size.
+    groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
+    for img in images:
+        groups[read_image(img).shape].append(img)
+
+    results: dict[Path, dict[str, Any]] = {}
+    done = 0
+    for members in groups.values():
+        for start in range(0, len(members), batch_size):
+            batch = members[start:start + batch_size]
+            arrays = [read_image(p) for p in batch]
+            for path, image, prob in zip(batch, arrays, predictor.predict_batch(arrays), strict=True):
+                results[path] = _write_one(path, image, prob, plan[path], threshold)
+                done += 1
+                if progress:
+                    progress(done, len(images), path.name)
+
+    report = {
+        "checkpoint": str(getattr(predictor, "source", checkpoint)),
+        "threshold": threshold,
+        "connectivity": 8,
+        "n_images": len(images),
+        "n_targets": sum(len(r["targets"]) for r in results.values()),
+        "images": [results[p] for p in images],
+    }
+    _write_targets(out, report)
+    return report
+
+
+def _write_one(path: Path, image: np.ndarray, prob: np.ndarray, files: dict[str, Path],
+               threshold: float) -> dict[str, Any]:
+    targets = find_targets(prob, threshold)
+    mask = binarize(prob, threshold)
+    write_prob_png16(files["prob"], prob)
+    write_mask_png(files["mask"], mask)
+    if "overlay" in files:
+        boxes = [(t.bbox_y0, t.bbox_x0, t.bbox_h, t.bbox_w) for t in targets]
+        write_image_png(files["overlay"], prediction_overlay(image, mask, boxes))
+    return {
+        "image": str(path),
+        "height": int(image.shape[0]),
+        "width": int(image.shape[1]),
+        "max_score": float(np.max(prob)) if prob.size else 0.0,
+        "targets": [t.as_dict() for t in targets],
+    }
+
+
+def _write_targets(out: Path, report: dict[str, Any]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=TARGET_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for entry in report["images"]:
+        for t in entry["targets"]:
+            writer.writerow({"image": entry["image"], **{k: _fmt(v) for k, v in t.items()}})
+    with atomic_write(out / "targets.csv", "w", encoding="utf-8", newline="") as f:
+        f.write(buf.getvalue())
+    write_json(out / "targets.json", report)
+
+
+def _fmt(v: Any) -> Any:
+    return round(v, 4) if isinstance(v, float) else v

@@ -1,0 +1,159 @@
+"""fdep report: table values from results.json, embedded plots, overlay classification, errors."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fdep.cli.main import main
+from fdep.engine.report import classify_detections, curve_xy, load_run, write_report
+from fdep.errors import InputError, OutputExistsError
+from fdep.fileio import write_json
+from fdep.imageio import read_prob_map, write_mask_png, write_prob_png16
+from fdep.metrics import evaluate
+
+IDS = ("img_a", "img_b", "img_c")
+
+
+def _scene(rng, shape=(40, 48)):
+    """A GT mask with three small targets and a probability map that finds two, plus one false alarm."""
+    gt = np.zeros(shape, bool)
+    for y, x in [(5, 5), (20, 30), (33, 10)]:
+        gt[y:y + 3, x:x + 3] = True
+    prob = np.clip(rng.normal(0.05, 0.03, shape), 0, 1)
+    prob[5:8, 5:8] = rng.uniform(0.6, 0.99, (3, 3))          # found
+    prob[21:24, 31:33] = rng.uniform(0.55, 0.9, (3, 2))      # found (centroid shifted < 3 px)
+    prob[12:14, 40:42] = rng.uniform(0.7, 0.8, (2, 2))       # false alarm
+    prob[33:36, 10:13] = rng.uniform(0.2, 0.45, (3, 3))      # missed at 0.5
+    return prob, gt
+
+
+@pytest.fixture
+def runs(tmp_path):
+    rng = np.random.default_rng(0)
+    ds = tmp_path / "data" / "toy"
+    for sub in ("images", "masks"):
+        (ds / sub).mkdir(parents=True)
+    scenes = {}
+    for image_id in IDS:
+        prob, gt = _scene(rng)
+        Image.fromarray(rng.integers(0, 120, gt.shape, dtype=np.uint8)).save(ds / "images" / f"{image_id}.png")
+        write_mask_png(ds / "masks" / f"{image_id}.png", gt)
+        scenes[image_id] = (prob, gt)
+    dirs = []
+    for k, (model, variant) in enumerate([("acm", "original"), ("acm", "fdep")]):
+        test = tmp_path / f"run{k}" / "test_test"
+        preds, gts = [], []
+        for image_id, (prob, gt) in scenes.items():
+            p = np.clip(prob + 0.1 * k * gt, 0, 1)  # the second run is more confident on targets
+            write_prob_png16(test / "preds" / f"{image_id}.png", p)
+            preds.append(read_prob_map(test / "preds" / f"{image_id}.png"))
+            gts.append(gt)
+        res = evaluate(preds, gts, curves=True)
+        curves = res.pop("curves")
+        np.savez(test / "curves.npz", **{k2: np.asarray(v) for k2, v in curves.items()})
+        res = {k2: float(v) for k2, v in res.items()}
+        write_json(test / "results.json", {**res, "params_m": 0.4 + 0.45 * k, "latency_s": 0.02 + 0.001 * k,
+                                           "model": model, "variant": variant, "dataset": str(ds), "split": "test"})
+        dirs.append(tmp_path / f"run{k}")
+    return dirs
+
+
+def test_html_report(runs, tmp_path):
+    out = write_report(runs, tmp_path / "report.html")
+    html = out.read_text()
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == 4  # pixel PR, target PR, ROC, overlay grid
+    assert all(base64.b64decode(b).startswith(b"\x89PNG") for b in images)
+    assert "src=\"http" not in html and "<img" in html
+    assert "acm original" in html and "acm fdep" in html
+    r0, r1 = (load_run(r).results for r in runs)
+    rows = [r for r in re.findall(r"<tr><th>([^<]*)</th>(.*?)</tr>", html) if "data-key" in r[1]]
+    assert [label for label, _ in rows] == ["acm original", "acm fdep"]
+    cells = [dict((k, (v, d)) for k, v, d in re.findall(
+        r'<td data-key="(\w+)">([^<]*)<span class="d">([^<]*)</span>', body)) for _, body in rows]
+    for key, scale in [("iou", 100), ("niou", 100), ("pd", 100), ("fa", 1e6), ("hse_p", 100), ("hse_t", 100),
+                       ("hse", 100), ("params_m", 1)]:
+        assert float(cells[0][key][0]) == pytest.approx(r0[key] * scale, abs=0.005), key
+        assert float(cells[1][key][0]) == pytest.approx(r1[key] * scale, abs=0.005), key
+        assert cells[0][key][1] == ""
+        diff = float(cells[1][key][1].strip(" ()"))
+        assert diff == pytest.approx((r1[key] - r0[key]) * scale, abs=0.006), key
+    assert float(cells[1]["latency_s"][0]) == pytest.approx(0.021, abs=5e-4)
+
+
+def test_markdown_report_and_cli(runs, tmp_path, capsys):
+    code = main(["report", *map(str, runs), "--out", str(tmp_path / "r.md")])
+    assert code == 0
+    md = (tmp_path / "r.md").read_text()
+    assert "| acm original |" in md and "| acm fdep |" in md
+    for name in ("pixel_pr", "target_pr", "roc", "overlays"):
+        png = tmp_path / "r_files" / f"{name}.png"
+        assert png.read_bytes().startswith(b"\x89PNG") and f"r_files/{name}.png" in md
+    capsys.readouterr()
+    assert main(["report", *map(str, runs), "--out", str(tmp_path / "r.md")]) != 0
+    err = capsys.readouterr().err
+    assert "already exists" in err and "Traceback" not in err
+
+
+def test_curves_read_from_npz(runs):
+    run = load_run(runs[0])
+    for kind in ("pixel_pr", "target_pr", "roc"):
+        x, y = curve_xy(run.curves, kind)
+        assert x.size == y.size > 1 and np.all((x >= 0) & (x <= 1)) and np.all((y >= 0) & (y <= 1))
+
+
+def test_classification_agrees_with_metrics(runs):
+    """Correct/false-alarm/missed counts reproduce Pd and Fa of fdep.metrics on each image."""
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        prob, gt = _scene(rng)
+        correct, false_alarm, missed = classify_detections(prob, gt)
+        res = evaluate([prob], [gt])
+        import cv2
+
+        n_gt = cv2.connectedComponents(gt.astype(np.uint8), connectivity=8)[0] - 1
+        n_missed = cv2.connectedComponents(missed.astype(np.uint8), connectivity=8)[0] - 1
+        assert (n_gt - n_missed) / n_gt == pytest.approx(res["pd"])
+        assert false_alarm.sum() / prob.size == pytest.approx(res["fa"])
+        assert not (correct & false_alarm).any() and (correct | false_alarm).sum() == (prob > 0.5).sum()
+    prob, gt = _scene(np.random.default_rng(0))
+    correct, false_alarm, missed = classify_detections(prob, gt)
+    assert correct[6, 6] and correct[22, 32] and false_alarm[12, 40] and missed[34, 11]
+
+
+def test_report_errors(runs, tmp_path):
+    with pytest.raises(InputError, match="nowhere"):
+        write_report([tmp_path / "nowhere"], tmp_path / "r.html")
+    (tmp_path / "empty_run").mkdir()
+    with pytest.raises(InputError, match="fdep test"):
+        write_report([tmp_path / "empty_run"], tmp_path / "r.html")
+    with pytest.raises(InputError, match=".html or .md"):
+        write_report(runs, tmp_path / "r.pdf")
+    (tmp_path / "r.html").write_text("mine")
+    with pytest.raises(OutputExistsError):
+        write_report(runs, tmp_path / "r.html")
+    assert (tmp_path / "r.html").read_text() == "mine"
+    write_report(runs, tmp_path / "r.html", overwrite=True)
+    assert "fdep report" in (tmp_path / "r.html").read_text()
+    (runs[1] / "test_val").mkdir()
+    write_json(runs[1] / "test_val" / "results.json", {"hse": 0.5})
+    with pytest.raises(InputError, match="--split"):
+        write_report(runs, tmp_path / "r2.html")
+    assert write_report(runs, tmp_path / "r2.html", split="test").exists()
+
+
+def test_overlay_colours():
+    from fdep.engine.overlay import BLUE, ORANGE, RED, detection_overlay
+
+    image = np.full((6, 6), 50.0)
+    correct, false_alarm, missed = (np.zeros((6, 6), bool) for _ in range(3))
+    correct[0, 0] = false_alarm[1, 1] = missed[2, 2] = True
+    false_alarm[3, 3] = missed[3, 3] = True  # a missed target under a false alarm stays orange
+    rgb = detection_overlay(image, correct, false_alarm, missed)
+    assert tuple(rgb[0, 0]) == RED and tuple(rgb[1, 1]) == BLUE and tuple(rgb[2, 2]) == ORANGE
+    assert tuple(rgb[3, 3]) == ORANGE and tuple(rgb[5, 5]) == (50, 50, 50)
