@@ -17,6 +17,9 @@ from ..errors import FdepError
 
 # Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
 COMMANDS: tuple[str, ...] = (
+    "train_cmd",
+    "test_cmd",
+    "quickstart_cmd",
 )
 
 
