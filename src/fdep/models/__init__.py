@@ -3,11 +3,14 @@
 Importing this package registers every network (one module per network).
 """
 
-from .base import Features, SIRSTNet, count_parameters, final_output
-from .registry import create_model, get_model_factory, is_model, list_models, register_model
-
 # Each network module registers itself on import: one line per network file.
 # (isort: keep this block sorted)
+from . import (
+    dnanet,  # noqa: F401
+    msdanet,  # noqa: F401
+)
+from .base import Features, SIRSTNet, count_parameters, final_output
+from .registry import create_model, get_model_factory, is_model, list_models, register_model
 
 __all__ = [
     "Features",
