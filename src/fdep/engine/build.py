@@ -21,12 +21,13 @@ def build_vfm(cfg: TrainConfig, weights: str | None = None):
     return load_vfm(cfg.vfm, layers=cfg.vfm_layers, weights=weights if weights is not None else cfg.vfm_weights)
 
 
-def build_model(cfg: TrainConfig, vfm: nn.Module | None = None, vfm_weights: str | None = None) -> nn.Module:
+def build_model(cfg: TrainConfig, vfm: nn.Module | dict | None = None, vfm_weights: str | None = None) -> nn.Module:
     """FDEPModel for ``cfg`` (variant original: no VFM is loaded).
 
-    ``vfm``: an already loaded VFM to use instead of loading ``cfg.vfm``;
-    ``vfm_weights``: override of ``cfg.vfm_weights`` ("random" when only the
-    module structure is needed, e.g. to export the light branch).
+    ``vfm``: an already loaded VFM, or its ``describe()`` dict when the VFM
+    itself is never run (light-branch inference, training from a feature
+    cache), used instead of loading ``cfg.vfm``; ``vfm_weights``: override of
+    ``cfg.vfm_weights``.
     """
     from ..fdep import FDEPModel
     from ..models import create_model

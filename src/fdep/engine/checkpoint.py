@@ -38,6 +38,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 torch.save(checkpoint, f)
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -52,6 +53,22 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
         return read_checkpoint(path, map_location=map_location or "cpu")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temporaries(ckpt_dir: str | os.PathLike) -> int:
+    """Delete temporary files a killed save left behind (only our own ``.<name>.ckpt.*.tmp`` names)."""
+    n = 0
+    for p in Path(ckpt_dir).glob(".*.ckpt.*.tmp"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+            n += 1
+    return n
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
@@ -104,9 +121,12 @@ def load_model_from_checkpoint(
     for key, want in (("model", model), ("variant", variant)):
         if want is not None and str(want).lower() != str(getattr(cfg, key)).lower():
             raise ModelError(f"{path}: checkpoint is {key} {getattr(cfg, key)!r}, but {want!r} was asked for")
-    # the light branch needs no VFM weights: build the structure with a random VFM and export it
-    weights = "random" if cfg.variant == "fdep" else vfm_weights
-    full = build_model(cfg, vfm_weights=weights)
+    info = (ckpt.get("fdep") or {}).get("vfm")
+    if cfg.variant == "fdep" and info:
+        # the light branch never runs the VFM: its recorded description is enough to rebuild the module
+        full = build_model(cfg, vfm=dict(info))
+    else:
+        full = build_model(cfg, vfm_weights=vfm_weights)
     trainable = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     own = full.state_dict()
     expected = set(full.trainable_state_dict())
@@ -130,7 +150,7 @@ def load_model_from_checkpoint(
         module = full
     module.eval()
     network = getattr(full, "network", module)
-    vfm = getattr(full, "vfm", None)
+    vfm_info = getattr(full, "vfm_info", None) or {}
     meta = {
         "model": cfg.model,
         "variant": cfg.variant,
@@ -139,7 +159,7 @@ def load_model_from_checkpoint(
         "std": float(cfg.std),
         "size_multiple": int(getattr(network, "size_multiple", 32)),
         "vfm": cfg.vfm if cfg.variant != "original" else None,
-        "vfm_layers": list(getattr(vfm, "layers", None) or cfg.vfm_layers or []) or None,
+        "vfm_layers": list(vfm_info.get("layers") or cfg.vfm_layers or []) or None,
         "epoch": int(ckpt.get("epoch", -1)),
         "config": cfg.to_dict(),
     }

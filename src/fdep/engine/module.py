@@ -32,13 +32,13 @@ def _finite(v: Any) -> float:
 class SIRSTModule(L.LightningModule):
     """Trains one network in one variant; ``hparams`` is the full TrainConfig."""
 
-    def __init__(self, vfm: nn.Module | None = None, **config: Any) -> None:
+    def __init__(self, vfm_module: nn.Module | dict | None = None, **config: Any) -> None:
         super().__init__()
         self.save_hyperparameters(config)
         self.cfg = TrainConfig.from_dict(config, source="checkpoint hyper_parameters")
         from .build import build_model
 
-        self.model = build_model(self.cfg, vfm=vfm)
+        self.model = build_model(self.cfg, vfm=vfm_module)
         from ..losses import CoISDLoss, build_loss
 
         self.criterion = CoISDLoss(build_loss(self.cfg.loss), alpha=self.cfg.alpha, edl_weight=self.cfg.edl_weight)
@@ -131,7 +131,8 @@ class SIRSTModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         drop = self._vfm_keys()
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k not in drop}
-        checkpoint["fdep"] = {"format": 1, "model": self.cfg.model, "variant": self.cfg.variant}
+        checkpoint["fdep"] = {"format": 1, "model": self.cfg.model, "variant": self.cfg.variant,
+                              "vfm": getattr(self.model, "vfm_info", None)}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         hp = checkpoint.get("hyper_parameters") or {}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -68,26 +70,35 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-    from .checkpoint import AtomicCheckpointIO
+    from .checkpoint import AtomicCheckpointIO, remove_stale_temporaries
     from .datamodule import SIRSTDataModule, ensure_synthetic, normalisation
     from .module import SIRSTModule
 
     rank0 = not is_launched_child()
     if rank0:
         out = prepare_run_dir(cfg, overwrite, resuming=resume is not None)
+        if resume is not None:
+            remove_stale_temporaries(out / "checkpoints")
         ensure_synthetic(cfg)
     else:
         out = Path(cfg.out)
     mean, std = normalisation(cfg)
     cfg = cfg.replace(mean=mean, std=std)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    cache = open_cache(cfg) if cfg.vfm_cache else None
+    # trained from cached features, variant fdep never runs the VFM (validation uses the light branch)
+    vfm = cache.vfm_info if cache is not None and cfg.variant == "fdep" else None
+    module = SIRSTModule(vfm_module=vfm, **cfg.to_dict())
+    if cache is not None:
+        if module.model.vfm is not None:
+            cache.check(module.model.vfm.describe())
+        module.set_feature_cache(cache)
+    if cfg.variant != "original" and cfg.vfm_layers is None:  # record the layers actually used
+        cfg = cfg.replace(vfm_layers=list(module.model.vfm_info["layers"]))
+        module.hparams["vfm_layers"] = cfg.vfm_layers
     if rank0:
         save_yaml(cfg, out / "config.yaml")
         log.info("run directory %s (effective config: %s)", out, out / "config.yaml")
-
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    module = SIRSTModule(**cfg.to_dict())
-    if cfg.vfm_cache:
-        module.set_feature_cache(open_cache(cfg, module))
     dm = SIRSTDataModule(cfg)
 
     ckpt_dir = out / "checkpoints"
@@ -113,8 +124,8 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
             check_val_every_n_epoch=cfg.val_every,
             num_sanity_val_steps=0,
             log_every_n_steps=cfg.log_every,
-            limit_train_batches=int(cfg.limit_train_batches) if cfg.limit_train_batches > 1
-            else cfg.limit_train_batches,
+            limit_train_batches=None if cfg.limit_train_batches == 1.0 else (
+                int(cfg.limit_train_batches) if cfg.limit_train_batches > 1 else cfg.limit_train_batches),
             callbacks=[best_cb, last_cb, LearningRateMonitor(logging_interval="epoch")],
             logger=loggers,
             plugins=[AtomicCheckpointIO()],
@@ -157,21 +168,34 @@ def export_run(out: Path, cfg: TrainConfig) -> Path | None:
     src = ckpts / "best.ckpt" if (ckpts / "best.ckpt").exists() else ckpts / "last.ckpt"
     net, meta = load_model_from_checkpoint(src)
     dest = out / "light"
-    save_pretrained(net, dest)
+    extra = {"variant": meta["variant"], "vfm": meta["vfm"], "checkpoint": str(src), "epoch": meta["epoch"]}
+    # written beside and moved into place file by file, so an earlier export is only replaced by a complete one
+    tmp = Path(tempfile.mkdtemp(prefix=".light.", dir=out))
+    try:
+        save_pretrained(net, tmp / "light", mean=meta["mean"], std=meta["std"], extra=extra)
+        dest.mkdir(exist_ok=True)
+        for f in sorted((tmp / "light").iterdir()):
+            os.replace(f, dest / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     log.info("exported the %s network (%s, from %s) to %s", meta["model"], meta["variant"], src.name, dest)
     return dest
 
 
-def open_cache(cfg: TrainConfig, module: Any) -> Any:
-    """The fdep.vfm feature-cache reader for ``cfg.vfm_cache``."""
+def open_cache(cfg: TrainConfig) -> Any:
+    """The fdep.vfm feature-cache reader for ``cfg.vfm_cache``, checked against the configured VFM."""
     from ..vfm import FeatureCache
 
     if cfg.variant == "original":
         raise ConfigError("vfm_cache is set but variant original uses no VFM")
     cache = FeatureCache(cfg.vfm_cache)
-    vfm = getattr(module.model, "vfm", None)
-    if vfm is not None:
-        cache.check(vfm.describe())
+    info = cache.vfm_info
+    if str(info.get("name")) != str(cfg.vfm):
+        raise ConfigError(f"feature cache {cfg.vfm_cache} was built with VFM {info.get('name')!r}, the config uses "
+                          f"{cfg.vfm!r}")
+    if cfg.vfm_layers is not None and list(cfg.vfm_layers) != list(info.get("layers", [])):
+        raise ConfigError(f"feature cache {cfg.vfm_cache} holds VFM layers {info.get('layers')}, the config asks "
+                          f"for {cfg.vfm_layers}")
     return cache
 
 
