@@ -89,6 +89,15 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     return ckpt
 
 
+def finished_epochs(ckpt: dict[str, Any]) -> int:
+    """Training epochs fully done when the checkpoint was written (Lightning's own ``epoch`` field is the
+    0-based index of the epoch being finished, except in the save at the very end of fit)."""
+    try:
+        return int(ckpt["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError):
+        return int(ckpt.get("epoch", -1)) + 1
+
+
 def config_from_checkpoint(ckpt: dict[str, Any], path: Any = "checkpoint") -> TrainConfig:
     hp = dict(ckpt["hyper_parameters"])
     try:
@@ -160,7 +169,7 @@ def load_model_from_checkpoint(
         "size_multiple": int(getattr(network, "size_multiple", 32)),
         "vfm": cfg.vfm if cfg.variant != "original" else None,
         "vfm_layers": list(vfm_info.get("layers") or cfg.vfm_layers or []) or None,
-        "epoch": int(ckpt.get("epoch", -1)),
+        "epochs_trained": finished_epochs(ckpt),
         "config": cfg.to_dict(),
     }
     return module, meta

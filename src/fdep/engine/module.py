@@ -70,11 +70,22 @@ class SIRSTModule(L.LightningModule):
         return self.model(x, vfm_features=vfm_features) if vfm_features is not None else self.model(x)
 
     def on_train_epoch_start(self) -> None:
-        # the global RNG (dropout, drop-path) is reseeded per epoch and rank: a resumed run draws the same numbers
-        torch.manual_seed(self.cfg.seed * 1_000_003 + self.current_epoch * 1009 + self.global_rank)
+        # the learning rate is a function of the epoch: set it from the schedule, so a resumed run whose
+        # epoch count was changed (--resume --epochs N) follows the new schedule from its first epoch
+        sched = self.lr_schedulers()
+        if sched is not None:
+            factor = lr_lambda(self.cfg)(self.current_epoch)
+            for group, base in zip(self.optimizers().optimizer.param_groups, sched.base_lrs):
+                group["lr"] = base * factor
         vfm = getattr(self.model, "vfm", None)
         if vfm is not None:
             vfm.eval()
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # the global RNG (dropout, drop-path) is reseeded per step and rank: a resumed run draws the same numbers
+        # whatever consumed random numbers before (e.g. DataLoader iterators created in a different order)
+        torch.manual_seed((self.cfg.seed * 1_000_003 + self.current_epoch * 100_003 + batch_idx) * 101
+                          + self.global_rank)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         x, y = batch["image"], batch["mask"]

@@ -122,7 +122,7 @@ def run_test(
         "dataset_name": getattr(ds, "name", Path(data).name),
         "split": split,
         "checkpoint": str(checkpoint),
-        "epoch": meta.get("epoch"),
+        "epochs_trained": meta.get("epochs_trained"),
     }
     write_json(out / "results.json", results)
     if curves is not None:

@@ -168,7 +168,8 @@ def export_run(out: Path, cfg: TrainConfig) -> Path | None:
     src = ckpts / "best.ckpt" if (ckpts / "best.ckpt").exists() else ckpts / "last.ckpt"
     net, meta = load_model_from_checkpoint(src)
     dest = out / "light"
-    extra = {"variant": meta["variant"], "vfm": meta["vfm"], "checkpoint": str(src), "epoch": meta["epoch"]}
+    extra = {"variant": meta["variant"], "vfm": meta["vfm"], "checkpoint": str(src),
+             "epochs_trained": meta["epochs_trained"]}
     # written beside and moved into place file by file, so an earlier export is only replaced by a complete one
     tmp = Path(tempfile.mkdtemp(prefix=".light.", dir=out))
     try:
