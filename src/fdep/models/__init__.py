@@ -6,7 +6,12 @@ Importing this package registers every network (one module per network).
 # Each network module registers itself on import: one line per network file.
 # (isort: keep this block sorted)
 from . import (
+    acm,  # noqa: F401
+    alclnet,  # noqa: F401
+    alcnet,  # noqa: F401
     dnanet,  # noqa: F401
+    gglnet,  # noqa: F401
+    mlclnet,  # noqa: F401
     msdanet,  # noqa: F401
 )
 from .base import Features, SIRSTNet, count_parameters, final_output

@@ -1,0 +1,146 @@
+"""Building blocks of the ACM family (ACM, ALCNet): written from the published designs.
+
+Dai et al.'s networks (open-acm, MXNet/GluonCV) and the PyTorch ports used by
+BasicIRSTD and the PAL/FDEP code base share a CIFAR-style ResNet encoder, an
+asymmetric bi-directional channel-attention fusion and GluonCV's FCN head.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def conv_bn_relu(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+    """3x3 conv (no bias) + BN + ReLU, as a list to splice into a Sequential."""
+    return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block (two 3x3 convs); a 1x1 projection when shape changes."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.shortcut(x))
+
+
+def basic_stage(cin: int, cout: int, blocks: int, stride: int) -> nn.Sequential:
+    """``blocks`` basic blocks; the first one strides and changes width."""
+    return nn.Sequential(BasicBlock(cin, cout, stride), *(BasicBlock(cout, cout) for _ in range(blocks - 1)))
+
+
+def acm_stem(in_chans: int, width: int = 8) -> nn.Sequential:
+    """Input BN, conv s2 (width) -> conv (width) -> conv (2*width) -> 3x3 max-pool s2: stride 4.
+
+    The input BN has no affine part, as in open-acm (``scale=False, center=False``):
+    it only standardises the image.
+    """
+    return nn.Sequential(
+        nn.BatchNorm2d(in_chans, affine=False),
+        *conv_bn_relu(in_chans, width, stride=2),
+        *conv_bn_relu(width, width),
+        *conv_bn_relu(width, 2 * width),
+        nn.MaxPool2d(3, 2, 1),
+    )
+
+
+class PooledBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm for globally pooled N x C x 1 x 1 features that also trains at batch size 1.
+
+    PyTorch refuses batch statistics over a single value per channel; MXNet (the
+    reference framework) computes them, giving mean = x, var = 0, so the output is
+    the bias. We do the same in that one case (running statistics left untouched)
+    and defer to the normal BatchNorm otherwise.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
+            centred = x - x.mean(dim=(0, 2, 3), keepdim=True)
+            scale = (self.weight if self.affine else 1.0) / (self.eps**0.5)
+            shift = self.bias if self.affine else 0.0
+            return centred * _as_c11(scale) + _as_c11(shift)
+        return super().forward(x)
+
+
+def _as_c11(v: torch.Tensor | float) -> torch.Tensor | float:
+    return v.view(1, -1, 1, 1) if isinstance(v, torch.Tensor) else v
+
+
+def _channel_gate(channels: int, r: int, pooled: bool) -> nn.Sequential:
+    """1x1 conv bottleneck (C -> C/r -> C) with BN, ending in a sigmoid; global when ``pooled``."""
+    mid = channels // r
+    bn = PooledBatchNorm2d if pooled else nn.BatchNorm2d
+    return nn.Sequential(
+        *([nn.AdaptiveAvgPool2d(1)] if pooled else []),
+        nn.Conv2d(channels, mid, 1),
+        bn(mid),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(mid, channels, 1),
+        bn(channels),
+        nn.Sigmoid(),
+    )
+
+
+class AsymBiChaFuse(nn.Module):
+    """ACM's asymmetric bi-directional channel modulation of two same-shape features.
+
+    Top-down: a global channel attention computed from the deep input ``xh``
+    re-weights the shallow input ``xl``; bottom-up: a point-wise (per-pixel)
+    channel attention from ``xl`` re-weights ``xh``. The sum (x2, as published)
+    goes through a 3x3 conv-BN-ReLU.
+    """
+
+    def __init__(self, channels: int, r: int = 4) -> None:
+        super().__init__()
+        self.topdown = _channel_gate(channels, r, pooled=True)
+        self.bottomup = _channel_gate(channels, r, pooled=False)
+        self.post = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
+        )
+
+    def forward(self, xh: torch.Tensor, xl: torch.Tensor) -> torch.Tensor:
+        fused = 2 * xl * self.topdown(xh) + 2 * xh * self.bottomup(xl)
+        return self.post(fused)
+
+
+class FCNHead(nn.Module):
+    """GluonCV's FCN head: 3x3 conv to C/4, BN, ReLU, dropout 0.1, 1x1 conv to one logit map."""
+
+    def __init__(self, channels: int, out_channels: int = 1) -> None:
+        super().__init__()
+        mid = channels // 4
+        self.block = nn.Sequential(
+            nn.Conv2d(channels, mid, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(mid),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.1),
+            nn.Conv2d(mid, out_channels, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x)
+
+
+def up2(cin: int, cout: int) -> nn.ConvTranspose2d:
+    """4x4 stride-2 transposed conv: exactly doubles H and W."""
+    return nn.ConvTranspose2d(cin, cout, 4, 2, 1)
+
+
+def resize_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize (align_corners=False) to ``size``."""
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)

@@ -1,0 +1,53 @@
+"""ALCNet as benchmarked in the FDEP paper (Dai et al., TGRS 2021, via the BasicIRSTD/PAL port).
+
+The PyTorch ALCNet that BasicIRSTD ships and the PAL/FDEP code base trains is
+an ``ASKCResNetFPN``: ACM's stem and encoder with four basic blocks per stage
+(16 ch s4, 32 ch s8, 64 ch s16), and an FPN-style decoder of 4x4 stride-2
+transposed convs with asymmetric bi-directional fusion at strides 8 and 4, a
+third transposed conv to stride 2 (8 ch), an FCN head and bilinear upsampling
+to the input size. Its forward-pass parameters (0.427 M) give the paper's
+0.43 M. ``Features.top`` is the stage-3 output (64 ch, stride 16).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._blocks_a import AsymBiChaFuse, FCNHead, acm_stem, basic_stage, resize_to, up2
+from .base import Features, SIRSTNet
+from .registry import register_model
+
+
+@register_model
+class ALCNet(SIRSTNet):
+    """ALCNet (ASKCResNetFPN with AsymBi fusion), layers 4-4-4, widths 8/16/32/64."""
+
+    paper_params_m = 0.43
+    top_channels = 64
+    top_stride = 16
+    deep_supervision = False
+
+    def __init__(self, in_chans: int = 1, blocks: int = 4) -> None:
+        super().__init__(in_chans)
+        self.stem = acm_stem(in_chans, 8)
+        self.layer1 = basic_stage(16, 16, blocks, 1)
+        self.layer2 = basic_stage(16, 32, blocks, 2)
+        self.layer3 = basic_stage(32, 64, blocks, 2)
+        self.deconv2 = up2(64, 32)
+        self.fuse23 = AsymBiChaFuse(32)
+        self.deconv1 = up2(32, 16)
+        self.fuse12 = AsymBiChaFuse(16)
+        self.deconv0 = up2(16, 8)
+        self.head = FCNHead(8)
+
+    def encode(self, x: torch.Tensor) -> Features:
+        c1 = self.layer1(self.stem(x))
+        c2 = self.layer2(c1)
+        c3 = self.layer3(c2)
+        return Features(top=c3, skips=(c1, c2, tuple(x.shape[-2:])))
+
+    def decode(self, features: Features) -> torch.Tensor:
+        c1, c2, size = features.skips
+        out = self.fuse23(self.deconv2(features.top), c2)
+        out = self.fuse12(self.deconv1(out), c1)
+        return resize_to(self.head(self.deconv0(out)), size)
