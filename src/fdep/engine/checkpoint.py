@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +78,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
         raise WeightsError(f"{path}: is a directory, expected a .ckpt file (e.g. {path}/checkpoints/best.ckpt)")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError,
-            AttributeError, KeyError) as e:
+    except Exception as e:  # noqa: BLE001 - any failure to unpickle a file means it is damaged or foreign
         first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
         raise WeightsError(f"{path}: cannot read checkpoint (corrupt or truncated?): {first[:200]}") from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
