@@ -55,6 +55,26 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return _to_gray_array(_open(path))
 
 
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(H, W) of an image from its header only (fast: the pixels are not decoded)."""
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise InputError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
+    return int(h), int(w)
+
+
+def read_mask_values(path: str | os.PathLike) -> np.ndarray:
+    """A mask's raw gray values (H x W; 1-bit masks as 0/255) before binarisation, for validation."""
+    img = _open(path)
+    if img.mode == "1":
+        return np.asarray(img, dtype=np.uint8) * np.uint8(255)
+    return _to_gray_array(img)
+
+
 def read_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a mask as a bool H x W array: pixels whose gray value is > 127 are target.
 

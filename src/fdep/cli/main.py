@@ -17,6 +17,10 @@ from ..errors import FdepError
 
 # Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
 COMMANDS: tuple[str, ...] = (
+    "models_cmd",
+    "evaluate_cmd",
+    "data_cmd",
+    "vfm_cmd",
     "train_cmd",
     "test_cmd",
     "quickstart_cmd",

@@ -3,8 +3,12 @@
 Importing this package registers every network (one module per network).
 """
 
+from .base import Features, SIRSTNet, count_parameters, final_output
+from .pretrained import load_pretrained, save_pretrained
+from .registry import create_model, get_model_factory, is_model, list_models, register_model
+
 # Each network module registers itself on import: one line per network file.
-# (isort: keep this block sorted)
+# isort: split
 from . import (
     acm,  # noqa: F401
     alclnet,  # noqa: F401
@@ -13,9 +17,8 @@ from . import (
     gglnet,  # noqa: F401
     mlclnet,  # noqa: F401
     msdanet,  # noqa: F401
+    uiunet,  # noqa: F401
 )
-from .base import Features, SIRSTNet, count_parameters, final_output
-from .registry import create_model, get_model_factory, is_model, list_models, register_model
 
 __all__ = [
     "Features",
@@ -26,5 +29,7 @@ __all__ = [
     "get_model_factory",
     "is_model",
     "list_models",
+    "load_pretrained",
     "register_model",
+    "save_pretrained",
 ]

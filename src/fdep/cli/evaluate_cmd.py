@@ -1,0 +1,95 @@
+"""``fdep evaluate``: score probability maps against masks (HSE, IoU, nIoU, Pd, Fa, AUC)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, InputError, OutputExistsError
+from ..fileio import atomic_path, write_json
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score prediction maps against GT masks (HSE, IoU, nIoU, Pd, Fa, AUC)",
+        description="Score probability maps (PNG 8/16-bit or .npy in [0,1], matched to GT masks by file stem). "
+        "Scores print x100, Fa x1e6; --json writes fractions. Definitions: docs/metrics.md.",
+    )
+    p.add_argument("--pred", metavar="PRED_DIR", help="folder of <id>.png / <id>.npy probability maps")
+    p.add_argument("--gt", metavar="GT_DIR", help="folder of <id>.png|bmp masks, or a dataset folder with --split")
+    p.add_argument("--split", help="with a BasicIRSTD-layout dataset as --gt: use img_idx/<split>_<name>.txt")
+    p.add_argument("--thresholds", default="99",
+                   help="M (thresholds j/(M+1), j=1..M) or a comma-separated increasing list (default 99)")
+    p.add_argument("--tolerance", type=float, default=3.0, help="centroid distance for a match, pixels (default 3)")
+    p.add_argument("--bins", type=int, default=None,
+                   help="binned HSE-P/AUC with this many score bins (bounded memory); default exact")
+    p.add_argument("--json", metavar="OUT.json", help="write the scores (fractions) as JSON")
+    p.add_argument("--curves", metavar="OUT.npz", help="write the PR/ROC and per-threshold curves")
+    p.add_argument("--force", action="store_true", help="replace existing --json/--curves files")
+    p.add_argument("--demo", metavar="DIR",
+                   help="write a small synthetic prediction/GT example into DIR and evaluate it")
+    p.set_defaults(func=run)
+
+
+def parse_thresholds(text: str) -> int | list[float]:
+    s = text.strip()
+    try:
+        return int(s) if "," not in s and "." not in s else [float(v) for v in s.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"--thresholds: expected an int or a comma-separated list of floats, got {text!r}") from None
+
+
+def _check_out(path: str | None, force: bool) -> None:
+    if path and Path(path).exists() and not force:
+        raise OutputExistsError(f"{path}: already exists (pass --force to replace it)")
+
+
+def format_table(res: dict) -> str:
+    cols = [("HSE", "hse", 100), ("HSE-P", "hse_p", 100), ("HSE-T", "hse_t", 100), ("IoU", "iou", 100),
+            ("nIoU", "niou", 100), ("Pd", "pd", 100), ("Fa(x1e6)", "fa", 1e6), ("AUC", "auc", 100)]
+    head = "  ".join(f"{c:>8}" for c, _, _ in cols)
+    row = "  ".join(f"{res[k] * s:8.2f}" for _, k, s in cols)
+    return f"{head}\n{row}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..metrics.files import evaluate_files, pair_files
+
+    if args.demo:
+        if args.pred or args.gt:
+            raise InputError("--demo makes its own predictions and masks; do not pass --pred/--gt with it")
+        from ..metrics.demo import write_demo
+
+        pred_dir, gt_dir = write_demo(args.demo)
+        print(f"demo predictions: {pred_dir}  masks: {gt_dir}")
+        args.pred, args.gt = str(pred_dir), str(gt_dir)
+    if not args.pred or not args.gt:
+        raise InputError("pass --pred PRED_DIR and --gt GT_DIR (or --demo DIR)")
+    _check_out(args.json, args.force)
+    _check_out(args.curves, args.force)
+    thresholds = parse_thresholds(args.thresholds)
+    pairing = pair_files(args.pred, args.gt, args.split)
+    if pairing.extra_preds:
+        names = ", ".join(p.name for p in pairing.extra_preds[:10])
+        more = f" and {len(pairing.extra_preds) - 10} more" if len(pairing.extra_preds) > 10 else ""
+        print(f"fdep evaluate: warning: {len(pairing.extra_preds)} predictions have no GT and are ignored: "
+              f"{names}{more}", file=sys.stderr)
+    res = evaluate_files(pairing, thresholds, args.tolerance, bins=args.bins, curves=bool(args.curves))
+    curves = res.pop("curves", None)
+    nthr = thresholds if isinstance(thresholds, int) else len(thresholds)
+    mode = "exact" if args.bins is None else f"{args.bins} bins"
+    print(f"{res['n_images']} images, {res['n_targets']} targets, {nthr} thresholds, tolerance {args.tolerance:g} px,"
+          f" HSE-P {mode}")
+    print(format_table(res))
+    if args.json:
+        write_json(args.json, res)
+        print(f"scores written to {args.json}")
+    if curves is not None:
+        with atomic_path(args.curves) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in curves.items()})
+        print(f"curves written to {args.curves}")
+    return 0

@@ -1,0 +1,62 @@
+"""``fdep models``: list the registered networks with their size, cost and FDEP interface."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import InputError
+from ..models.profile import ModelSummary, summarize_models
+
+HEADER = ("name", "params (M)", "paper (M)", "diff %", "GFLOPs", "GMACs", "top ch/stride", "deep sup.")
+
+
+def _row(s: ModelSummary) -> tuple[str, ...]:
+    paper = f"{s.paper_params_m:.2f}" if s.paper_params_m else "-"
+    diff = f"{s.params_diff_pct:+.2f}" if s.params_diff_pct is not None else "-"
+    return (
+        s.name,
+        f"{s.params_m:.2f}",
+        paper,
+        diff,
+        f"{s.gflops:.2f}",
+        f"{s.gmacs:.2f}",
+        f"{s.top_channels}/{s.top_stride}",
+        "yes" if s.deep_supervision else "no",
+    )
+
+
+def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = HEADER) -> str:
+    """Plain aligned text table (first column left-aligned, the rest right-aligned)."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(r: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.size < 32 or args.size % 32:
+        raise InputError(f"--size must be a positive multiple of 32, got {args.size}")
+    summaries = summarize_models(args.names or None, size=args.size, in_chans=args.in_chans)
+    if args.json:
+        print(json.dumps([s.to_dict() for s in summaries], indent=2))
+    else:
+        print(f"FLOPs/MACs at 1x{args.in_chans}x{args.size}x{args.size} (conv/matmul only; GFLOPs = 2 x GMACs)")
+        print(format_table([_row(s) for s in summaries]))
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "models",
+        help="list the model zoo: parameters, FLOPs, FDEP top feature, deep supervision",
+        description="List registered networks with parameter count (ours and the paper's), FLOPs/MACs of one "
+        "forward pass, the channels/stride of the FDEP top feature and whether training returns side outputs.",
+    )
+    p.add_argument("names", nargs="*", help="networks to list (default: all registered)")
+    p.add_argument("--size", type=int, default=256, help="input height and width for FLOPs (default: 256)")
+    p.add_argument("--in-chans", type=int, default=1, help="input channels (default: 1)")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(func=run)

@@ -1,0 +1,249 @@
+"""SIRST datasets: BasicIRSTD folders, known datasets by name, unions, user folders.
+
+``load_dataset("ROOT/NUAA-SIRST", "train")`` reads the split list, validates
+the files it needs (raising DataError with the first problems) and returns a
+torch Dataset whose items are dicts (image, mask, id, box, hflip, vflip,
+transpose). ``"ROOT/A+ROOT/B"`` is the union of two datasets; a known union
+name (``ROOT/SIRST3``) that is not itself a folder expands to its components.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import DataError, InputError
+from ..imageio import read_image, read_mask
+from .layout import SPLITS, Layout, read_split_file, scan, write_split_file
+from .registry import find_known, packaged_split
+from .stats import cached_stats, pixel_count, pool_stats
+from .validate import check_files, check_split_lists, raise_on_errors
+
+#: fraction of a user folder's images put in the test split when it has no split lists
+USER_TEST_FRACTION = 0.2
+USER_SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    image: Path
+    mask: Path
+
+
+def split_train_val(ids: list[str], val_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Deterministic train/val split of ``ids`` (order kept); at least one id each side when possible."""
+    ids = list(ids)
+    if not 0.0 <= val_fraction < 1.0:
+        raise InputError(f"val_fraction must lie in [0, 1), got {val_fraction}")
+    n = len(ids)
+    n_val = int(round(val_fraction * n))
+    if val_fraction > 0 and n >= 2:
+        n_val = min(max(n_val, 1), n - 1)
+    order = np.random.default_rng(seed).permutation(n)
+    val_pos = set(order[:n_val].tolist())
+    return [i for k, i in enumerate(ids) if k not in val_pos], [i for k, i in enumerate(ids) if k in val_pos]
+
+
+def _fallback_split_dir(root: Path) -> Path:
+    base = Path(os.environ.get("FDEP_CACHE", Path.home() / ".cache" / "fdep"))
+    return base / "splits" / hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+
+
+def resolve_splits(layout: Layout) -> dict[str, list[str]]:
+    """Split lists of a dataset folder: its own files, else fdep's packaged lists for a
+    known dataset, else a seeded random split written down (never overwriting a file)."""
+    own = {s: layout.split_file(s) for s in SPLITS}
+    if all(own.values()):
+        return {s: read_split_file(p) for s, p in own.items()}
+    known = find_known(layout.name)
+    if known is not None and not known.components and not any(own.values()):
+        return {s: packaged_split(known.name, s) for s in SPLITS}
+    usable = sorted(set(layout.images) & set(layout.masks))
+    fallback = _fallback_split_dir(layout.root)
+    cached = {s: fallback / f"{s}_{layout.name}.txt" for s in SPLITS}
+    if not any(own.values()) and all(p.is_file() for p in cached.values()):
+        return {s: read_split_file(p) for s, p in cached.items()}
+    if any(own.values()):  # one list given: the other is every remaining id
+        given = next(s for s in SPLITS if own[s])
+        taken = set(read_split_file(own[given]))
+        other = "test" if given == "train" else "train"
+        splits = {given: read_split_file(own[given]), other: [i for i in usable if i not in taken]}
+    else:
+        train, test = split_train_val(usable, USER_TEST_FRACTION, USER_SPLIT_SEED)
+        splits = {"train": train, "test": test}
+    for s in SPLITS:
+        if own[s]:
+            continue
+        target = layout.split_dir / f"{s}_{layout.name}.txt"
+        try:
+            if target.exists():  # never overwrite (e.g. a concurrent writer)
+                splits[s] = read_split_file(target)
+                continue
+            write_split_file(target, splits[s])
+        except OSError:
+            write_split_file(cached[s], splits[s])
+            warnings.warn(f"{layout.split_dir} is not writable; split list written to {cached[s]}", stacklevel=3)
+    return splits
+
+
+class SIRSTDataset(Dataset):
+    """A list of (id, image file, mask file) with normalisation and an optional train transform."""
+
+    def __init__(self, samples: list[Sample], name: str, mean: float, std: float, transform=None, split: str = ""):
+        self.samples = list(samples)
+        self.ids = [s.id for s in self.samples]
+        self.name = name
+        self.split = split
+        self.mean = float(mean)
+        self.std = float(std)
+        self.transform = transform
+        # shared memory: set_epoch reaches DataLoader workers, persistent ones included
+        self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __repr__(self) -> str:
+        return (
+            f"SIRSTDataset({self.name!r}, split={self.split!r}, n={len(self)}, "
+            f"mean={self.mean:.2f}, std={self.std:.2f})"
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random draws of the training transform for this epoch."""
+        self._epoch[0] = int(epoch)
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch[0])
+
+    def load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw (image float32 0-255, mask bool) of sample ``i``."""
+        s = self.samples[i]
+        img, mask = read_image(s.image), read_mask(s.mask)
+        if img.shape != mask.shape:
+            raise DataError(f"{s.mask}: mask size {mask.shape} differs from image {s.image.name} size {img.shape}")
+        return img, mask
+
+    def __getitem__(self, i: int) -> dict:
+        img, mask = self.load(i)
+        norm = (img - np.float32(self.mean)) / np.float32(self.std)
+        if self.transform is None:
+            H, W = img.shape
+            box, hf, vf, tr = (0, 0, H, W), False, False, False
+        else:
+            rng = np.random.default_rng([getattr(self.transform, "seed", 0), self.epoch, int(i)])
+            a = self.transform(norm, mask, rng, pixel_std=self.std)
+            norm, mask, box, hf, vf, tr = a.image, a.mask, a.box, a.hflip, a.vflip, a.transpose
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(norm, dtype=np.float32))[None],
+            "mask": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None],
+            "id": self.ids[i],
+            "box": torch.tensor(box, dtype=torch.long),
+            "hflip": bool(hf),
+            "vflip": bool(vf),
+            "transpose": bool(tr),
+        }
+
+
+def expand_spec(spec: str) -> list[Path]:
+    """Dataset folders named by a spec: parts joined by '+', known unions expanded."""
+    parts = [p.strip() for p in str(spec).split("+") if p.strip()]
+    if not parts:
+        raise DataError(f"empty dataset spec {spec!r}")
+    out: list[Path] = []
+    for p in parts:
+        path = Path(p).expanduser()
+        known = find_known(path.name)
+        if not (path / "images").is_dir() and known is not None and known.components:
+            out += [path.parent / c for c in known.components]
+        else:
+            out.append(path)
+    return out
+
+
+def _missing_hint(path: Path) -> str:
+    known = find_known(path.name)
+    if known is not None:
+        return (
+            f"{path}: dataset folder not found; get it with `fdep data download {known.name} --root {path.parent}` "
+            f"or `fdep data prepare {known.name} --from ARCHIVE --root {path.parent}`"
+        )
+    return f"{path}: dataset folder not found (expected images/, masks/ and optionally img_idx/)"
+
+
+def _part_stats(layout: Layout, splits: dict[str, list[str]]) -> tuple[float, float, int]:
+    train = [i for i in splits.get("train", []) if i in layout.images]
+    known = find_known(layout.name)
+    if known is not None and known.mean is not None:
+        return known.mean, known.std, pixel_count([layout.images[i] for i in train])
+    return cached_stats(layout.root, {i: layout.images[i] for i in train})
+
+
+def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transform=None) -> SIRSTDataset:
+    """Load, validate and return a dataset (see module doc). ``split``: train, test or all."""
+    if split not in (*SPLITS, "all"):
+        raise DataError(f"unknown split {split!r}; use train, test or all")
+    folders = expand_spec(str(spec))
+    samples: list[Sample] = []
+    stats = []
+    names = []
+    owner: dict[str, Path] = {}
+    by_id: dict[str, Sample] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise DataError(_missing_hint(folder))
+        layout = scan(folder)
+        splits = resolve_splits(layout)
+        _, problems = check_split_lists(layout) if layout.has_splits() else ({}, [])
+        if split == "all":
+            chosen = list(dict.fromkeys(splits["train"] + splits["test"]))
+        else:
+            chosen = splits[split]
+        if ids is not None:
+            chosen = [i for i in (str(j) for j in ids) if i in layout.images or i in layout.masks]
+        else:
+            missing = [i for i in chosen if i not in layout.images or i not in layout.masks]
+            for i in missing[:5]:
+                problems.append(_missing_problem(layout, i))
+        problems += check_files(layout, chosen, orphans=False)
+        raise_on_errors(problems, folder)
+        _warn_non_binary(problems, folder)
+        for i in chosen:
+            if i in owner:
+                raise DataError(f"id {i!r} is in both {owner[i]} and {folder}; a union needs distinct ids")
+            owner[i] = folder
+            s = Sample(i, layout.images[i], layout.masks[i])
+            samples.append(s)
+            by_id[i] = s
+        stats.append(_part_stats(layout, splits))
+        names.append(layout.name)
+    if ids is not None:
+        wanted = [str(j) for j in ids]
+        unknown = [i for i in wanted if i not in by_id]
+        if unknown:
+            raise DataError(f"{spec}: {len(unknown)} requested id(s) not in the dataset: {', '.join(unknown[:5])}")
+        samples = [by_id[i] for i in wanted]
+    mean, std = (stats[0][0], stats[0][1]) if len(stats) == 1 else pool_stats(stats)
+    return SIRSTDataset(samples, "+".join(names), mean, std, transform=transform, split=split)
+
+
+def _missing_problem(layout: Layout, i: str):
+    from .validate import Problem
+
+    what = " and ".join(w for w, d in (("image", layout.images), ("mask", layout.masks)) if i not in d)
+    return Problem("error", "missing_files", f"{layout.root}: id {i!r} of the split list has no {what} file")
+
+
+def _warn_non_binary(problems, folder: Path) -> None:
+    n = sum(p.kind == "non_binary_mask" for p in problems)
+    if n:
+        warnings.warn(f"{folder}: {n} mask(s) hold values other than 0/255; binarised at > 127", stacklevel=3)

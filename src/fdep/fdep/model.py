@@ -1,0 +1,179 @@
+"""FDEPModel: a zoo network + frozen VFM + SAMF fusion, trained with CO-ISD (SPEC section 4).
+
+Works with any ``SIRSTNet`` through ``encode``/``decode`` alone:
+
+- light branch: ``decode(encode(x))`` -- the original network;
+- main branch:  ``decode(features.with_top(SAMF_k(... SAMF_1(top, F_1) ..., F_k)))``.
+
+With ``share="encoder+decoder"`` (the paper's CO-ISD) both branches use the same network: the
+encoder runs once (its output is the same for both branches) and the decoder twice. Ablations
+``share="encoder"`` / ``"decoder"`` give the main branch a deep copy of the network and use only
+the copy's ``decode`` / ``encode`` respectively (the copy's other half is never called, gets no
+gradient and is left untouched by the optimiser).
+
+The VFM is deliberately kept out of the module tree: it is not in ``parameters()`` (so no
+optimiser sees it), not in ``state_dict()`` (checkpoints record only its name and layers through
+``fdep_config()``) and ``.train()`` cannot switch it out of eval mode. ``.to()``/``.cuda()``/
+``.half()`` still move it along.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError, ModelError
+from ..models.base import SIRSTNet
+from ..vfm.align import window_align
+from .samf import FUSIONS
+
+VARIANTS = ("original", "fdep-main", "fdep")
+SHARES = ("encoder+decoder", "encoder", "decoder")
+
+
+def _vfm_info(vfm) -> dict | None:
+    if vfm is None:
+        return None
+    if isinstance(vfm, dict):
+        missing = {"name", "layers", "embed_dim", "patch_size"} - vfm.keys()
+        if missing:
+            raise ConfigError(f"VFM description lacks {sorted(missing)}")
+        return dict(vfm)
+    return vfm.describe()
+
+
+class FDEPModel(nn.Module):
+    """FDEP wrapper around a registered network.
+
+    Args:
+        network: the SIRSTNet to wrap (its weights become the shared encoder/decoder).
+        vfm: a :class:`fdep.vfm.VFM`, or its ``describe()`` dict when VFM features will always be
+            passed in (feature cache); None only for variant "original".
+        variant: "original" (light branch only), "fdep-main" (main branch only; needs the VFM at
+            inference) or "fdep" (CO-ISD: both in training, light only in eval).
+        layers: the VFM blocks fused, in order (a subset of the VFM's layers; default all).
+        share: "encoder+decoder" | "encoder" | "decoder" (what the two branches share).
+        fusion: "samf" | "add" | "concat" (the latter two: SAMF off).
+        edl_weight: weight of the explicit distillation term (recorded here, applied by
+            :class:`fdep.losses.CoISDLoss`).
+        input_mean, input_std: the data's normalisation (0-255 scale); the VFM gets
+            ``(x * std + mean) / 255`` clamped to [0, 1].
+    """
+
+    def __init__(
+        self,
+        network: SIRSTNet,
+        vfm=None,
+        variant: str = "fdep",
+        layers: Sequence[int] | None = None,
+        share: str = "encoder+decoder",
+        fusion: str = "samf",
+        edl_weight: float = 0.0,
+        input_mean: float = 0.0,
+        input_std: float = 255.0,
+    ):
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ConfigError(f"unknown FDEP variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        if share not in SHARES:
+            raise ConfigError(f"unknown share {share!r}; choose from {', '.join(SHARES)}")
+        if fusion not in FUSIONS:
+            raise ConfigError(f"unknown fusion {fusion!r}; choose from {', '.join(FUSIONS)}")
+        if not isinstance(network, SIRSTNet):
+            raise ModelError(f"FDEP needs a SIRSTNet with encode/decode, got {type(network).__name__}")
+        if not network.top_channels:
+            raise ModelError(f"{network.model_name}: top_channels is not set; it cannot be wrapped by FDEP")
+        self.variant, self.share, self.fusion = variant, share, fusion
+        self.edl_weight = float(edl_weight)
+        self.input_mean, self.input_std = float(input_mean), float(input_std)
+        self.network = network
+        info = _vfm_info(vfm)
+        if variant != "original" and info is None:
+            raise ConfigError(f"variant {variant!r} needs a VFM (or its description, with cached features)")
+        object.__setattr__(self, "vfm", vfm if isinstance(vfm, nn.Module) else None)
+        self.vfm_info = info
+        vfm_layers = tuple(info["layers"]) if info else ()
+        self.layers = tuple(int(i) for i in (layers if layers is not None else vfm_layers))
+        unknown = [i for i in self.layers if i not in vfm_layers]
+        if variant != "original" and (unknown or not self.layers):
+            raise ConfigError(f"FDEP layers {list(self.layers)} must be a non-empty subset of the VFM's layers "
+                              f"{list(vfm_layers)} (load the VFM with those layers)")
+        self._layer_index = [vfm_layers.index(i) for i in self.layers] if variant != "original" else []
+        uses_main = variant != "original"
+        self.fusions = nn.ModuleList(
+            [FUSIONS[fusion](info["embed_dim"], network.top_channels) for _ in self.layers] if uses_main else []
+        )
+        # ablations: the main branch's own copy of the non-shared half
+        self.main_net = copy.deepcopy(network) if variant == "fdep" and share != "encoder+decoder" else None
+
+    # -- VFM handling -------------------------------------------------------------------------
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        if self.vfm is not None:
+            self.vfm._apply(fn)
+        return self
+
+    def vfm_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The normalised network input mapped back to [0, 1] for the VFM."""
+        return ((x * self.input_std + self.input_mean) / 255.0).clamp(0.0, 1.0)
+
+    def _priors(self, x: torch.Tensor, vfm_features) -> list[torch.Tensor]:
+        if vfm_features is None:
+            if self.vfm is None:
+                raise ModelError("this FDEPModel has no VFM module: pass vfm_features (e.g. from a feature cache)")
+            maps = window_align(self.vfm(self.vfm_input(x)), x.shape[-2:], self.vfm.patch_size)
+        else:
+            maps = list(vfm_features)
+            if len(maps) != len(self.vfm_info["layers"]):
+                raise ModelError(f"expected {len(self.vfm_info['layers'])} VFM maps (layers "
+                                 f"{self.vfm_info['layers']}), got {len(maps)}")
+        return [maps[i].to(x.dtype) for i in self._layer_index]
+
+    # -- forward ------------------------------------------------------------------------------
+    def _main(self, x: torch.Tensor, feats, vfm_features):
+        if self.main_net is not None and self.share == "decoder":
+            feats = self.main_net.encode(x)
+        top = feats.top
+        for fuse, prior in zip(self.fusions, self._priors(x, vfm_features)):
+            top = fuse(top, prior)
+        decoder = self.main_net if self.main_net is not None and self.share == "encoder" else self.network
+        return decoder.decode(feats.with_top(top))
+
+    def forward(self, x: torch.Tensor, vfm_features=None):
+        """Training: dict with "main" and/or "light" outputs. Eval: one logit map (light branch for
+        "fdep" and "original", never touching the VFM; main branch for "fdep-main")."""
+        if not self.training and self.variant != "fdep-main":
+            return self.network(x)
+        self.network.check_input(x)
+        feats = self.network.encode(x)
+        if self.variant == "original":
+            return {"light": self.network.decode(feats)}
+        main = self._main(x, feats, vfm_features)
+        if not self.training:
+            return main
+        if self.variant == "fdep-main":
+            return {"main": main}
+        return {"main": main, "light": self.network.decode(feats)}
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """Everything trained (network, fusion modules, ablation copies); never the VFM."""
+        return self.state_dict()
+
+    def fdep_config(self) -> dict:
+        """What a checkpoint records to rebuild this wrapper: network, variant, ablations, VFM name + layers."""
+        return {
+            "network": self.network.model_name,
+            "in_chans": self.network.in_chans,
+            "variant": self.variant,
+            "share": self.share,
+            "fusion": self.fusion,
+            "layers": list(self.layers),
+            "edl_weight": self.edl_weight,
+            "input_mean": self.input_mean,
+            "input_std": self.input_std,
+            "vfm": self.vfm_info,
+        }

@@ -1,0 +1,96 @@
+"""Evaluating prediction files against mask files (what ``fdep evaluate`` runs).
+
+GT: mask images (``*.png|*.bmp``, 8-bit binarised at > 127) in a folder, or the
+``masks/`` of a BasicIRSTD-layout dataset restricted to ``img_idx/<split>_<name>.txt``.
+Predictions: ``<stem>.png`` (8-bit v/255, 16-bit v/65535) or ``<stem>.npy`` (float
+in [0, 1]) with the GT file's stem. Reading goes through :mod:`fdep.imageio`, so
+every unreadable file gives one line naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, InputError
+from ..imageio import MASK_SUFFIXES, PROB_SUFFIXES, read_mask, read_prob_map
+from .functional import evaluate_loader
+
+
+@dataclass
+class Pairing:
+    """Matched (id, prediction file, GT file) triples and the predictions nobody asked for."""
+
+    items: list[tuple[str, Path, Path]]
+    extra_preds: list[Path] = field(default_factory=list)
+
+
+def _files(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise InputError(f"{folder}: {what} folder not found")
+    out: dict[str, Path] = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and f.suffix.lower() in suffixes and not f.name.startswith("."):
+            if f.stem in out:
+                raise InputError(f"{f}: two {what} files share the stem {f.stem!r} ({out[f.stem].name}, {f.name})")
+            out[f.stem] = f
+    if not out:
+        raise InputError(f"{folder}: empty {what} folder (no {'/'.join('*' + s for s in suffixes)} files)")
+    return out
+
+
+def _dataset_masks(root: Path, split: str) -> dict[str, Path]:
+    idx = root / "img_idx" / f"{split}_{root.name}.txt"
+    if not idx.is_file():
+        raise DataError(f"{idx}: split list not found (is {root} a BasicIRSTD-layout dataset folder?)")
+    ids = [s.strip() for s in idx.read_text(encoding="utf-8").splitlines() if s.strip()]
+    if not ids:
+        raise DataError(f"{idx}: the split list is empty")
+    out: dict[str, Path] = {}
+    for i in ids:
+        for suf in MASK_SUFFIXES:
+            if (root / "masks" / f"{i}{suf}").is_file():
+                out[i] = root / "masks" / f"{i}{suf}"
+                break
+        else:
+            raise DataError(f"{root / 'masks' / (i + '.png')}: mask of id {i!r} (listed in {idx.name}) not found")
+    return out
+
+
+def pair_files(pred_dir: str | os.PathLike, gt: str | os.PathLike, split: str | None = None) -> Pairing:
+    """Match every GT mask with its prediction by stem; a GT without prediction is an error."""
+    pred_dir, gt = Path(pred_dir), Path(gt)
+    if split is not None:
+        masks = _dataset_masks(gt, split)
+    else:
+        if (gt / "masks").is_dir() and (gt / "img_idx").is_dir():
+            raise InputError(f"{gt}: looks like a dataset folder; pass --split (e.g. --split test)")
+        masks = _files(gt, MASK_SUFFIXES, "ground-truth")
+    preds = _files(pred_dir, PROB_SUFFIXES, "prediction")
+    missing = [k for k in masks if k not in preds]
+    if missing:
+        more = f" ({len(missing) - 1} more GT files lack predictions)" if len(missing) > 1 else ""
+        raise InputError(f"{masks[missing[0]]}: no prediction {pred_dir / missing[0]}.png or .npy{more}")
+    return Pairing(items=[(k, preds[k], m) for k, m in masks.items()],
+                   extra_preds=[p for k, p in preds.items() if k not in masks])
+
+
+def load_pair(pred: Path, gt: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read one prediction and its mask, checking sizes and value range (one-line errors)."""
+    p = read_prob_map(pred)
+    g = read_mask(gt)
+    if p.shape != g.shape:
+        raise InputError(f"{pred}: prediction size {p.shape[0]}x{p.shape[1]} differs from GT {gt} "
+                         f"size {g.shape[0]}x{g.shape[1]}")
+    return p, g
+
+
+def evaluate_files(pairing: Pairing, thresholds=99, tolerance: float = 3.0, bins: int | None = None,
+                   curves: bool = False) -> dict:
+    """``evaluate`` over files, one image in memory at a time (exact mode reads each file twice)."""
+    items = pairing.items
+    return evaluate_loader(len(items), lambda i: load_pair(items[i][1], items[i][2]), thresholds, tolerance,
+                           curves=curves, bins=bins)

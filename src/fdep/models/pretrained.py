@@ -1,0 +1,109 @@
+"""Plain network checkpoints: ``save_pretrained(net, dir)`` / ``load_pretrained(dir)``.
+
+A folder with ``model.safetensors`` (the state dict) and ``config.json``::
+
+    {"format": "fdep-pretrained", "version": 1, "model_name": "acm", "in_chans": 1,
+     "kwargs": {...}, "normalization": {"mean": 101.06, "std": 34.62} | null,
+     "num_parameters": 398000, "extra": {...}}
+
+Loading needs only the registry: no FDEP, VFM or training code is involved.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..errors import ModelError, OutputExistsError, WeightsError
+from ..fileio import atomic_path, write_json
+from .base import SIRSTNet, count_parameters
+from .registry import create_model, is_model, list_models
+
+FORMAT = "fdep-pretrained"
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+
+
+def model_kwargs(net: SIRSTNet) -> dict:
+    """Constructor arguments beyond ``in_chans`` a network records in ``init_kwargs`` (default none)."""
+    return dict(getattr(net, "init_kwargs", None) or {})
+
+
+def save_pretrained(net: SIRSTNet, out_dir: str | Path, mean: float | None = None, std: float | None = None,
+                    extra: dict | None = None) -> Path:
+    """Write ``net`` to ``out_dir`` (created; refuses to overwrite an existing checkpoint there)."""
+    out = Path(out_dir)
+    for name in (WEIGHTS_NAME, CONFIG_NAME):
+        if (out / name).exists():
+            raise OutputExistsError(f"{out / name} already exists; choose another output folder")
+    if not getattr(net, "model_name", "") or not is_model(net.model_name):
+        raise ModelError(f"cannot save {type(net).__name__}: its model_name {getattr(net, 'model_name', '')!r} "
+                         f"is not a registered network")
+    # safetensors refuses tensors sharing memory: store each one as its own contiguous copy
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / WEIGHTS_NAME) as tmp:
+        save_file(state, str(tmp), metadata={"format": FORMAT, "model_name": net.model_name})
+    norm = {"mean": float(mean), "std": float(std)} if mean is not None and std is not None else None
+    write_json(out / CONFIG_NAME, {
+        "format": FORMAT, "version": 1, "model_name": net.model_name, "in_chans": int(net.in_chans),
+        "kwargs": model_kwargs(net), "normalization": norm, "num_parameters": count_parameters(net),
+        "extra": extra or {},
+    })
+    return out
+
+
+def read_pretrained_config(path: str | Path) -> dict:
+    """The config.json of a saved network (WeightsError when absent or not ours)."""
+    cfg_path = Path(path) / CONFIG_NAME
+    if not cfg_path.is_file():
+        raise WeightsError(f"{cfg_path} not found: not a folder written by save_pretrained / fdep export")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as e:
+        raise WeightsError(f"{cfg_path}: invalid JSON ({e})") from None
+    if cfg.get("format") != FORMAT or "model_name" not in cfg:
+        raise WeightsError(f"{cfg_path}: not an fdep network config (format {cfg.get('format')!r})")
+    return cfg
+
+
+def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> SIRSTNet:
+    """Rebuild a saved network from the registry and load its weights (eval mode).
+
+    The returned network carries ``pretrained_config`` (the config dict) and, when recorded,
+    ``input_mean``/``input_std`` (the normalisation it was trained with, 0-255 scale).
+    """
+    path = Path(path)
+    cfg = read_pretrained_config(path)
+    name = cfg["model_name"]
+    if not is_model(name):
+        raise ModelError(f"{path / CONFIG_NAME}: network {name!r} is not registered; available: "
+                         f"{', '.join(list_models()) or '(none)'}")
+    weights = path / WEIGHTS_NAME
+    if not weights.is_file():
+        raise WeightsError(f"{weights} not found")
+    try:
+        state = load_file(str(weights), device=str(map_location))
+    except Exception as e:  # noqa: BLE001 - a damaged file is the user's to replace
+        raise WeightsError(f"cannot read {weights}: {e}") from None
+    net = create_model(name, in_chans=int(cfg.get("in_chans", 1)), **(cfg.get("kwargs") or {}))
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        raise WeightsError(f"{weights} does not match network {name!r}: missing keys {missing[:3]}"
+                           f"{'...' if len(missing) > 3 else ''}, unexpected keys {unexpected[:3]}"
+                           f"{'...' if len(unexpected) > 3 else ''}")
+    bad = [k for k in expected if expected[k].shape != state[k].shape]
+    if bad:
+        raise WeightsError(f"{weights}: tensor {bad[0]!r} has shape {tuple(state[bad[0]].shape)}, network {name!r} "
+                           f"expects {tuple(expected[bad[0]].shape)}")
+    net.load_state_dict(state, strict=True)
+    net.pretrained_config = cfg
+    norm = cfg.get("normalization")
+    if norm:
+        net.input_mean, net.input_std = float(norm["mean"]), float(norm["std"])
+    return net.to(map_location).eval()

@@ -1,0 +1,146 @@
+"""fdep.metrics against independent implementations: the slow per-threshold reference and sklearn."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+import fdep.metrics.components as components
+from fdep.metrics import evaluate
+from fdep.metrics._inputs import make_thresholds
+
+from .maps import structured_pair
+from .slow_reference import reference
+
+
+def _set(seed, n=4, close=False, dtype=np.float64, size=48):
+    rng = np.random.default_rng(seed)
+    pairs = [structured_pair(rng, size, size, n_targets=int(rng.integers(0, 4)), close_pairs=close)
+             for _ in range(n)]
+    return [p.astype(dtype) for p, _ in pairs], [g for _, g in pairs]
+
+
+def _check(preds, gts, thresholds, tol=3.0):
+    r = evaluate(preds, gts, thresholds=thresholds, tolerance=tol, curves=True, undefined="nan")
+    ref = reference(preds, gts, make_thresholds(thresholds), tol)
+    assert r["n_targets"] == ref["n_targets"]
+    np.testing.assert_array_equal(r["curves"]["n_pred"], ref["n_pred"])
+    np.testing.assert_array_equal(r["curves"]["n_match"], ref["n_match"])
+    for k in ("hse_t", "pd", "fa", "iou", "niou"):
+        assert r[k] == pytest.approx(ref[k], abs=1e-12, nan_ok=True), k
+    return r
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_target_metrics_match_reference_99_thresholds(seed):
+    preds, gts = _set(seed, close=seed % 2 == 1, dtype=np.float32 if seed >= 2 else np.float64)
+    _check(preds, gts, 99)
+
+
+@pytest.mark.parametrize("thresholds", [7, [0.0, 0.05, 0.3, 0.5, 0.77], [0.2, 0.9]])
+def test_target_metrics_match_reference_other_thresholds(thresholds):
+    preds, gts = _set(11, close=True)
+    _check(preds, gts, thresholds, tol=2.5)
+
+
+def _merged_set(seed, n=4, size=40):
+    """Pairs of small GT targets 2-4 px apart under one blurred blob: components close to two targets."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    preds, gts = [], []
+    for _ in range(n):
+        g = np.zeros((size, size), bool)
+        p = 0.02 * gaussian_filter(rng.random((size, size)), 1.5)
+        for _ in range(3):
+            y, x = rng.integers(4, size - 8, 2)
+            dy, dx = int(rng.integers(0, 3)), int(rng.integers(2, 5))
+            g[y, x] = g[y + dy, x + dx] = True
+            blob = np.zeros((size, size))
+            blob[y, x] = blob[y + dy, x + dx] = rng.uniform(0.5, 1.0)
+            blob[y + rng.integers(-2, 3), x + rng.integers(-2, 5)] = rng.uniform(0.3, 1.0)
+            p = np.maximum(p, gaussian_filter(blob, rng.uniform(0.6, 1.4)) * 4)
+        preds.append(np.clip(p, 0, 1))
+        gts.append(g)
+    return preds, gts
+
+
+def test_merged_targets_take_the_sequential_greedy_path(monkeypatch):
+    import fdep.metrics.core as core
+    import fdep.metrics.matching as matching
+
+    seen = []
+    orig = matching.match_levels
+
+    def spy(gcy, gcx, comps, nlev, tol):
+        if len(gcy) and len(comps):
+            _, c = matching.near_pairs(gcy, gcx, comps.sum_y / comps.area, comps.sum_x / comps.area, tol)
+            seen.append(len(c) > 0 and np.bincount(c).max() > 1)
+        return orig(gcy, gcx, comps, nlev, tol)
+
+    monkeypatch.setattr(core, "match_levels", spy)
+    for seed in range(3):
+        preds, gts = _merged_set(seed)
+        _check(preds, gts, 30)
+    assert sum(seen) >= 3  # the sequential path really ran
+
+
+def test_chunked_canvas_gives_the_same_components(monkeypatch):
+    preds, gts = _set(3)
+    want = evaluate(preds, gts, curves=True)
+    monkeypatch.setattr(components, "MAX_VOLUME", 64)
+    orig = components.threshold_components
+    monkeypatch.setattr(components, "threshold_components",
+                        lambda p, levels, max_volume=64, level_index=None: orig(p, levels, 64, level_index))
+    import fdep.metrics.core as core
+
+    monkeypatch.setattr(core, "threshold_components", components.threshold_components)
+    got = evaluate(preds, gts, curves=True)
+    np.testing.assert_array_equal(got["curves"]["n_pred"], want["curves"]["n_pred"])
+    assert got["hse_t"] == want["hse_t"] and got["fa"] == want["fa"]
+
+
+def test_sparse_block_table_gives_the_same_components(monkeypatch):
+    preds, gts = _set(6)
+    want = evaluate(preds, gts, curves=True)
+    monkeypatch.setattr(components, "DENSE_LIMIT", 0)
+    got = evaluate(preds, gts, curves=True)
+    np.testing.assert_array_equal(got["curves"]["n_pred"], want["curves"]["n_pred"])
+    np.testing.assert_array_equal(got["curves"]["n_match"], want["curves"]["n_match"])
+    assert got["fa"] == want["fa"]
+
+
+@pytest.mark.parametrize("kind", ["float64", "float32", "8bit", "mixed"])
+def test_pixel_metrics_equal_sklearn(kind):
+    preds, gts = _set(21, n=5)
+    if kind == "float32":
+        preds = [p.astype(np.float32) for p in preds]
+    elif kind == "8bit":  # many ties
+        preds = [np.round(p * 255) / 255 for p in preds]
+    elif kind == "mixed":
+        preds = [p.astype(np.float32) if i % 2 else p for i, p in enumerate(preds)]
+    y = np.concatenate([g.ravel() for g in gts])
+    s = np.concatenate([np.asarray(p, np.float64).ravel() for p in preds])
+    r = evaluate(preds, gts, curves=True)
+    assert abs(r["hse_p"] - average_precision_score(y, s)) < 1e-9
+    assert abs(r["auc"] - roc_auc_score(y, s)) < 1e-9
+    assert r["hse"] == pytest.approx(r["hse_p"] * r["hse_t"])
+    c = r["curves"]
+    area = np.sum((c["roc_fpr"][1:] - c["roc_fpr"][:-1]) * (c["roc_tpr"][1:] + c["roc_tpr"][:-1]) / 2)
+    assert area == pytest.approx(r["auc"], abs=1e-12)
+    ap = np.sum(np.diff(np.concatenate([[0.0], c["pixel_recall"]])) * c["pixel_precision"])
+    assert ap == pytest.approx(r["hse_p"], abs=1e-12)
+
+
+def test_binned_mode_is_close_to_exact():
+    preds, gts = _set(8, n=5)
+    exact = evaluate(preds, gts)
+    binned = evaluate(preds, gts, bins=10_000)
+    assert abs(binned["hse_p"] - exact["hse_p"]) < 2e-3
+    assert abs(binned["auc"] - exact["auc"]) < 1e-3
+    for k in ("hse_t", "pd", "fa", "iou", "niou"):
+        assert binned[k] == exact[k]
+    # Binned = exact AP of scores rounded down to the bin grid.
+    y = np.concatenate([g.ravel() for g in gts])
+    q = np.concatenate([np.minimum(np.floor(p * 10_000), 9_999).ravel() for p in preds])
+    assert abs(binned["hse_p"] - average_precision_score(y, q)) < 1e-9
+    assert abs(binned["auc"] - roc_auc_score(y, q)) < 1e-9

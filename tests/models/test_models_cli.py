@@ -1,0 +1,50 @@
+"""`fdep models`: table and JSON output, errors."""
+
+from __future__ import annotations
+
+import json
+
+from fdep.cli.main import main
+from fdep.models import count_parameters, create_model, list_models
+
+
+def test_models_json_lists_every_network(capsys):
+    assert main(["models", "--json", "--size", "64"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == list_models()
+    for r in rows:
+        assert r["input_size"] == [1, 1, 64, 64]
+        assert r["gflops"] > 0 and abs(r["gmacs"] * 2 - r["gflops"]) < 1e-9
+        assert isinstance(r["deep_supervision"], bool)
+
+
+def test_models_json_params_match_model(capsys):
+    name = list_models()[0]
+    assert main(["models", name, "--json", "--size", "32"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    m = create_model(name)
+    assert row["params"] == count_parameters(m)
+    assert row["paper_params_m"] == m.paper_params_m
+    assert (row["top_channels"], row["top_stride"]) == (m.top_channels, m.top_stride)
+
+
+def test_models_table(capsys):
+    name = list_models()[0]
+    assert main(["models", name, "--size", "32"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "1x1x32x32" in out[0]
+    assert out[1].split()[:3] == ["name", "params", "(M)"]
+    cells = out[3].split()
+    m = create_model(name)
+    assert cells[0] == name
+    assert cells[1] == f"{count_parameters(m) / 1e6:.2f}"
+    assert f"{m.top_channels}/{m.top_stride}" in cells
+    assert cells[-1] == ("yes" if m.deep_supervision else "no")
+
+
+def test_models_errors(capsys):
+    assert main(["models", "no-such-net"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown model 'no-such-net'" in err and list_models()[0] in err
+    assert main(["models", "--size", "100"]) == 2
+    assert "multiple of 32" in capsys.readouterr().err
