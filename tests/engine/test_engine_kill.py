@@ -74,7 +74,7 @@ def test_sigkill_during_training_then_resume(tiny_data, tmp_path):
     out = tmp_path / "killed"
     last = out / "checkpoints" / "last.ckpt"
     p = fdep_subprocess(train_args(tiny_data, out, "--variant", "original", "--export-light", "false", "--val-every",
-                                   "1000", epochs=40),
+                                   "1000", epochs=10000),
                         background=True)
     seen = 0
     try:

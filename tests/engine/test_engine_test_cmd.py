@@ -37,9 +37,8 @@ def test_outputs(tested, tiny_data):
 
 
 def test_maps_match_image_size_and_evaluate_agrees(tested, tiny_data):
-    from fdep.metrics import evaluate
-
     from fdep.imageio import read_image, read_mask, read_prob_map
+    from fdep.metrics import evaluate
 
     res = json.loads((tested / "results.json").read_text())
     ids = (tiny_data / "img_idx" / "test_tiny.txt").read_text().split()
@@ -63,7 +62,7 @@ def test_fdep_evaluate_cli_gives_the_same_numbers(tested, tiny_data, tmp_path, c
     res = json.loads((tested / "results.json").read_text())
     out = tmp_path / "eval.json"
     assert main(["evaluate", "--pred", str(tested / "preds"), "--gt", str(tiny_data), "--split", "test",
-                 "--out", str(out)]) == 0
+                 "--json", str(out)]) == 0
     got = json.loads(out.read_text())
     got = got.get("metrics", got)
     for key in ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa"):

@@ -55,12 +55,12 @@ def test_best_checkpoint_has_best_val_hse(original_run):
     rows = _read_csv(original_run / "metrics.csv")
     hse = [(float(r["val/hse"]), int(r["epoch"])) for r in rows if r.get("val/hse")]
     best = read_checkpoint(original_run / "checkpoints" / "best.ckpt")
-    assert best["epoch"] == max(hse)[1]
+    top = max(h for h, _ in hse)
+    assert best["epoch"] == min(e for h, e in hse if h == top)  # the first epoch reaching the best val HSE
 
 
 def test_fdep_checkpoint_has_no_vfm_weights_and_exports_light(fdep_run, tiny_vfm):
     from fdep.fdep import FDEPModel
-
     from fdep.models import load_pretrained
 
     ckpt = read_checkpoint(fdep_run / "checkpoints" / "last.ckpt")

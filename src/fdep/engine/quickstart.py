@@ -20,8 +20,8 @@ from .config import TrainConfig
 log = logging.getLogger("fdep.engine")
 
 #: the quick-start settings (measured: see docs/training.md)
-QUICK = dict(model="acm", synthetic_n=160, synthetic_size=128, crop=128, epochs=8, batch_size=8, lr=3e-3,
-             warmup_epochs=0, val_every=2, num_workers=0, scheduler="cosine", min_lr=1e-4,
+QUICK = dict(model="acm", synthetic_n=160, synthetic_size=128, crop=128, epochs=12, batch_size=4, lr=1e-2,
+             warmup_epochs=0, val_every=3, num_workers=0, scheduler="cosine", min_lr=1e-4,
              accelerator="cpu", devices="1", vfm="dinov2_vits14")
 #: VFM blocks used: DINOv2 ViT-S/14's quarters with real weights; with random weights only its first 4 blocks
 #: are kept (a smaller random ViT: it carries no knowledge either way, and costs a third)
@@ -106,13 +106,14 @@ def run_quickstart(out: str | Path = "runs/quickstart", overwrite: bool = False,
         run_dirs.append(run)
     report = out / "report.html"
     step(f"5/5 writing the report {report}")
-    write_report(run_dirs, report)
+    write_report(run_dirs, report, overwrite=overwrite)
     step(f"done in {time.perf_counter() - t0:.0f} s")
     say("")
     say(f"Report: {report.resolve()}")
     say("")
     say("The same on NUAA-SIRST with real DINOv2 ViT-L/14 weights (see docs/training.md):")
-    say("  huggingface-cli download facebook/dinov2-large        # once, on a machine with internet")
+    say("  fdep data download NUAA-SIRST --root data               # the dataset, into data/NUAA-SIRST")
+    say("  huggingface-cli download facebook/dinov2-large        # DINOv2 ViT-L/14 into the local HF cache")
     say("  fdep train --config configs/nuaa-sirst/acm_fdep.yaml --data data/NUAA-SIRST --out runs/nuaa_acm_fdep")
     say("  fdep train --config configs/nuaa-sirst/acm_original.yaml --data data/NUAA-SIRST --out runs/nuaa_acm_orig")
     say("  fdep test --checkpoint runs/nuaa_acm_fdep/checkpoints/best.ckpt --data data/NUAA-SIRST")
