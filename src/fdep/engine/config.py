@@ -61,7 +61,7 @@ class TrainConfig:
     transpose: bool = True  #: random transposes
     noise: float = 0.0  #: additive Gaussian noise std (0-255 scale) in augmentation
     # --- optimisation
-    epochs: int = 400
+    epochs: int = 400  #: training epochs
     batch_size: int = 16  #: per device
     lr: float = 1e-3  #: AdamW learning rate
     weight_decay: float = 1e-2  #: AdamW weight decay (torch default)
@@ -70,7 +70,7 @@ class TrainConfig:
     warmup_epochs: int = 0  #: linear warm-up epochs before the schedule
     loss: str = "eedm"  #: eedm | softiou | bce
     grad_clip: float | None = None  #: gradient norm clipping (None: off)
-    seed: int = 0
+    seed: int = 0  #: seeds initialisation, the train/val carve, crops and sampling
     # --- validation and logging
     val_every: int = 1  #: validate every N epochs
     val_batch_size: int = 1  #: full images of different sizes: 1 unless all share a size
@@ -78,7 +78,7 @@ class TrainConfig:
     # --- hardware (Lightning Trainer arguments)
     accelerator: str = "auto"  #: cpu | gpu | auto ...
     devices: str = "1"  #: 1, 4, "0,1", auto ...
-    num_nodes: int = 1
+    num_nodes: int = 1  #: machines (multi-node DDP)
     strategy: str = "auto"  #: auto | ddp | ddp_spawn ... (Lightning)
     precision: str = "32-true"  #: 32-true | 16-mixed | bf16-mixed
     num_workers: int = 4  #: DataLoader workers per device
@@ -86,7 +86,7 @@ class TrainConfig:
     # --- output
     out: str | None = None  #: the run directory
     export_light: bool = True  #: export the inference network to RUN_DIR/light at the end
-    progress: bool = True  #: show Lightning's progress bar
+    progress: bool = True  #: show Lightning's progress bar (flag: --quiet turns it off)
 
     # ------------------------------------------------------------------ helpers
     def to_dict(self) -> dict[str, Any]:
