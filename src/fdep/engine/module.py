@@ -1,8 +1,10 @@
 """The LightningModule: FDEPModel + CO-ISD loss + AdamW + full-image validation.
 
-Checkpoints hold the trainable weights only: the frozen VFM's tensors are
-removed on save and taken from the freshly built VFM on load (the config in
-``hyper_parameters`` records which VFM and weights to rebuild).
+Checkpoints hold the trainable weights only. FDEPModel keeps the frozen VFM
+out of its module tree; as a safeguard any tensor outside
+``trainable_state_dict()`` is dropped on save and taken from the freshly built
+model on load. The config in ``hyper_parameters`` and ``checkpoint["fdep"]["vfm"]``
+(the VFM's description) record what to rebuild.
 """
 
 from __future__ import annotations

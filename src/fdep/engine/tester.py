@@ -66,6 +66,8 @@ def run_test(
     from ..models import count_parameters
     from .checkpoint import load_model_from_checkpoint
 
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     checkpoint = Path(checkpoint)
     model, meta = load_model_from_checkpoint(checkpoint, map_location="cpu", vfm_weights=vfm_weights)
     if out is None:
@@ -93,7 +95,7 @@ def run_test(
             x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
         t0 = time.perf_counter()
         prob = predict_full(model, x, meta["size_multiple"])
-        if device != "cpu" and torch.cuda.is_available():
+        if str(device).startswith("cuda"):
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
         p = quantise16(prob[0, 0].cpu().numpy().astype(np.float64))
