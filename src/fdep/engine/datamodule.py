@@ -141,8 +141,19 @@ class SIRSTDataModule(L.LightningDataModule):
         self.train_set, self.val_set = build_datasets(self.cfg)
 
     def _epoch(self) -> int:
+        """The epoch the next training iterator serves.
+
+        Lightning creates the iterator of a resumed run's first epoch before the loop's "completed"
+        counter (``current_epoch``) catches up with an end-of-epoch checkpoint; the "processed"
+        counter is right in both the fresh and the resumed case.
+        """
         trainer = getattr(self, "trainer", None)
-        return int(trainer.current_epoch) if trainer is not None else 0
+        if trainer is None:
+            return 0
+        try:
+            return int(trainer.fit_loop.epoch_progress.current.processed)
+        except AttributeError:  # pragma: no cover - other Lightning versions
+            return int(trainer.current_epoch)
 
     def train_dataloader(self) -> DataLoader:
         cfg = self.cfg

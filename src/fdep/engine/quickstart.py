@@ -40,7 +40,8 @@ def find_vfm_weights(vfm_weights: str | None) -> tuple[str | None, str]:
         return None, "DINOv2 ViT-S/14 weights found in the local Hugging Face cache"
     except WeightsError:
         return "random", ("no DINOv2 weights found locally: the FDEP run uses a RANDOMLY INITIALISED frozen ViT-S/14, "
-                          "so the pipeline runs end to end but its 'prior' carries no knowledge (expect no gain)")
+                          "so the pipeline runs end to end, but its 'prior' carries no pretrained "
+                          "knowledge: a difference between the two runs is no evidence for FDEP")
 
 
 def build_cache(spec: Path, cache: Path, weights: str | None, layers: list[int]) -> Path:

@@ -104,7 +104,9 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
     ckpt_dir = out / "checkpoints"
     best_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/hse", mode="max", save_top_k=1,
                               save_last=False, auto_insert_metric_name=False, enable_version_counter=False)
-    last_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=0, save_last=True,
+    # last.ckpt after every epoch. (Lightning 2.6 writes save_last=True checkpoints only when another checkpoint
+    # was saved in the same step, so "last" is a top-1 checkpoint without a monitor, i.e. the latest one.)
+    last_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1, save_last=False,
                               save_on_train_epoch_end=True, every_n_epochs=1, enable_version_counter=False)
     loggers = [CSVLogger(save_dir=str(out), name="", version=""),
                TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)]
