@@ -25,6 +25,9 @@ COMMANDS: tuple[str, ...] = (
     "evaluate_cmd",
     "data_cmd",
     "vfm_cmd",
+    "train_cmd",
+    "test_cmd",
+    "quickstart_cmd",
 )
 
 

@@ -1,0 +1,51 @@
+"""``fdep test``: evaluate a training checkpoint on a dataset split (all metrics, saved maps)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "test",
+        help="evaluate a checkpoint on a dataset split",
+        description="Full-image inference (padded to the network's multiple and cropped back; tiles for large "
+        "images) on a split, every metric of fdep.metrics, OUT/results.json, OUT/curves.npz and 16-bit "
+        "probability maps OUT/preds/<id>.png (fdep evaluate on them gives the same numbers).",
+    )
+    p.add_argument("--checkpoint", required=True, help="a .ckpt written by fdep train")
+    p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +)")
+    p.add_argument("--split", default="test", help="split list to evaluate (default: test)")
+    p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/test_<split>)")
+    p.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
+    p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda, cuda:1 ...")
+    p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
+    p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.tester import run_test
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    res = run_test(args.checkpoint, args.data, split=args.split, out=args.out, overwrite=args.overwrite,
+                   device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
+                   progress=not args.quiet)
+    print(format_results(res))
+    return 0
+
+
+def format_results(res: dict) -> str:
+    """One line in the paper's units (x100, Fa x1e6)."""
+
+    def pct(k: str) -> str:
+        v = res.get(k)
+        return "n/a" if v is None else f"{100 * v:.2f}"
+
+    fa = res.get("fa")
+    return (f"{res['model']} ({res['variant']}) on {res['dataset_name']}/{res['split']} ({res['n_images']} images): "
+            f"HSE {pct('hse')}  HSE-P {pct('hse_p')}  HSE-T {pct('hse_t')}  IoU {pct('iou')}  nIoU {pct('niou')}  "
+            f"Pd {pct('pd')}  Fa {'n/a' if fa is None else f'{1e6 * fa:.2f}'}  "
+            f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']})")

@@ -1,0 +1,62 @@
+"""``fdep train``: train a network (original, fdep-main or fdep) from a config and/or flags."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ..engine.config import FIELD_NAMES, field_help
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a network (Lightning; DDP/AMP via flags)",
+        description="Train a SIRST network in variant original, fdep-main or fdep. Settings come from the "
+        "defaults, then --config YAML, then flags. Every effective setting is written to RUN_DIR/config.yaml. "
+        "See docs/training.md.",
+    )
+    p.add_argument("--config", help="YAML file of settings (keys = the option names below, with underscores)")
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_DIR_OR_CKPT",
+                   help="continue a run from its last.ckpt (a run directory, a .ckpt, or --out when no value)")
+    p.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    helps = field_help()
+    for name in FIELD_NAMES:
+        if name == "progress":
+            continue
+        p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, metavar=name.upper(),
+                       help=helps.get(name, ""))
+    p.set_defaults(func=run)
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict:
+    """The config fields given on the command line (raw strings, coerced by the config)."""
+    d = {name: getattr(args, name) for name in FIELD_NAMES if getattr(args, name, None) is not None}
+    if args.quiet:
+        d["progress"] = False
+    return d
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.checkpoint import config_from_checkpoint, read_checkpoint
+    from ..engine.config import TrainConfig, resolve
+    from ..engine.train import resolve_resume, train
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    overrides = overrides_from_args(args)
+    resume_ckpt = None
+    if args.resume is not None:
+        resume_ckpt, run_dir = resolve_resume(args.resume, overrides.get("out"))
+        if args.config:
+            cfg = resolve(args.config, overrides)
+        else:
+            base = config_from_checkpoint(read_checkpoint(resume_ckpt), resume_ckpt).to_dict()
+            base.update(overrides)
+            cfg = TrainConfig.from_dict(base, source="command line")
+        cfg = cfg.replace(out=str(run_dir))
+    else:
+        cfg = resolve(args.config, overrides)
+    out = train(cfg, resume=str(resume_ckpt) if resume_ckpt else None, overwrite=args.overwrite)
+    print(f"fdep train: done; run directory {out} (checkpoints in {out / 'checkpoints'})")
+    return 0

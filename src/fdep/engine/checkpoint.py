@@ -1,0 +1,172 @@
+"""Checkpoints: atomic writes, safe loading, and rebuilding a model from one.
+
+Lightning writes checkpoints through fsspec, whose local "transaction" stages
+the file in the system temp folder and moves it with ``shutil.move``: across
+file systems that is a copy onto the destination, which a SIGKILL can leave
+truncated. :class:`AtomicCheckpointIO` writes to a temporary file beside the
+target, fsyncs it and ``os.replace``-s it, so ``last.ckpt`` is always either
+the previous complete checkpoint or the new complete one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from torch import nn
+
+from ..errors import ModelError, WeightsError
+from .config import TrainConfig
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """TorchCheckpointIO whose saves are atomic on local file systems."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):  # make the rename itself durable
+            dfd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
+        return read_checkpoint(path, map_location=map_location or "cpu")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temporaries(ckpt_dir: str | os.PathLike) -> int:
+    """Delete temporary files a killed save left behind (only our own ``.<name>.ckpt.*.tmp`` names)."""
+    n = 0
+    for p in Path(ckpt_dir).glob(".*.ckpt.*.tmp"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+            n += 1
+    return n
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """torch.load(weights_only=True) with one-line WeightsErrors for missing, corrupt or foreign files."""
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(f"{path}: checkpoint not found")
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a directory, expected a .ckpt file (e.g. {path}/checkpoints/best.ckpt)")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure to unpickle a file means it is damaged or foreign
+        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
+        raise WeightsError(f"{path}: cannot read checkpoint (corrupt or truncated?): {first[:200]}") from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
+        raise WeightsError(f"{path}: not an fdep training checkpoint (no state_dict/hyper_parameters)")
+    return ckpt
+
+
+def finished_epochs(ckpt: dict[str, Any]) -> int:
+    """Training epochs fully done when the checkpoint was written (Lightning's own ``epoch`` field is the
+    0-based index of the epoch being finished, except in the save at the very end of fit)."""
+    try:
+        return int(ckpt["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError):
+        return int(ckpt.get("epoch", -1)) + 1
+
+
+def config_from_checkpoint(ckpt: dict[str, Any], path: Any = "checkpoint") -> TrainConfig:
+    hp = dict(ckpt["hyper_parameters"])
+    try:
+        return TrainConfig.from_dict(hp, source=f"{path}: hyper_parameters")
+    except Exception as e:  # a config from a newer/older fdep
+        raise WeightsError(f"{path}: checkpoint config is not usable by this fdep version ({e})") from None
+
+
+def load_model_from_checkpoint(
+    path: str | os.PathLike,
+    map_location: Any = "cpu",
+    model: str | None = None,
+    variant: str | None = None,
+    vfm_weights: str | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the inference model of a training checkpoint.
+
+    Returns ``(module, meta)``: an eval-mode module mapping a normalised
+    N x C x H x W image to N x 1 x H x W logits (variants original and fdep: the
+    plain network, i.e. the light branch; fdep-main: the FDEPModel, whose VFM
+    is rebuilt from the recorded name/weights, or ``vfm_weights``), and
+    ``meta`` = dict(model, variant, in_chans, mean, std, size_multiple, vfm,
+    vfm_layers, config). ``model``/``variant``, when given, must match the
+    checkpoint (ModelError otherwise).
+    """
+    from .build import build_model
+
+    ckpt = read_checkpoint(path, map_location=map_location)
+    cfg = config_from_checkpoint(ckpt, path)
+    for key, want in (("model", model), ("variant", variant)):
+        if want is not None and str(want).lower() != str(getattr(cfg, key)).lower():
+            raise ModelError(f"{path}: checkpoint is {key} {getattr(cfg, key)!r}, but {want!r} was asked for")
+    info = (ckpt.get("fdep") or {}).get("vfm")
+    if cfg.variant == "fdep" and info:
+        # the light branch never runs the VFM: its recorded description is enough to rebuild the module
+        full = build_model(cfg, vfm=dict(info))
+    else:
+        full = build_model(cfg, vfm_weights=vfm_weights)
+    trainable = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    own = full.state_dict()
+    expected = set(full.trainable_state_dict())
+    missing = sorted(expected - set(trainable))
+    unexpected = sorted(set(trainable) - set(own))
+    if missing or unexpected:
+        what = (f"missing {len(missing)} weights (e.g. {missing[0]})" if missing
+                else f"{len(unexpected)} unknown weights (e.g. {unexpected[0]})")
+        raise WeightsError(f"{path}: weights do not fit model {cfg.model!r} variant {cfg.variant!r}: {what}")
+    merged = {**own, **trainable}
+    try:
+        full.load_state_dict(merged, strict=True)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        raise WeightsError(f"{path}: weights do not fit model {cfg.model!r}: {' '.join(first[:2])[:300]}") from None
+    if cfg.variant in ("original", "fdep"):
+        from ..fdep import export_light
+
+        module = export_light(full)
+    else:
+        module = full
+    module.eval()
+    network = getattr(full, "network", module)
+    vfm_info = getattr(full, "vfm_info", None) or {}
+    meta = {
+        "model": cfg.model,
+        "variant": cfg.variant,
+        "in_chans": cfg.in_chans,
+        "mean": float(cfg.mean),
+        "std": float(cfg.std),
+        "size_multiple": int(getattr(network, "size_multiple", 32)),
+        "vfm": cfg.vfm if cfg.variant != "original" else None,
+        "vfm_layers": list(vfm_info.get("layers") or cfg.vfm_layers or []) or None,
+        "epochs_trained": finished_epochs(ckpt),
+        "config": cfg.to_dict(),
+    }
+    return module, meta

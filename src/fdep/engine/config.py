@@ -1,0 +1,271 @@
+"""Training configuration: one dataclass, YAML in and out, CLI overrides.
+
+Every effective setting of a run lives in :class:`TrainConfig`. A YAML file may
+set any subset of its fields (unknown keys are a :class:`ConfigError` naming
+them, with a did-you-mean); command-line flags override the file; the result is
+written to ``RUN_DIR/config.yaml`` so ``fdep train --config RUN_DIR/config.yaml``
+repeats the run exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from ..fileio import atomic_write
+
+VARIANTS = ("original", "fdep-main", "fdep")
+LOSSES = ("eedm", "softiou", "bce")
+SCHEDULERS = ("cosine", "poly", "none")
+SHARES = ("encoder+decoder", "encoder", "decoder")
+FUSIONS = ("samf", "concat", "add")
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run (defaults follow the paper where it gives one)."""
+
+    # --- network and FDEP
+    model: str = "acm"  #: registered network name (fdep.models.list_models())
+    variant: str = "fdep"  #: original | fdep-main (FDEP w/o CO-ISD) | fdep (CO-ISD)
+    in_chans: int = 1  #: input channels of the network
+    vfm: str = "dinov2_vitl14"  #: VFM name or local folder (fdep.vfm.load_vfm)
+    vfm_weights: str | None = None  #: None: the VFM's default weights; a path; or "random"
+    vfm_layers: list[int] | None = None  #: VFM blocks to tap (None: evenly spaced quarters)
+    vfm_cache: str | None = None  #: folder of cached VFM features (fdep vfm cache)
+    share: str = "encoder+decoder"  #: which parts the main and light branches share
+    fusion: str = "samf"  #: samf | concat | add
+    alpha: float = 1.0  #: weight of the light-branch loss in CO-ISD
+    edl_weight: float = 0.0  #: explicit distillation loss weight (Table 5 ablation)
+    # --- data
+    data: str | None = None  #: "ROOT/NAME" (several joined by "+") or "synthetic"
+    train_split: str = "train"  #: split list the training images come from
+    val_split: str = "carve"  #: "carve" (val_fraction of train) or a split name, e.g. "test"
+    val_fraction: float = 0.1  #: share of the training split held out for validation
+    synthetic_n: int = 200  #: images generated for data: synthetic
+    synthetic_size: int = 256  #: their size
+    mean: float | None = None  #: normalisation mean (0-255); None: the training data's
+    std: float | None = None  #: normalisation std (0-255); None: the training data's
+    crop: int = 448  #: random training crop (padded when the image is smaller)
+    target_prob: float = 0.5  #: probability that a crop is centred near a target
+    flip: bool = True  #: random horizontal/vertical flips
+    transpose: bool = True  #: random transposes
+    noise: float = 0.0  #: additive Gaussian noise std (0-255 scale) in augmentation
+    # --- optimisation
+    epochs: int = 400  #: training epochs
+    batch_size: int = 16  #: per device
+    lr: float = 1e-3  #: AdamW learning rate
+    weight_decay: float = 1e-2  #: AdamW weight decay (torch default)
+    scheduler: str = "cosine"  #: cosine (to min_lr) | poly (power 0.9) | none; stepped per epoch
+    min_lr: float = 1e-5  #: final learning rate of the cosine schedule
+    warmup_epochs: int = 0  #: linear warm-up epochs before the schedule
+    loss: str = "eedm"  #: eedm | softiou | bce
+    grad_clip: float | None = None  #: gradient norm clipping (None: off)
+    seed: int = 0  #: seeds initialisation, the train/val carve, crops and sampling
+    # --- validation and logging
+    val_every: int = 1  #: validate every N epochs
+    val_batch_size: int = 1  #: full images of different sizes: 1 unless all share a size
+    log_every: int = 10  #: log the training loss every N steps
+    # --- hardware (Lightning Trainer arguments)
+    accelerator: str = "auto"  #: cpu | gpu | auto ...
+    devices: str = "1"  #: 1, 4, "0,1", auto ...
+    num_nodes: int = 1  #: machines (multi-node DDP)
+    strategy: str = "auto"  #: auto | ddp | ddp_spawn ... (Lightning)
+    precision: str = "32-true"  #: 32-true | 16-mixed | bf16-mixed
+    num_workers: int = 4  #: DataLoader workers per device
+    limit_train_batches: float = 1.0  #: fraction (<=1.0) or number (>1) of batches per epoch
+    # --- output
+    out: str | None = None  #: the run directory
+    export_light: bool = True  #: export the inference network to RUN_DIR/light at the end
+    progress: bool = True  #: show Lightning's progress bar (flag: --quiet turns it off)
+
+    # ------------------------------------------------------------------ helpers
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "config") -> TrainConfig:
+        """Build from a mapping; unknown keys raise ConfigError naming them."""
+        check_keys(d, source)
+        cfg = cls()
+        for k, v in d.items():
+            setattr(cfg, k, coerce(k, v, source))
+        cfg.validate(source)
+        return cfg
+
+    def replace(self, **overrides: Any) -> TrainConfig:
+        d = self.to_dict()
+        d.update(overrides)
+        return TrainConfig.from_dict(d)
+
+    def validate(self, source: str = "config") -> None:
+        """Raise ConfigError for values no run can use."""
+
+        def bad(key: str, msg: str) -> ConfigError:
+            return ConfigError(f"{source}: {key}: {msg}")
+
+        for key, choices in (("variant", VARIANTS), ("loss", LOSSES), ("scheduler", SCHEDULERS),
+                             ("share", SHARES), ("fusion", FUSIONS)):
+            if getattr(self, key) not in choices:
+                raise bad(key, f"{getattr(self, key)!r} is not one of {', '.join(choices)}")
+        for key in ("epochs", "batch_size", "crop", "val_every", "val_batch_size", "num_nodes",
+                    "synthetic_n", "synthetic_size", "log_every", "in_chans"):
+            if getattr(self, key) < 1:
+                raise bad(key, f"must be >= 1, got {getattr(self, key)}")
+        for key in ("lr", "alpha", "edl_weight", "weight_decay", "min_lr", "noise", "warmup_epochs", "num_workers"):
+            if getattr(self, key) < 0:
+                raise bad(key, f"must be >= 0, got {getattr(self, key)}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise bad("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
+        if not 0.0 <= self.target_prob <= 1.0:
+            raise bad("target_prob", f"must lie in [0, 1], got {self.target_prob}")
+        if self.std is not None and self.std <= 0:
+            raise bad("std", f"must be > 0, got {self.std}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise bad("grad_clip", f"must be > 0 (or null to disable), got {self.grad_clip}")
+        if self.limit_train_batches <= 0:
+            raise bad("limit_train_batches", f"must be > 0, got {self.limit_train_batches}")
+        if self.vfm_layers is not None and (not self.vfm_layers or min(self.vfm_layers) < 1):
+            raise bad("vfm_layers", f"must be a non-empty list of block numbers >= 1, got {self.vfm_layers}")
+
+
+FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
+_DEFAULTS = TrainConfig()
+
+
+def field_type(name: str) -> Any:
+    """The annotated type of a field (resolved from the string annotations)."""
+    return typing.get_type_hints(TrainConfig)[name]
+
+
+def check_keys(d: dict[str, Any], source: str) -> None:
+    unknown = [k for k in d if k not in FIELD_NAMES]
+    if unknown:
+        parts = []
+        for k in unknown:
+            close = difflib.get_close_matches(str(k), FIELD_NAMES, n=1, cutoff=0.6)
+            parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(f"{source}: unknown key{'s' if len(parts) > 1 else ''} {', '.join(parts)}")
+
+
+def _base_types(tp: Any) -> tuple[Any, bool]:
+    """(the non-None type, whether None is allowed) of an annotation."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0], True
+    return tp, False
+
+
+def coerce(key: str, value: Any, source: str = "config") -> Any:
+    """Convert a YAML or command-line value to the field's type (ConfigError if impossible)."""
+    tp, optional = _base_types(field_type(key))
+    if value is None or (isinstance(value, str) and value.lower() in ("none", "null") and tp is not str):
+        if optional:
+            return None
+        raise ConfigError(f"{source}: {key}: must not be empty")
+    if isinstance(value, str) and optional and tp is str and value.lower() in ("none", "null"):
+        return None
+    try:
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "yes", "1", "on", "false", "no", "0", "off"):
+                return value.lower() in ("true", "yes", "1", "on")
+            raise ValueError(value)
+        if tp is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(value)
+        if tp is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        if tp is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError(value)
+            return str(value)
+        if typing.get_origin(tp) is list:
+            if isinstance(value, str):
+                value = [v for v in value.replace(" ", "").split(",") if v]
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(value)
+            return [int(v) for v in value]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {key}: cannot use {value!r} as {_type_name(tp)}") from None
+    raise AssertionError(f"unhandled config type {tp} for {key}")  # pragma: no cover
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is list:
+        return "a list of integers (e.g. 6,12,18,24)"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "text"}.get(tp, str(tp))
+
+
+def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a config YAML into a dict (keys checked, values not yet coerced)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config ({e})") from None
+    try:
+        d = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level, got {type(d).__name__}")
+    check_keys(d, str(path))
+    return d
+
+
+def resolve(config_path: str | os.PathLike | None, overrides: dict[str, Any]) -> TrainConfig:
+    """Defaults <- YAML file <- overrides (flags). Returns a validated config."""
+    d: dict[str, Any] = {}
+    source = "command line"
+    if config_path is not None:
+        d.update(load_yaml(config_path))
+        source = str(config_path)
+    d.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(d, source=source)
+
+
+def save_yaml(cfg: TrainConfig, path: str | os.PathLike) -> None:
+    """Write every effective setting (atomically), in field order."""
+    header = "# fdep train: every effective setting of this run (fdep train --config THIS_FILE repeats it)\n"
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write(header)
+        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False, default_flow_style=None)
+
+
+def field_help() -> dict[str, str]:
+    """Field -> its ``#:`` comment from the source (used for --help)."""
+    import inspect
+
+    src = inspect.getsource(TrainConfig)
+    out: dict[str, str] = {}
+    for line in src.splitlines():
+        line = line.strip()
+        if ":" in line and "#:" in line and not line.startswith("#"):
+            name = line.split(":", 1)[0].strip()
+            if name in FIELD_NAMES:
+                out[name] = line.split("#:", 1)[1].strip()
+    return out
+
+
+__all__ = ["TrainConfig", "FIELD_NAMES", "load_yaml", "resolve", "save_yaml", "coerce", "field_help"]

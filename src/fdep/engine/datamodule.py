@@ -1,0 +1,220 @@
+"""LightningDataModule over fdep.data: training crops, full-image validation.
+
+Reproducibility does not depend on hook order, worker count or resuming: the
+training sampler draws its permutation from (seed, epoch) and hands every
+index to the dataset together with the epoch, so each worker seeds the
+augmentation of an item from (epoch, item) through ``dataset.set_epoch``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ..errors import ConfigError
+from .config import TrainConfig
+
+log = logging.getLogger("fdep.engine")
+
+
+def synthetic_root(cfg: TrainConfig) -> Path:
+    """Where ``data: synthetic`` is generated (inside the run directory, reused on resume)."""
+    if not cfg.out:
+        raise ConfigError("data: synthetic needs an output directory (--out) to generate the images in")
+    return Path(cfg.out) / "data"
+
+
+def data_spec(cfg: TrainConfig) -> str:
+    """The fdep.data dataset spec of a config (generated synthetic data resolved to its folder)."""
+    if not cfg.data:
+        raise ConfigError("no training data given: set data (--data ROOT/NAME, or --data synthetic)")
+    if cfg.data == "synthetic":
+        return str(synthetic_root(cfg) / "synthetic")
+    return cfg.data
+
+
+def ensure_synthetic(cfg: TrainConfig) -> None:
+    """Generate ``data: synthetic`` once (deterministic in the seed; skipped when present)."""
+    if cfg.data != "synthetic":
+        return
+    from ..data import generate_synthetic
+
+    root = synthetic_root(cfg)
+    if (root / "synthetic").exists():  # generate_synthetic builds it atomically
+        return
+    log.info("generating %d synthetic %dx%d images in %s", cfg.synthetic_n, cfg.synthetic_size,
+             cfg.synthetic_size, root)
+    generate_synthetic(root, n=cfg.synthetic_n, size=cfg.synthetic_size, seed=cfg.seed, name="synthetic")
+
+
+class Renormalised(Dataset):
+    """A dataset whose images are re-normalised to fixed (mean, std) and whose items may carry the epoch.
+
+    fdep.data normalises with each dataset's own constants; a model expects the
+    constants it was trained with, so images are mapped to those. Indices may be
+    ``(index, epoch)`` pairs (from :class:`EpochSampler`): the epoch is passed to
+    ``set_epoch`` of the wrapped dataset before the item is drawn.
+    """
+
+    def __init__(self, ds: Any, mean: float, std: float) -> None:
+        self.ds = ds
+        self.mean, self.std = float(mean), float(std)
+        self._scale = float(ds.std) / self.std
+        self._shift = (float(ds.mean) - self.mean) / self.std
+        self._epoch: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.ds.ids
+
+    def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Any]:
+        if isinstance(index, tuple):
+            index, epoch = index
+            if epoch != self._epoch and hasattr(self.ds, "set_epoch"):
+                self.ds.set_epoch(epoch)
+                self._epoch = epoch
+        item = dict(self.ds[index])
+        if self._scale != 1.0 or self._shift != 0.0:
+            item["image"] = item["image"] * self._scale + self._shift
+        return item
+
+
+class EpochSampler(Sampler):
+    """A random permutation drawn from (seed, epoch), yielding ``(index, epoch)`` pairs.
+
+    ``epoch_fn`` is read when iteration starts, so the permutation is right
+    even when the DataLoader iterator is created before ``set_epoch`` is
+    called (Lightning does so on the first epoch of a resumed run).
+    """
+
+    def __init__(self, n: int, seed: int, epoch_fn: Callable[[], int]) -> None:
+        self.n, self.seed, self.epoch_fn = n, seed, epoch_fn
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch = int(self.epoch_fn())
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        for i in torch.randperm(self.n, generator=g).tolist():
+            yield (i, epoch)
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack tensors, keep ids as a list."""
+    out: dict[str, Any] = {}
+    for key in items[0]:
+        vals = [it[key] for it in items]
+        if isinstance(vals[0], torch.Tensor):
+            out[key] = torch.stack(vals)
+        elif isinstance(vals[0], (bool, int, float)):
+            out[key] = torch.tensor(vals)
+        else:
+            out[key] = vals
+    return out
+
+
+class SIRSTDataModule(L.LightningDataModule):
+    """Training crops from the training split; validation on full images."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.train_set: Renormalised | None = None
+        self.val_set: Renormalised | None = None
+
+    def prepare_data(self) -> None:
+        ensure_synthetic(self.cfg)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        self.train_set, self.val_set = build_datasets(self.cfg)
+
+    def _epoch(self) -> int:
+        """The epoch the next training iterator serves.
+
+        Lightning creates the iterator of a resumed run's first epoch before the loop's "completed"
+        counter (``current_epoch``) catches up with an end-of-epoch checkpoint; the "processed"
+        counter is right in both the fresh and the resumed case.
+        """
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return 0
+        try:
+            return int(trainer.fit_loop.epoch_progress.current.processed)
+        except AttributeError:  # pragma: no cover - other Lightning versions
+            return int(trainer.current_epoch)
+
+    def train_dataloader(self) -> DataLoader:
+        cfg = self.cfg
+        assert self.train_set is not None
+        batch = min(cfg.batch_size, len(self.train_set))
+        return DataLoader(
+            self.train_set,
+            batch_size=batch,
+            sampler=EpochSampler(len(self.train_set), cfg.seed, self._epoch),
+            num_workers=cfg.num_workers,
+            collate_fn=collate,
+            drop_last=len(self.train_set) >= 2 * batch,
+            pin_memory=False,
+            persistent_workers=False,
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        cfg = self.cfg
+        assert self.val_set is not None
+        sampler = None
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and trainer.world_size > 1:
+            # every validation image exactly once across processes (no padding repeats)
+            from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+
+            sampler = UnrepeatedDistributedSampler(self.val_set, num_replicas=trainer.world_size,
+                                                   rank=trainer.global_rank, shuffle=False)
+        return DataLoader(self.val_set, batch_size=cfg.val_batch_size, shuffle=False, sampler=sampler,
+                          num_workers=min(cfg.num_workers, 2), collate_fn=collate)
+
+
+def build_datasets(cfg: TrainConfig) -> tuple[Renormalised, Renormalised]:
+    """(training set with augmentation, validation set of full images), normalised with cfg.mean/std."""
+    from ..data import TrainTransform, load_dataset, split_train_val
+
+    spec = data_spec(cfg)
+    transform = TrainTransform(crop_size=cfg.crop, target_prob=cfg.target_prob, flip=cfg.flip,
+                               transpose=cfg.transpose, noise=cfg.noise, seed=cfg.seed)
+    if cfg.val_split == "carve":
+        ids = load_dataset(spec, split=cfg.train_split).ids
+        train_ids, val_ids = split_train_val(ids, val_fraction=cfg.val_fraction, seed=cfg.seed)
+        train = load_dataset(spec, split=cfg.train_split, ids=train_ids, transform=transform)
+        val = load_dataset(spec, split=cfg.train_split, ids=val_ids)
+    else:
+        if cfg.val_split == "test":
+            log.warning("!!! validating and selecting the best checkpoint on the TEST split (val_split: test), as "
+                        "asked: test scores of this run are not independent of model selection !!!")
+        train = load_dataset(spec, split=cfg.train_split, transform=transform)
+        val = load_dataset(spec, split=cfg.val_split)
+    mean, std = normalisation(cfg, train)
+    return Renormalised(train, mean, std), Renormalised(val, mean, std)
+
+
+def normalisation(cfg: TrainConfig, train_ds: Any = None) -> tuple[float, float]:
+    """cfg.mean/std, or the training data's constants when unset."""
+    if cfg.mean is not None and cfg.std is not None:
+        return float(cfg.mean), float(cfg.std)
+    if train_ds is None:
+        from ..data import load_dataset
+
+        train_ds = load_dataset(data_spec(cfg), split=cfg.train_split)
+    mean = float(cfg.mean) if cfg.mean is not None else float(train_ds.mean)
+    std = float(cfg.std) if cfg.std is not None else float(train_ds.std)
+    return mean, std

@@ -1,0 +1,178 @@
+"""The LightningModule: FDEPModel + CO-ISD loss + AdamW + full-image validation.
+
+Checkpoints hold the trainable weights only. FDEPModel keeps the frozen VFM
+out of its module tree; as a safeguard any tensor outside
+``trainable_state_dict()`` is dropped on save and taken from the freshly built
+model on load. The config in ``hyper_parameters`` and ``checkpoint["fdep"]["vfm"]``
+(the VFM's description) record what to rebuild.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from ..errors import WeightsError
+from .config import TrainConfig
+
+log = logging.getLogger("fdep.engine")
+
+#: metric keys logged under val/ (fractions; fa is the raw ratio)
+VAL_KEYS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa", "auc")
+
+
+def _finite(v: Any) -> float:
+    v = float(v)
+    return v if math.isfinite(v) else float("nan")
+
+
+class SIRSTModule(L.LightningModule):
+    """Trains one network in one variant; ``hparams`` is the full TrainConfig."""
+
+    def __init__(self, vfm_module: nn.Module | dict | None = None, **config: Any) -> None:
+        super().__init__()
+        self.save_hyperparameters(config)
+        self.cfg = TrainConfig.from_dict(config, source="checkpoint hyper_parameters")
+        from .build import build_model
+
+        self.model = build_model(self.cfg, vfm=vfm_module)
+        from ..losses import CoISDLoss, build_loss
+
+        self.criterion = CoISDLoss(build_loss(self.cfg.loss), alpha=self.cfg.alpha, edl_weight=self.cfg.edl_weight)
+        from ..metrics import SIRSTMetrics
+
+        self.val_metrics = SIRSTMetrics()
+        self.size_multiple = int(self.network.size_multiple)
+        self.last_val: dict[str, float] = {}
+        self._cache = None
+
+    # ------------------------------------------------------------ structure
+    @property
+    def network(self) -> nn.Module:
+        """The plain SIRST network inside the FDEPModel."""
+        return getattr(self.model, "network", self.model)
+
+    def _trainable_keys(self) -> set[str]:
+        return {"model." + k for k in self.model.trainable_state_dict()}
+
+    def _vfm_keys(self) -> set[str]:
+        return {k for k in self.state_dict() if k.startswith("model.") and k not in self._trainable_keys()}
+
+    # ------------------------------------------------------------ training
+    def set_feature_cache(self, cache: Any) -> None:
+        """Use cached VFM features (fdep.vfm cache reader) instead of running the VFM in training."""
+        self._cache = cache
+
+    def forward(self, x: torch.Tensor, vfm_features: Any = None) -> Any:
+        return self.model(x, vfm_features=vfm_features) if vfm_features is not None else self.model(x)
+
+    def on_train_epoch_start(self) -> None:
+        # the learning rate is a function of the epoch: set it from the schedule, so a resumed run whose
+        # epoch count was changed (--resume --epochs N) follows the new schedule from its first epoch
+        sched = self.lr_schedulers()
+        if sched is not None:
+            factor = lr_lambda(self.cfg)(self.current_epoch)
+            for group, base in zip(self.optimizers().optimizer.param_groups, sched.base_lrs):
+                group["lr"] = base * factor
+        vfm = getattr(self.model, "vfm", None)
+        if vfm is not None:
+            vfm.eval()
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # the global RNG (dropout, drop-path) is reseeded per step and rank: a resumed run draws the same numbers
+        # whatever consumed random numbers before (e.g. DataLoader iterators created in a different order)
+        torch.manual_seed((self.cfg.seed * 1_000_003 + self.current_epoch * 100_003 + batch_idx) * 101
+                          + self.global_rank)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        x, y = batch["image"], batch["mask"]
+        feats = None
+        if self._cache is not None:
+            feats = [f.to(device=x.device, dtype=x.dtype) for f in self._cache.for_batch(batch)]
+        out = self(x, vfm_features=feats)
+        loss = self.criterion(out, y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss is {loss.item()} at epoch {self.current_epoch}, step "
+                                     f"{batch_idx}: lower the learning rate or enable grad_clip")
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=x.shape[0],
+                 sync_dist=True)
+        return loss
+
+    # ------------------------------------------------------------ validation
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        from ..data import crop_to, pad_to_multiple
+
+        x, y = batch["image"], batch["mask"]
+        xp, (h, w) = pad_to_multiple(x, self.size_multiple)
+        logits = self.model(xp)
+        prob = torch.sigmoid(crop_to(logits, (h, w)).float())
+        self.val_metrics.update(prob, y)
+
+    def on_validation_epoch_end(self) -> None:
+        res = self.val_metrics.compute()
+        self.val_metrics.reset()
+        vals = {k: _finite(res[k]) for k in VAL_KEYS if k in res}
+        # HSE is undefined on data without targets: log -1 so "max" selection still works, and say so
+        if math.isnan(vals.get("hse", float("nan"))):
+            vals["hse"] = -1.0
+        self.log_dict({f"val/{k}": v for k, v in vals.items()}, sync_dist=False, rank_zero_only=False)
+        self.last_val = vals
+        if self.trainer.is_global_zero and not self.trainer.sanity_checking:
+            line = (f"epoch {self.current_epoch + 1}/{self.trainer.max_epochs}  val: "
+                    + "  ".join(f"{k} {100 * vals[k]:.2f}" for k in ("hse", "hse_p", "hse_t", "iou", "niou", "pd")
+                                if k in vals)
+                    + (f"  fa {1e6 * vals['fa']:.2f}e-6" if "fa" in vals else ""))
+            self.print(line)
+
+    # ------------------------------------------------------------ optimisation
+    def configure_optimizers(self) -> Any:
+        cfg = self.cfg
+        params = [p for p in self.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.scheduler == "none" and cfg.warmup_epochs == 0:
+            return opt
+        lam = lr_lambda(cfg)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lam)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+
+    # ------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        drop = self._vfm_keys()
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k not in drop}
+        checkpoint["fdep"] = {"format": 1, "model": self.cfg.model, "variant": self.cfg.variant,
+                              "vfm": getattr(self.model, "vfm_info", None)}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        hp = checkpoint.get("hyper_parameters") or {}
+        for key in ("model", "variant"):
+            if key in hp and hp[key] != getattr(self.cfg, key):
+                raise WeightsError(f"checkpoint was trained with {key} {hp[key]!r}, this run uses "
+                                   f"{getattr(self.cfg, key)!r}")
+        sd = checkpoint["state_dict"]
+        own = self.state_dict()
+        for k in self._vfm_keys():
+            sd.setdefault(k, own[k])
+
+
+def lr_lambda(cfg: TrainConfig):
+    """Per-epoch LR factor: linear warm-up, then cosine to min_lr or poly (power 0.9)."""
+    epochs, warm = cfg.epochs, cfg.warmup_epochs
+    floor = cfg.min_lr / cfg.lr if cfg.lr > 0 else 0.0
+
+    def f(epoch: int) -> float:
+        if epoch < warm:
+            return (epoch + 1) / (warm + 1)
+        t = (epoch - warm) / max(1, epochs - warm)
+        t = min(max(t, 0.0), 1.0)
+        if cfg.scheduler == "cosine":
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+        if cfg.scheduler == "poly":
+            return (1 - t) ** 0.9
+        return 1.0
+
+    return f

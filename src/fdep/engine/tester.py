@@ -1,0 +1,161 @@
+"""``fdep test``: full-image inference on a split, every metric, saved probability maps.
+
+The probability maps are saved as 16-bit PNGs and the metrics are computed on
+exactly those quantised values, so ``fdep evaluate --pred DIR/preds`` on the
+saved maps reproduces results.json.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import OutputExistsError
+from ..fileio import write_json
+
+log = logging.getLogger("fdep.engine")
+
+#: images with more pixels than this are processed in overlapping tiles
+TILE_PIXELS = 1024 * 1024
+
+
+def quantise16(prob: np.ndarray) -> np.ndarray:
+    """The values a 16-bit PNG stores for ``prob`` (round(p*65535)/65535)."""
+    return np.round(np.clip(prob, 0.0, 1.0) * 65535.0) / 65535.0
+
+
+@torch.no_grad()
+def predict_full(model: nn.Module, x: torch.Tensor, multiple: int, tile: int = 512) -> torch.Tensor:
+    """Probabilities for a normalised 1 x C x H x W image: pad to ``multiple``, run, crop back (tiles if large)."""
+    from ..data import crop_to, pad_to_multiple, predict_tiled
+
+    h, w = x.shape[-2:]
+    if h * w > TILE_PIXELS:
+        logits = predict_tiled(model, x, tile=tile, overlap=64, multiple=multiple)
+    else:
+        xp, (h, w) = pad_to_multiple(x, multiple)
+        logits = crop_to(model(xp), (h, w))
+    return torch.sigmoid(logits.float())
+
+
+def run_test(
+    checkpoint: str | os.PathLike,
+    data: str,
+    split: str = "test",
+    out: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    device: str = "cpu",
+    save_preds: bool = True,
+    vfm_weights: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Evaluate a checkpoint on ``data``/``split``; returns the results dict (also written to OUT/results.json).
+
+    ``out`` defaults to RUN_DIR/test_<split> next to the checkpoint's run directory.
+    """
+    from ..data import load_dataset
+    from ..imageio import write_prob_png16
+    from ..metrics import evaluate
+    from ..models import count_parameters
+    from .checkpoint import load_model_from_checkpoint
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    checkpoint = Path(checkpoint)
+    model, meta = load_model_from_checkpoint(checkpoint, map_location="cpu", vfm_weights=vfm_weights)
+    if out is None:
+        run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+        out = run_dir / f"test_{split}"
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite, or another --out)")
+    ds = load_dataset(data, split=split)
+    model = model.to(device)
+    scale = float(ds.std) / meta["std"]
+    shift = (float(ds.mean) - meta["mean"]) / meta["std"]
+    preds: list[np.ndarray] = []
+    gts: list[np.ndarray] = []
+    times: list[float] = []
+    iterator = range(len(ds))
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, desc=f"test {split}", unit="img", leave=False)
+    for i in iterator:
+        item = ds[i]
+        x = (item["image"] * scale + shift).unsqueeze(0).to(device)
+        if x.shape[1] != meta["in_chans"]:
+            x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
+        t0 = time.perf_counter()
+        prob = predict_full(model, x, meta["size_multiple"])
+        if str(device).startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+        p = quantise16(prob[0, 0].cpu().numpy().astype(np.float64))
+        preds.append(p)
+        gts.append(item["mask"][0].numpy() > 0.5)
+        if save_preds:
+            write_prob_png16(out / "preds" / f"{item['id']}.png", p)
+    res = evaluate(preds, gts, curves=True)
+    curves = res.pop("curves", None)
+    res = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()}
+    params = count_parameters(model)
+    vfm = getattr(model, "vfm", None)
+    vfm_params = count_parameters(vfm) if vfm is not None else 0
+    results = {
+        **{k: _jsonable(v) for k, v in res.items()},
+        "params": params - vfm_params,
+        "params_m": (params - vfm_params) / 1e6,
+        "vfm_params": vfm_params,
+        # the first image warms up kernels and caches: it is left out of the mean when there are others
+        "latency_s": float(np.mean(times[1:] if len(times) > 1 else times)),
+        "device": device,
+        "model": meta["model"],
+        "variant": meta["variant"],
+        "vfm": meta["vfm"],
+        "dataset": data,
+        "dataset_name": getattr(ds, "name", Path(data).name),
+        "split": split,
+        "checkpoint": str(checkpoint),
+        "epochs_trained": meta.get("epochs_trained"),
+    }
+    write_json(out / "results.json", results)
+    if curves is not None:
+        save_curves(out / "curves.npz", curves)
+    log.info("test results in %s", out)
+    return results
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    if isinstance(v, torch.Tensor):
+        return v.item() if v.numel() == 1 else v.tolist()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def save_curves(path: Path, curves: Any) -> None:
+    """Write the curves dict of fdep.metrics.evaluate(curves=True) as an .npz, atomically."""
+    from ..fileio import atomic_path
+
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(prefix: str, obj: Any) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(f"{prefix}_{k}" if prefix else str(k), v)
+        else:
+            arrays[prefix] = np.asarray(obj.cpu() if isinstance(obj, torch.Tensor) else obj)
+
+    walk("", curves)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
