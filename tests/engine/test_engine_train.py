@@ -95,6 +95,13 @@ def test_fdep_main_keeps_vfm_at_inference(tiny_data, tiny_vfm, tmp_path):
     model, meta = load_model_from_checkpoint(out / "checkpoints" / "last.ckpt")
     assert isinstance(model, FDEPModel) and model.vfm is not None and meta["variant"] == "fdep-main"
     assert model(torch.zeros(1, 1, 64, 64)).shape == (1, 1, 64, 64)
+    from fdep.engine.tester import run_test
+    from fdep.models import count_parameters
+
+    res = run_test(out / "checkpoints" / "last.ckpt", str(tiny_data), out=tmp_path / "t", progress=False)
+    # params: what runs besides the frozen VFM (network + SAMF), the VFM counted apart
+    assert res["params"] == count_parameters(model) > count_parameters(model.network)
+    assert res["vfm_params"] == count_parameters(model.vfm) > 0
 
 
 def _trainable(path):

@@ -106,13 +106,15 @@ def run_test(
     res = evaluate(preds, gts, curves=True)
     curves = res.pop("curves", None)
     res = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()}
-    params = count_parameters(model)
     vfm = getattr(model, "vfm", None)
+    vfm_ids = {id(p) for p in vfm.parameters()} if vfm is not None else set()
     vfm_params = count_parameters(vfm) if vfm is not None else 0
+    # FDEPModel keeps its VFM outside the module tree; exclude it either way
+    params = sum(p.numel() for p in model.parameters() if id(p) not in vfm_ids)
     results = {
         **{k: _jsonable(v) for k, v in res.items()},
-        "params": params - vfm_params,
-        "params_m": (params - vfm_params) / 1e6,
+        "params": params,
+        "params_m": params / 1e6,
         "vfm_params": vfm_params,
         # the first image warms up kernels and caches: it is left out of the mean when there are others
         "latency_s": float(np.mean(times[1:] if len(times) > 1 else times)),
