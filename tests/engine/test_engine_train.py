@@ -126,3 +126,23 @@ def test_resume_continues_exactly(tiny_data, tmp_path):
     assert a["lr_schedulers"][0]["last_epoch"] == b["lr_schedulers"][0]["last_epoch"]
     # the resumed run's config records the new epoch count
     assert resolve(split / "config.yaml", {}).epochs == 2
+
+
+def test_config_yaml_repeats_the_run_exactly(original_run, tmp_path):
+    again = tmp_path / "again"
+    assert main(["train", "--config", str(original_run / "config.yaml"), "--out", str(again), "--quiet"]) == 0
+    a = read_checkpoint(original_run / "checkpoints" / "last.ckpt")["state_dict"]
+    b = read_checkpoint(again / "checkpoints" / "last.ckpt")["state_dict"]
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_selecting_on_test_split_is_logged_loudly(tiny_data, tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="fdep.engine"):
+        assert main(train_args(tiny_data, tmp_path / "t", "--variant", "original", "--val-split", "test",
+                               "--export-light", "false", epochs=1)) == 0
+    assert any("TEST split" in r.getMessage() for r in caplog.records)
+    assert resolve(tmp_path / "t" / "config.yaml", {}).val_split == "test"
