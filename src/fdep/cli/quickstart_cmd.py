@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
     p.add_argument("--vfm-weights", default=None,
                    help="DINOv2 ViT-S/14 weights (Hugging Face folder or Meta .pth); default: the local HF cache")
-    p.add_argument("--epochs", type=int, default=None, help="training epochs per run (default: 12)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs per run (default: 30)")
     p.set_defaults(func=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..engine.config import FIELD_NAMES, field_help
+from ..engine.config import FIELD_NAMES, TrainConfig, field_help
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,8 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for name in FIELD_NAMES:
         if name == "progress":
             continue
-        p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, metavar=name.upper(),
-                       help=helps.get(name, ""))
+        default = getattr(TrainConfig(), name)
+        text = f"{helps.get(name, '')} (default: {'null' if default is None else default})".replace("%", "%%")
+        p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, metavar=name.upper(), help=text)
     p.set_defaults(func=run)
 
 
