@@ -31,3 +31,5 @@ def test_quickstart_small(tmp_path, monkeypatch, capsys):
 
     with pytest.raises(OutputExistsError):
         quickstart.run_quickstart(tmp_path / "qs", say=lines.append)
+    # ... and with --overwrite repeats itself in place (make demo run twice)
+    assert quickstart.run_quickstart(tmp_path / "qs", overwrite=True, say=lines.append) == report
