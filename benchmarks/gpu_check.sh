@@ -10,7 +10,7 @@ $FDEP data synth --n 200 --size 256 --out "$OUT/data" --seed 0
 for v in original fdep; do
   $FDEP train --model dnanet --variant $v --vfm dinov2_vits14 --vfm-weights random \
     --data "$OUT/data/synthetic" --epochs 3 --batch-size 8 --crop 224 --accelerator gpu --devices 1 \
-    --precision 16-mixed --num-workers 4 --quiet --out "$OUT/run_$v"
+    --precision bf16-mixed --num-workers 4 --quiet --out "$OUT/run_$v"
   $FDEP test --checkpoint "$OUT/run_$v/checkpoints/best.ckpt" --data "$OUT/data/synthetic" --split test \
     --vfm-weights random --device cuda --out "$OUT/run_$v/test_test"
 done

@@ -33,3 +33,7 @@ class ConfigError(FdepError):
 
 class OutputExistsError(FdepError):
     """An output would overwrite something the user already has."""
+
+
+class TrainingError(FdepError):
+    """Training cannot go on: non-finite loss, out of memory on a batch."""

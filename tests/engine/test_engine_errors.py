@@ -102,6 +102,18 @@ def test_out_of_memory_is_one_line_with_advice(tiny_data, tmp_path, capsys, monk
     assert "out of memory" in err and "--batch-size" in err and "--crop" in err
 
 
+def test_non_finite_loss_is_one_line_with_advice(tiny_data, tmp_path, capsys, monkeypatch):
+    from fdep.losses.coisd import CoISDLoss
+
+    def nan_loss(self, outputs, target):
+        return sum(o.sum() for o in outputs.values()) * float("nan")
+
+    monkeypatch.setattr(CoISDLoss, "__call__", nan_loss)
+    assert main(train_args(tiny_data, tmp_path / "nan", "--variant", "original", epochs=1)) != 0
+    err = _one_line_error(capsys)
+    assert "training loss is nan" in err and "--lr" in err
+
+
 def test_missing_data_and_vfm(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "r"), "--variant", "original"]) != 0
     assert "--data" in _one_line_error(capsys)

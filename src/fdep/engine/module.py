@@ -17,7 +17,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from ..errors import WeightsError
+from ..errors import TrainingError, WeightsError
 from .config import TrainConfig
 
 log = logging.getLogger("fdep.engine")
@@ -97,8 +97,11 @@ class SIRSTModule(L.LightningModule):
         out = self(x, vfm_features=feats)
         loss = self.criterion(out, y)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss is {loss.item()} at epoch {self.current_epoch}, step "
-                                     f"{batch_idx}: lower the learning rate or enable grad_clip")
+            hint = ("16-bit mixed precision overflows on large activations: use --precision bf16-mixed or 32-true"
+                    if str(self.trainer.precision).startswith("16") else
+                    "lower the learning rate (--lr) or enable gradient clipping (--grad-clip)")
+            raise TrainingError(f"training loss is {loss.item()} at epoch {self.current_epoch}, step {batch_idx}: "
+                                f"{hint}")
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=x.shape[0],
                  sync_dist=True)
         return loss
