@@ -152,7 +152,7 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
 
 def out_of_memory_message(cfg: TrainConfig) -> str:
     return (f"out of memory on a training batch (batch_size {cfg.batch_size}, crop {cfg.crop}, "
-            f"precision {cfg.precision}): try a smaller --batch-size or --crop, or --precision 16-mixed")
+            f"precision {cfg.precision}): try a smaller --batch-size or --crop, or --precision bf16-mixed")
 
 
 def export_run(out: Path, cfg: TrainConfig) -> Path | None:
