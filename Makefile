@@ -1,5 +1,5 @@
 # Two entry points, each building (or reusing) its own virtual environment:
-#   make demo   the main job (for now: fdep evaluate on a demo set it generates)
+#   make demo   the main job: fdep quickstart (synthetic data, train original + fdep, test, HTML report)
 #   make test   the whole test suite (what CI runs)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fdep evaluate --demo runs/evaluate-demo
+	$(BIN)/fdep quickstart --out runs/quickstart --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2

@@ -17,17 +17,17 @@ from ..errors import FdepError
 
 # Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
 COMMANDS: tuple[str, ...] = (
-    "models_cmd",
+    "quickstart_cmd",
+    "train_cmd",
+    "test_cmd",
     "predict_cmd",
+    "evaluate_cmd",
     "export_cmd",
     "benchmark_cmd",
     "report_cmd",
-    "evaluate_cmd",
+    "models_cmd",
     "data_cmd",
     "vfm_cmd",
-    "train_cmd",
-    "test_cmd",
-    "quickstart_cmd",
 )
 
 
