@@ -123,3 +123,10 @@ def test_missing_vfm_weights_is_one_line(tiny_data, tmp_path, capsys):
     out = tmp_path / "novfm"
     assert main(train_args(tiny_data, out, "--variant", "fdep", "--vfm", "dinov2_vitl14", epochs=1)) != 0
     assert "dinov2_vitl14" in _one_line_error(capsys)
+
+
+def test_failed_start_leaves_no_empty_run_directory(tiny_data, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(train_args(tiny_data, out, "--variant", "original", "--model", "nosuch", epochs=1)) != 0
+    assert "unknown model 'nosuch'" in _one_line_error(capsys)
+    assert not out.exists()

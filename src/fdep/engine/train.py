@@ -64,7 +64,22 @@ def prepare_run_dir(cfg: TrainConfig, overwrite: bool, resuming: bool) -> Path:
 
 
 def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) -> Path:
-    """Train per ``cfg``; ``resume``: checkpoint to continue from. Returns the run directory."""
+    """Train per ``cfg``; ``resume``: checkpoint to continue from. Returns the run directory.
+
+    A run that fails before writing anything leaves no empty run directory behind (only a
+    directory this call created, and only while it is still empty, is removed).
+    """
+    out = Path(cfg.out) if cfg.out else None
+    created = out is not None and not out.exists()
+    try:
+        return _train(cfg, resume, overwrite)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
+def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
