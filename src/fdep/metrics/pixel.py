@@ -61,7 +61,9 @@ class NegativeCounter:
         ukeys = self.u.astype(np.float32).view(np.int32).astype(np.int64) >> self.shift
         nb = (0x3F800000 >> self.shift) + 1
         self.sentinel = k + 1
-        table = np.searchsorted(ukeys, np.arange(nb, dtype=np.int64), side="left")
+        # table[b] = #ukeys < b (= searchsorted(ukeys, b, "left")) as an exclusive running count.
+        per_key = np.bincount(ukeys, minlength=nb)
+        table = np.cumsum(per_key) - per_key
         table[ukeys] = self.sentinel
         self.table = table.astype(np.uint16 if k + 1 < 65536 else np.int32)
 
