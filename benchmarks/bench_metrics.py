@@ -1,10 +1,11 @@
 """Benchmark fdep.metrics.evaluate against a plain per-threshold implementation (measured in the same run).
 
 201 synthetic 512x512 prediction maps (a few targets, clutter blobs, smooth background noise;
-fdep.metrics.synthetic), 99 thresholds. Baseline (a): label every image at every threshold with
-scikit-image, centroids from regionprops, greedy matching in Python, sklearn for HSE-P/AUC (how
-BasicIRSTD / PyIRSTDMetrics-style code works); it is timed on a subset and extrapolated linearly
-(stated in the output). Baseline (b): pyirstdmetrics, only when importable.
+fdep.metrics.synthetic), 99 thresholds; evaluate runs with its default thread count and with
+workers=1. Baseline (a): label every image at every threshold with scikit-image, centroids from
+regionprops, greedy matching in Python, sklearn for HSE-P/AUC (how BasicIRSTD /
+PyIRSTDMetrics-style code works); it is timed on a subset and extrapolated linearly (stated in the
+output). Baseline (b): pyirstdmetrics, only when importable.
 
     PYTHONPATH=src python benchmarks/bench_metrics.py [--n 201] [--size 512] [--baseline-images 6]
 """
@@ -53,6 +54,7 @@ def plain_baseline(preds, gts, thresholds, tol=3.0) -> dict:
 def main() -> None:
     from fdep.metrics import evaluate
     from fdep.metrics._inputs import make_thresholds
+    from fdep.metrics._parallel import default_workers
     from fdep.metrics.synthetic import synthetic_set
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -76,6 +78,14 @@ def main() -> None:
     t_fast = min(times)
     print(f"fdep.metrics.evaluate (exact): {t_fast:.2f} s wall, {min(cpu):.2f} s CPU (best of {args.repeat}: "
           f"{', '.join(f'{x:.2f}' for x in times)})  HSE={res['hse'] * 100:.2f}")
+    serial = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        res_1 = evaluate(preds, gts, thresholds=args.thresholds, workers=1)
+        serial.append(time.perf_counter() - t)
+    print(f"fdep.metrics.evaluate (exact, workers=1): {min(serial):.2f} s wall (best of {args.repeat}); "
+          f"default workers={default_workers()} is {min(serial) / t_fast:.2f}x faster; identical results: "
+          f"{res_1 == res}")
     t = time.perf_counter()
     res_b = evaluate(preds, gts, thresholds=args.thresholds, bins=10_000)
     t_binned = time.perf_counter() - t

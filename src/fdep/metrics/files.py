@@ -89,8 +89,8 @@ def load_pair(pred: Path, gt: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_files(pairing: Pairing, thresholds=99, tolerance: float = 3.0, bins: int | None = None,
-                   curves: bool = False) -> dict:
-    """``evaluate`` over files, one image in memory at a time (exact mode reads each file twice)."""
+                   curves: bool = False, workers: int | None = None) -> dict:
+    """``evaluate`` over files, at most 2 * workers images in memory (exact mode reads each file twice)."""
     items = pairing.items
     return evaluate_loader(len(items), lambda i: load_pair(items[i][1], items[i][2]), thresholds, tolerance,
-                           curves=curves, bins=bins)
+                           curves=curves, bins=bins, workers=workers)

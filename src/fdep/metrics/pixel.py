@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -60,7 +61,9 @@ class NegativeCounter:
         ukeys = self.u.astype(np.float32).view(np.int32).astype(np.int64) >> self.shift
         nb = (0x3F800000 >> self.shift) + 1
         self.sentinel = k + 1
-        table = np.searchsorted(ukeys, np.arange(nb, dtype=np.int64), side="left")
+        # table[b] = #ukeys < b (= searchsorted(ukeys, b, "left")) as an exclusive running count.
+        per_key = np.bincount(ukeys, minlength=nb)
+        table = np.cumsum(per_key) - per_key
         table[ukeys] = self.sentinel
         self.table = table.astype(np.uint16 if k + 1 < 65536 else np.int32)
 
@@ -69,7 +72,7 @@ class NegativeCounter:
         k = len(self.u)
         v32 = v if v.dtype == np.float32 else v.astype(np.float32)
         idx = np.take(self.table, v32.view(np.int32) >> self.shift)
-        between = np.bincount(idx, minlength=k + 2)
+        between = _histogram(idx, k + 2)
         eq = np.zeros(k, np.int64)
         if between[self.sentinel]:
             vh = v[idx == self.sentinel].astype(np.float64)
@@ -95,25 +98,49 @@ class NegativeCounter:
             self.eq += eq
             self.between += between
 
-    def add_image(self, p: np.ndarray, g: np.ndarray) -> None:
-        """Add the background pixels of a whole map: count every pixel, then take the target pixels out.
+    def image_counts(self, p: np.ndarray, g: np.ndarray) -> tuple[int, np.ndarray | None, np.ndarray | None]:
+        """(n, eq, between) of the background pixels of a whole map, without touching the totals.
 
-        Cheaper than ``add(p[~g])``: no full-size masked copy, and target pixels are few.
+        Counts every pixel, then takes the target pixels out: cheaper than ``p[~g]`` (no full-size
+        masked copy; target pixels are few). Thread-safe (reads only), so images can be counted in
+        parallel and summed with :meth:`add_counts`.
         """
         pos = p[g]
-        self.n += int(p.size - pos.size)
+        n = int(p.size - pos.size)
         if len(self.u) == 0:
-            return
+            return n, None, None
         eq, between = self._counts(self._flat(p))
         if pos.size:
             eq_p, between_p = self._counts(self._flat(pos))
             eq -= eq_p
             between -= between_p
-        self.eq += eq
-        self.between += between
+        return n, eq, between
+
+    def add_counts(self, counts: tuple[int, np.ndarray | None, np.ndarray | None]) -> None:
+        n, eq, between = counts
+        self.n += n
+        if eq is not None:
+            self.eq += eq
+            self.between += between
+
+    def add_image(self, p: np.ndarray, g: np.ndarray) -> None:
+        """Add the background pixels of a whole map (see :meth:`image_counts`)."""
+        self.add_counts(self.image_counts(p, g))
 
     def groups(self, pos_count: np.ndarray) -> Groups:
         return exact_groups(self.u, pos_count, self.eq, self.between, self.n)
+
+
+def _histogram(idx: np.ndarray, n: int) -> np.ndarray:
+    """``np.bincount(idx, minlength=n)`` for int indices in [0, n); OpenCV's calcHist where it is exact.
+
+    calcHist (uint16 input, unit-width bins) skips bincount's cast to intp and releases the GIL;
+    its float32 counts are exact integers while the array has fewer than 2**24 elements.
+    """
+    if idx.dtype == np.uint16 and idx.size < (1 << 24) and n <= 65536:
+        h = cv2.calcHist([idx.reshape(-1, 1)], [0], None, [n], [0, n])
+        return h.ravel().astype(np.int64)
+    return np.bincount(idx, minlength=n)
 
 
 def exact_groups(u: np.ndarray, pos_count: np.ndarray, eq: np.ndarray, between: np.ndarray, n_neg: int) -> Groups:

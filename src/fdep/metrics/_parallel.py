@@ -1,0 +1,56 @@
+"""Per-image work on a small thread pool, results in input order with a bounded look-ahead.
+
+The per-image statistics are numpy and OpenCV calls that release the GIL, so threads over
+images use several cores without copying data to processes. Results are consumed in image
+order (sums come out bit-identical to a serial loop) and at most ``2 * workers`` images are in
+flight, so memory stays at a few images even when ``load`` reads them from disk.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from ..errors import ConfigError
+
+T = TypeVar("T")
+
+MAX_DEFAULT_WORKERS = 8
+
+
+def default_workers() -> int:
+    """Threads used when ``workers`` is None: the CPU count, capped at MAX_DEFAULT_WORKERS."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
+
+
+def check_workers(workers: int | None) -> int:
+    if workers is None:
+        return default_workers()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers: must be None (CPU count, at most {MAX_DEFAULT_WORKERS}) or an int >= 1, "
+                          f"got {workers!r}")
+    return workers
+
+
+def ordered_map(fn: Callable[[int], T], n: int, workers: int) -> Iterator[T]:
+    """``fn(0), ..., fn(n - 1)`` in order, computed by ``workers`` threads (serially when 1)."""
+    if workers <= 1 or n <= 1:
+        for i in range(n):
+            yield fn(i)
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, n)) as pool:
+        ahead = 2 * workers
+        pending: deque = deque()
+        nxt = 0
+        try:
+            while nxt < n or pending:
+                while nxt < n and len(pending) < ahead:
+                    pending.append(pool.submit(fn, nxt))
+                    nxt += 1
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
