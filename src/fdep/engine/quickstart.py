@@ -21,7 +21,7 @@ log = logging.getLogger("fdep.engine")
 
 #: the quick-start settings (measured: see docs/training.md)
 QUICK = dict(model="acm", synthetic_n=160, synthetic_size=128, crop=128, epochs=30, batch_size=4, lr=1e-2,
-             warmup_epochs=0, val_every=5, num_workers=0, scheduler="cosine", min_lr=1e-4,
+             loss="softiou", warmup_epochs=0, val_every=5, num_workers=0, scheduler="cosine", min_lr=1e-4,
              accelerator="cpu", devices="1", vfm="dinov2_vits14")
 #: VFM blocks used: DINOv2 ViT-S/14's quarters with real weights; with random weights only its first 4 blocks
 #: are kept (a smaller random ViT: it carries no knowledge either way, and costs a third)
