@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.fdep-installed
-# A CPU build of torch; set TORCH_SPEC="" to keep whatever torch the venv already has.
+# torch first (default: the CPU build available here); TORCH_SPEC holds pip arguments, "" skips this step.
 TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: venv demo test lint clean
@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@if [ -n "$(TORCH_SPEC)" ] && ! $(BIN)/python -c "import torch" 2>/dev/null; then \
-		$(BIN)/python -m pip install -q "$(TORCH_SPEC)" || \
-		$(BIN)/python -m pip install -q "$(TORCH_SPEC)" --index-url https://download.pytorch.org/whl/cpu; \
+		$(BIN)/python -m pip install -q $(TORCH_SPEC) || \
+		$(BIN)/python -m pip install -q $(TORCH_SPEC) --index-url https://download.pytorch.org/whl/cpu; \
 	fi
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	@touch $(STAMP)
