@@ -254,7 +254,8 @@ def _label_blocks(ka: int, kb: int, rank, comp, block_off, y, x, w, sel, blo, bh
     ox = np.empty(len(bsel), np.int64)
     oy[order] = py - by0[bsel][order]
     ox[order] = px - bx0[bsel][order]
-    # Map global block id -> position in bsel.
+    boff = oy * canvas_w + ox  # canvas flat index = global (y * canvas_w + x) + boff[block]
+    # Position in bsel of each component's first selected block (its selected blocks are consecutive).
     pos = np.full(len(sel), -1, np.int64)
     pos[bsel] = np.arange(len(bsel))
     # Entries: pixel i appears in its component's blocks of rank ka..min(rank_i, kb).
@@ -263,25 +264,26 @@ def _label_blocks(ka: int, kb: int, rank, comp, block_off, y, x, w, sel, blo, bh
     cnt_k = cnt[keep]
     nent = int(cnt_k.sum())
     starts_e = np.cumsum(cnt_k) - cnt_k
-    blk = np.repeat(block_off[comp[keep]] + (ka - 1) - starts_e, cnt_k) + np.arange(nent)
-    bpos = pos[blk]
-    base = y[keep] * canvas_w + x[keep]
-    flat = np.repeat(base, cnt_k) + oy[bpos] * canvas_w + ox[bpos]
+    bpos = np.repeat(pos[block_off[comp[keep]] + (ka - 1)] - starts_e, cnt_k) + np.arange(nent)
+    yk, xk = y[keep], x[keep]
+    flat = np.repeat(yk * canvas_w + xk, cnt_k) + boff[bpos]
     canvas = np.zeros(canvas_h * canvas_w, np.uint8)
     canvas[flat] = 1
     canvas = canvas.reshape(canvas_h, canvas_w)
     n, labimg = cv2.connectedComponents(canvas, connectivity=8, ltype=cv2.CV_32S)
     if n <= 1:
         return Components.empty()
-    lab = labimg.ravel()[flat].astype(np.int64) - 1
+    lab = labimg.ravel()[flat]
+    lab -= 1
     nl = n - 1
-    ye = np.repeat(y[keep], cnt_k)
-    xe = np.repeat(x[keep], cnt_k)
+    ye = np.repeat(yk, cnt_k)
+    xe = np.repeat(xk, cnt_k)
     area = np.bincount(lab, minlength=nl)
     sy = np.bincount(lab, ye, minlength=nl).astype(np.int64)
     sx = np.bincount(lab, xe, minlength=nl).astype(np.int64)
     first = _first_index(lab, ye * w + xe, nl)
-    gb = np.empty(nl, np.int64)
-    gb[lab] = blk  # every entry of a label lies in the same block
+    lpos = np.empty(nl, np.int64)
+    lpos[lab] = bpos  # every entry of a label lies in the same block
+    gb = bsel[lpos]
     return Components(lo=blo[gb].astype(np.int64), hi=bhi[gb].astype(np.int64), area=area, sum_y=sy, sum_x=sx,
                       first=first)
