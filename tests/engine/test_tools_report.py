@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from fdep.cli.main import main
-from fdep.engine.report import classify_detections, curve_xy, load_run, write_report
+from fdep.engine.report import curve_xy, load_run, write_report
 from fdep.errors import InputError, OutputExistsError
 from fdep.fileio import write_json
 from fdep.imageio import read_prob_map, write_mask_png, write_prob_png16
-from fdep.metrics import evaluate
+from fdep.metrics import classify_detections, evaluate
 
 IDS = ("img_a", "img_b", "img_c")
 

@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import InputError, OutputExistsError
 from ..fileio import atomic_write
 from ..imageio import IMAGE_SUFFIXES, read_image, read_mask, read_prob_map
+from ..metrics import classify_detections
 from .overlay import detection_overlay, to_display
 
 #: (results.json key, column title, scale, lower is better)
@@ -246,45 +247,6 @@ def _image_and_mask(dirs: list[Path], image_id: str) -> tuple[np.ndarray, np.nda
                 mask = cv2.resize(mask.astype(np.uint8), image.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
             return image, mask
     return None
-
-
-def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(label image, labels in raster order of their first pixel, centroids (x, y) by label), 8-connected."""
-    import cv2
-
-    _n, lab, _stats, cent = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8,
-                                                             ltype=cv2.CV_32S)
-    labels, first = np.unique(lab.ravel(), return_index=True)
-    keep = labels > 0
-    return lab, labels[keep][np.argsort(first[keep], kind="stable")], cent
-
-
-def classify_detections(prob: np.ndarray, gt: np.ndarray, threshold: float = 0.5,
-                        tolerance: float = 3.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(correct, false_alarm, missed) pixel masks at ``prob > threshold``.
-
-    The target matching rule of the metrics (SPEC section 2): GT components in raster
-    order each take the first still-unmatched predicted component whose centroid lies
-    at distance < ``tolerance``. Correct: matched predicted components; false alarms:
-    the other predicted components (the pixels Fa counts); missed: unmatched GT components.
-    """
-    pred = np.asarray(prob) > threshold
-    gt = np.asarray(gt, dtype=bool)
-    plab, porder, pcent = _components(pred)
-    glab, gorder, gcent = _components(gt)
-    taken: list[int] = []
-    missed: list[int] = []
-    t2 = float(tolerance) ** 2
-    for g in gorder:
-        gx, gy = gcent[g]
-        for p in porder:
-            if p not in taken and (pcent[p][1] - gy) ** 2 + (pcent[p][0] - gx) ** 2 < t2:
-                taken.append(int(p))
-                break
-        else:
-            missed.append(int(g))
-    correct = np.isin(plab, taken)
-    return correct, pred & ~correct, np.isin(glab, missed)
 
 
 def choose_ids(runs: list[Run], n: int) -> list[str]:

@@ -5,9 +5,10 @@ Both accumulate the same per-image statistics (see :mod:`fdep.metrics.core`).
 """
 
 from .core import NoTargetError
+from .detections import classify_detections
 from .functional import evaluate
 
-__all__ = ["evaluate", "SIRSTMetrics", "NoTargetError"]
+__all__ = ["evaluate", "SIRSTMetrics", "NoTargetError", "classify_detections"]
 
 
 def __getattr__(name: str):
