@@ -243,3 +243,16 @@ class GradientSupplement(nn.Module):
 def point_head(channels: int) -> nn.Sequential:
     """1x1 conv-ReLU then 1x1 conv to one logit map (the authors' head, without its sigmoid)."""
     return nn.Sequential(nn.Conv2d(channels, channels, 1), nn.ReLU(inplace=True), nn.Conv2d(channels, 1, 1))
+
+
+def lcl_decode(top: torch.Tensor, skips: tuple[torch.Tensor, ...], lcl: nn.ModuleList, fusions: nn.ModuleList,
+               head: nn.Module) -> torch.Tensor:
+    """The ALCL-Net / GGL-Net decoder: local contrast (LCL) on every scale, fused deep to shallow.
+
+    ``lcl[i]`` belongs to scale i (``lcl[-1]`` to ``top``); ``fusions[i](high, low)`` fuses the
+    running deep map into scale i; ``head`` maps the stride-1 result to logits.
+    """
+    out = lcl[-1](top)
+    for i in reversed(range(len(skips))):
+        out = fusions[i](out, lcl[i](skips[i]))
+    return head(out)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._blocks_a_lcl import LCL, SBAM, init_kaiming, point_head, res_stage, stem
+from ._blocks_a_lcl import LCL, SBAM, init_kaiming, lcl_decode, point_head, res_stage, stem
 from .base import Features, SIRSTNet
 from .registry import register_model
 
@@ -48,7 +48,4 @@ class ALCLNet(SIRSTNet):
         return Features(top=feats[-1], skips=tuple(feats[:-1]))
 
     def decode(self, features: Features) -> torch.Tensor:
-        out = self.lcl[-1](features.top)
-        for i in reversed(range(len(features.skips))):
-            out = self.sbam[i](out, self.lcl[i](features.skips[i]))
-        return self.head(out)
+        return lcl_decode(features.top, features.skips, self.lcl, self.sbam, self.head)

@@ -23,6 +23,7 @@ from ._blocks_a_lcl import (
     TwoWayGuidedFusion,
     gradient_magnitude,
     init_kaiming,
+    lcl_decode,
     point_head,
     res_stage,
     stem,
@@ -67,7 +68,4 @@ class GGLNet(SIRSTNet):
         return Features(top=feats[-1], skips=tuple(feats[:-1]))
 
     def decode(self, features: Features) -> torch.Tensor:
-        out = self.lcl[-1](features.top)
-        for i in reversed(range(len(features.skips))):
-            out = self.sbam[i](out, self.lcl[i](features.skips[i]))
-        return self.head(out)
+        return lcl_decode(features.top, features.skips, self.lcl, self.sbam, self.head)
