@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import PooledBatchNorm2d
+from .layers import channel_gate
 
 
 def conv_bn_relu(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
@@ -61,21 +61,6 @@ def acm_stem(in_chans: int, width: int = 8) -> nn.Sequential:
     )
 
 
-def _channel_gate(channels: int, r: int, pooled: bool) -> nn.Sequential:
-    """1x1 conv bottleneck (C -> C/r -> C) with BN, ending in a sigmoid; global when ``pooled``."""
-    mid = channels // r
-    bn = PooledBatchNorm2d if pooled else nn.BatchNorm2d
-    return nn.Sequential(
-        *([nn.AdaptiveAvgPool2d(1)] if pooled else []),
-        nn.Conv2d(channels, mid, 1),
-        bn(mid),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(mid, channels, 1),
-        bn(channels),
-        nn.Sigmoid(),
-    )
-
-
 class AsymBiChaFuse(nn.Module):
     """ACM's asymmetric bi-directional channel modulation of two same-shape features.
 
@@ -87,8 +72,8 @@ class AsymBiChaFuse(nn.Module):
 
     def __init__(self, channels: int, r: int = 4) -> None:
         super().__init__()
-        self.topdown = _channel_gate(channels, r, pooled=True)
-        self.bottomup = _channel_gate(channels, r, pooled=False)
+        self.topdown = channel_gate(channels, r, pooled=True)
+        self.bottomup = channel_gate(channels, r, pooled=False)
         self.post = nn.Sequential(
             nn.Conv2d(channels, channels, 3, 1, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
         )

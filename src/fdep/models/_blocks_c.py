@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import PooledBatchNorm2d
+from .layers import channel_gate
 
 
 def upsample_like(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
@@ -124,15 +124,7 @@ class InteractiveCrossAttentionFusion(nn.Module):
         super().__init__()
         mid = channels // r
         self.proj_high = nn.Sequential(nn.Conv2d(high_ch, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
-        self.topdown = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1),
-            nn.Conv2d(channels, mid, 1),
-            PooledBatchNorm2d(mid),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(mid, channels, 1),
-            PooledBatchNorm2d(channels),
-            nn.Sigmoid(),
-        )
+        self.topdown = channel_gate(channels, r, pooled=True)
         self.bottomup = nn.Sequential(
             nn.Conv2d(channels, mid, 1),
             nn.BatchNorm2d(mid),

@@ -26,3 +26,18 @@ class PooledBatchNorm2d(nn.BatchNorm2d):
 
 def _as_c11(v: torch.Tensor | float) -> torch.Tensor | float:
     return v.view(1, -1, 1, 1) if isinstance(v, torch.Tensor) else v
+
+
+def channel_gate(channels: int, r: int, pooled: bool) -> nn.Sequential:
+    """1x1 conv bottleneck (C -> C/r -> C) with BN, ending in a sigmoid; global when ``pooled``."""
+    mid = channels // r
+    bn = PooledBatchNorm2d if pooled else nn.BatchNorm2d
+    return nn.Sequential(
+        *([nn.AdaptiveAvgPool2d(1)] if pooled else []),
+        nn.Conv2d(channels, mid, 1),
+        bn(mid),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(mid, channels, 1),
+        bn(channels),
+        nn.Sigmoid(),
+    )
