@@ -9,8 +9,8 @@ from torch import nn
 
 from fdep.errors import ModelError
 from fdep.models import Features, count_parameters, create_model, final_output, list_models
-from fdep.models.dnanet import _resize
-from fdep.models.msdanet import HaarAttention
+from fdep.models.networks.dnanet import _resize
+from fdep.models.networks.msdanet import HaarAttention
 
 NAMES = ["dnanet", "msdanet"]
 

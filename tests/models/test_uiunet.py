@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from fdep.models import count_parameters, create_model
-from fdep.models._blocks_c import RSU, RSUF, InteractiveCrossAttentionFusion
+from fdep.models.blocks.rsu import RSU, RSUF, InteractiveCrossAttentionFusion
 
 
 def conv3(cin: int, cout: int) -> int:

@@ -1,6 +1,7 @@
 """The model zoo: every network behind one registry.
 
-Importing this package registers every network (one module per network).
+Layout: ``networks/`` holds the learned networks (one module each), ``blocks/`` the layers and
+family blocks they share. Importing this package registers every network.
 """
 
 from .base import Features, SIRSTNet, count_parameters, final_output
@@ -9,7 +10,7 @@ from .registry import create_model, get_model_factory, is_model, list_models, re
 
 # Each network module registers itself on import: one line per network file.
 # isort: split
-from . import (
+from .networks import (
     acm,  # noqa: F401
     alclnet,  # noqa: F401
     alcnet,  # noqa: F401

@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ModelError
-from .base import Features, SIRSTNet
-from .registry import register_model
+from ...errors import ModelError
+from ..base import Features, SIRSTNet
+from ..registry import register_model
 
 #: 2x2 Haar analysis filters (pywt 'haar', as correlation kernels), order LL, LH, HL, HH.
 #: LH responds to horizontal edges (rows differ), HL to vertical ones, HH to diagonals.

@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks_c import RSU, RSUF, InteractiveCrossAttentionFusion, upsample_like
-from .base import Features, SIRSTNet
-from .registry import register_model
+from ..blocks.rsu import RSU, RSUF, InteractiveCrossAttentionFusion, upsample_like
+from ..base import Features, SIRSTNet
+from ..registry import register_model
 
 
 @register_model(name="uiunet")

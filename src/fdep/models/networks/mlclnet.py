@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._blocks_a_lcl import MLCL, init_kaiming, point_head, res_stage, stem, upsample2
-from .base import Features, SIRSTNet
-from .registry import register_model
+from ..blocks.local_contrast import MLCL, init_kaiming, point_head, res_stage, stem, upsample2
+from ..base import Features, SIRSTNet
+from ..registry import register_model
 
 
 def _proj(cin: int, cout: int) -> nn.Sequential:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from ._blocks_a import AsymBiChaFuse, FCNHead, acm_stem, basic_stage, resize_to, up2
-from .base import Features, SIRSTNet
-from .registry import register_model
+from ..blocks.acm_family import AsymBiChaFuse, FCNHead, acm_stem, basic_stage, resize_to, up2
+from ..base import Features, SIRSTNet
+from ..registry import register_model
 
 
 @register_model

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Features, SIRSTNet
-from .registry import register_model
+from ..base import Features, SIRSTNet
+from ..registry import register_model
 
 WIDTHS = (16, 32, 64, 128, 256)
 BLOCKS = (2, 2, 2, 2)

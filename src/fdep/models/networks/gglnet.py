@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks_a_lcl import (
+from ..blocks.local_contrast import (
     LCL,
     GradientSupplement,
     TwoWayGuidedFusion,
@@ -28,8 +28,8 @@ from ._blocks_a_lcl import (
     res_stage,
     stem,
 )
-from .base import Features, SIRSTNet
-from .registry import register_model
+from ..base import Features, SIRSTNet
+from ..registry import register_model
 
 WIDTHS = (16, 32, 64, 128, 256)
 

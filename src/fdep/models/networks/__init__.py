@@ -1,0 +1,1 @@
+"""The learned networks of the zoo, one module per network; each registers itself on import."""
