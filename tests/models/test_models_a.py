@@ -9,8 +9,8 @@ from torch import nn
 
 from fdep.errors import ModelError
 from fdep.models import Features, SIRSTNet, count_parameters, create_model, list_models
-from fdep.models.blocks.local_contrast import gradient_magnitude
 from fdep.models.blocks.layers import PooledBatchNorm2d
+from fdep.models.blocks.local_contrast import gradient_magnitude
 
 NAMES = ["acm", "alcnet", "mlclnet", "alclnet", "gglnet"]
 # (top channels, top stride, paper parameters in millions): SPEC.md section 3

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from ..blocks.acm_family import AsymBiChaFuse, FCNHead, acm_stem, basic_stage, resize_to, up2
 from ..base import Features, SIRSTNet
+from ..blocks.acm_family import AsymBiChaFuse, FCNHead, acm_stem, basic_stage, resize_to, up2
 from ..registry import register_model
 
 

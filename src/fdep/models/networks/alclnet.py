@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..blocks.local_contrast import LCL, SBAM, init_kaiming, lcl_decode, point_head, res_stage, stem
 from ..base import Features, SIRSTNet
+from ..blocks.local_contrast import LCL, SBAM, init_kaiming, lcl_decode, point_head, res_stage, stem
 from ..registry import register_model
 
 WIDTHS = (16, 32, 64, 128, 256)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..base import Features, SIRSTNet
 from ..blocks.local_contrast import (
     LCL,
     GradientSupplement,
@@ -28,7 +29,6 @@ from ..blocks.local_contrast import (
     res_stage,
     stem,
 )
-from ..base import Features, SIRSTNet
 from ..registry import register_model
 
 WIDTHS = (16, 32, 64, 128, 256)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..blocks.local_contrast import MLCL, init_kaiming, point_head, res_stage, stem, upsample2
 from ..base import Features, SIRSTNet
+from ..blocks.local_contrast import MLCL, init_kaiming, point_head, res_stage, stem, upsample2
 from ..registry import register_model
 
 

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..blocks.rsu import RSU, RSUF, InteractiveCrossAttentionFusion, upsample_like
 from ..base import Features, SIRSTNet
+from ..blocks.rsu import RSU, RSUF, InteractiveCrossAttentionFusion, upsample_like
 from ..registry import register_model
 
 
