@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import torch
 
-from fdep.fdep import FDEPModel
+from fdep.framework import FDEPModel
 from fdep.losses import CoISDLoss
 from fdep.models import count_parameters, create_model, list_models
 from fdep.vfm import FeatureCache, load_vfm, write_feature_cache

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fdep.fdep import FDEPModel
+from fdep.framework import FDEPModel
 from fdep.imageio import read_image, read_mask, write_image_png, write_mask_png
 from fdep.losses import CoISDLoss
 from fdep.models import Features, SIRSTNet, create_model, list_models

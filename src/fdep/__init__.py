@@ -7,3 +7,13 @@ Lightning-based training engine.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``fdep.FDEPModel`` / ``fdep.export_light``: short public names, imported on first use so
+    that ``import fdep`` (and so the CLI's start-up) stays free of torch."""
+    if name in ("FDEPModel", "export_light"):
+        from . import framework
+
+        return getattr(framework, name)
+    raise AttributeError(f"module 'fdep' has no attribute {name!r}")

@@ -60,7 +60,7 @@ def test_best_checkpoint_has_best_val_hse(original_run):
 
 
 def test_fdep_checkpoint_has_no_vfm_weights_and_exports_light(fdep_run, tiny_vfm):
-    from fdep.fdep import FDEPModel
+    from fdep.framework import FDEPModel
     from fdep.models import load_pretrained
 
     ckpt = read_checkpoint(fdep_run / "checkpoints" / "last.ckpt")
@@ -87,7 +87,7 @@ def test_fdep_checkpoint_has_no_vfm_weights_and_exports_light(fdep_run, tiny_vfm
 
 
 def test_fdep_main_keeps_vfm_at_inference(tiny_data, tiny_vfm, tmp_path):
-    from fdep.fdep import FDEPModel
+    from fdep.framework import FDEPModel
 
     out = tmp_path / "main"
     assert main(train_args(tiny_data, out, "--variant", "fdep-main", "--vfm", str(tiny_vfm), epochs=1)) == 0

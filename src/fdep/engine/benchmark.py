@@ -52,7 +52,7 @@ def _variant_models(name: str, variant: str, vfm: nn.Module | None,
     net = create_model(name, in_chans=in_chans).eval()
     if variant == "original":
         return net, net, False
-    from ..fdep import FDEPModel, export_light
+    from ..framework import FDEPModel, export_light
 
     model = FDEPModel(net, vfm, variant=variant).eval()
     if variant == "fdep":

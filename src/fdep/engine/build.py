@@ -29,7 +29,7 @@ def build_model(cfg: TrainConfig, vfm: nn.Module | dict | None = None, vfm_weigh
     cache), used instead of loading ``cfg.vfm``; ``vfm_weights``: override of
     ``cfg.vfm_weights``.
     """
-    from ..fdep import FDEPModel
+    from ..framework import FDEPModel
     from ..models import create_model
 
     if cfg.mean is None or cfg.std is None:

@@ -149,7 +149,7 @@ def load_model_from_checkpoint(
         first = str(e).strip().splitlines()
         raise WeightsError(f"{path}: weights do not fit model {cfg.model!r}: {' '.join(first[:2])[:300]}") from None
     if cfg.variant in ("original", "fdep"):
-        from ..fdep import export_light
+        from ..framework import export_light
 
         module = export_light(full)
     else:

@@ -6,7 +6,7 @@ as the PyTorch network does; the ONNX file records mean/std/size_multiple/in_cha
 (JSON-encoded) in its metadata_props so ``fdep predict`` can preprocess for it.
 
 For an ``fdep`` (CO-ISD) checkpoint the inference network is the light branch,
-i.e. the plain original network (``fdep.fdep.export_light``); ``original`` is
+i.e. the plain original network (``fdep.framework.export_light``); ``original`` is
 the plain network too; ``fdep-main`` needs the VFM and exports the whole model.
 
 Exporters: ``dynamo`` (torch.export-based, the default since torch 2.9) with
@@ -60,7 +60,7 @@ def inference_network(model: nn.Module, meta: dict[str, Any]) -> nn.Module:
     if isinstance(model, SIRSTNet) or meta.get("variant") == "fdep-main":
         return model.eval()
     if meta.get("variant") in ("fdep", "original") or hasattr(model, "network"):
-        from ..fdep import export_light
+        from ..framework import export_light
 
         return export_light(model).eval()
     return model.eval()

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from fdep.errors import ModelError
-from fdep.fdep import SAMF, AddFusion, ConcatFusion
+from fdep.framework import SAMF, AddFusion, ConcatFusion
 from fdep.models import create_model, list_models
 
 from .conftest import TINY_NAME

@@ -1,4 +1,4 @@
-"""FDEP: frozen VFM priors fused into a zoo network's top feature by SAMF, trained with CO-ISD."""
+"""The FDEP framework: SAMF, the two-branch FDEPModel (frozen VFM + shared network, CO-ISD variants) and export of the light branch."""
 
 from .export import export_light
 from .model import SHARES, VARIANTS, FDEPModel

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from fdep.errors import ConfigError, ModelError, OutputExistsError, WeightsError
-from fdep.fdep import SAMF, FDEPModel, export_light
+from fdep.framework import SAMF, FDEPModel, export_light
 from fdep.losses import CoISDLoss, build_loss
 from fdep.models import count_parameters, create_model, final_output, list_models, load_pretrained, save_pretrained
 from fdep.vfm import window_align
