@@ -1,4 +1,4 @@
-"""The FDEP framework: SAMF, the two-branch FDEPModel (frozen VFM + shared network, CO-ISD variants) and export of the light branch."""
+"""The FDEP framework: SAMF, the two-branch FDEPModel (frozen VFM + shared network) and light export."""
 
 from .export import export_light
 from .model import SHARES, VARIANTS, FDEPModel
