@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fdep.engine.export import export_onnx
-from fdep.engine.inference import load_predictor
 from fdep.errors import FdepError
 from fdep.models import create_model, save_pretrained
+from fdep.tools.export import export_onnx
+from fdep.tools.inference import load_predictor
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,3 +35,27 @@ def nuaa_root() -> Path:
     if not (root / "images").is_dir():
         pytest.skip("real NUAA-SIRST data not present (../shared/data/NUAA-SIRST)")
     return root
+
+
+# Used by the training and tools tests.
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A 32-image 64x64 synthetic dataset (BasicIRSTD layout)."""
+    from fdep.data import generate_synthetic
+
+    root = tmp_path_factory.mktemp("data")
+    return generate_synthetic(root, n=32, size=64, seed=0, name="tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_vfm(tmp_path_factory) -> Path:
+    """A randomly initialised 4-block DINOv2 (hidden 32) saved with save_pretrained: the user-folder path."""
+    import torch
+    from transformers import Dinov2Config, Dinov2Model
+
+    torch.manual_seed(0)
+    cfg = Dinov2Config(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+                       image_size=70, patch_size=14)
+    path = tmp_path_factory.mktemp("vfm") / "tiny-dinov2"
+    Dinov2Model(cfg).save_pretrained(path)
+    return path

@@ -7,7 +7,7 @@ import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..engine.benchmark import DEFAULT_VFM, VARIANTS
+    from ..tools.benchmark import DEFAULT_VFM, VARIANTS
 
     p = sub.add_parser(
         "benchmark",
@@ -33,9 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..engine.benchmark import benchmark, format_table
     from ..errors import OutputExistsError
     from ..fileio import write_json
+    from ..tools.benchmark import benchmark, format_table
 
     if args.json_out and Path(args.json_out).exists() and not args.overwrite:
         raise OutputExistsError(f"{args.json_out} already exists; use --overwrite or another file name")

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..engine.export import DEFAULT_ATOL, DEFAULT_OPSET, EXPORTERS
+    from ..tools.export import DEFAULT_ATOL, DEFAULT_OPSET, EXPORTERS
 
     p = sub.add_parser(
         "export",
@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.export import run_export
+    from ..tools.export import run_export
 
     for s in run_export(args.checkpoint, args.onnx, args.torchscript, opset=args.opset, exporter=args.exporter,
                         overwrite=args.overwrite, atol=args.atol, rtol=args.atol,

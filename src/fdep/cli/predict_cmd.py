@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.predict import run_predict
+    from ..tools.predict import run_predict
 
     def progress(done: int, total: int, name: str) -> None:
         if sys.stderr.isatty():  # a one-line counter on terminals; logs stay clean

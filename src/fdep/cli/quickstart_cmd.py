@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.quickstart import run_quickstart
+    from ..tools.quickstart import run_quickstart
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     run_quickstart(args.out, overwrite=args.overwrite, vfm_weights=args.vfm_weights, epochs=args.epochs)

@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.report import write_report
+    from ..tools.report import write_report
 
     out = write_report(args.runs, args.out, split=args.split, n_images=args.images, overwrite=args.overwrite)
     print(f"wrote {out}")

@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.tester import run_test
+    from ..tools.tester import run_test
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     res = run_test(args.checkpoint, args.data, split=args.split, out=args.out, overwrite=args.overwrite,

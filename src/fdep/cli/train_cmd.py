@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..engine.config import FIELD_NAMES, TrainConfig, field_help
+from ..training.config import FIELD_NAMES, TrainConfig, field_help
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,9 +40,9 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.checkpoint import config_from_checkpoint, read_checkpoint
-    from ..engine.config import TrainConfig, resolve
-    from ..engine.train import resolve_resume, train
+    from ..training.checkpoint import config_from_checkpoint, read_checkpoint
+    from ..training.config import TrainConfig, resolve
+    from ..training.train import resolve_resume, train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     overrides = overrides_from_args(args)

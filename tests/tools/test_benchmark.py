@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from fdep.cli.main import main
-from fdep.engine.benchmark import benchmark, format_table
 from fdep.errors import ConfigError, OutputExistsError
 from fdep.models import count_parameters
+from fdep.tools.benchmark import benchmark, format_table
 
 from ._tools_helpers import (
     TINY,

@@ -251,7 +251,7 @@ def load_for_export(checkpoint: str | os.PathLike,
         from .inference import _load_exported_dir
 
         return _load_exported_dir(path)
-    from .checkpoint import load_model_from_checkpoint
+    from ..training.checkpoint import load_model_from_checkpoint
 
     kw = {"vfm_weights": vfm_weights} if vfm_weights is not None else {}
     model, meta = load_model_from_checkpoint(path, map_location="cpu", **kw)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fdep.cli.main import main
-from fdep.engine.config import FIELD_NAMES, TrainConfig, load_yaml, resolve, save_yaml
 from fdep.errors import ConfigError
+from fdep.training.config import FIELD_NAMES, TrainConfig, load_yaml, resolve, save_yaml
 
 
 def test_defaults_follow_the_paper():

@@ -163,7 +163,7 @@ def load_predictor(
     elif path.suffix.lower() == ".onnx":
         return _onnx_predictor(path, dev, **opts)
     else:
-        from .checkpoint import load_model_from_checkpoint
+        from ..training.checkpoint import load_model_from_checkpoint
 
         kw = {"vfm_weights": vfm_weights} if vfm_weights is not None else {}
         model, meta = load_model_from_checkpoint(path, map_location="cpu", **kw)

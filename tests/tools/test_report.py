@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from fdep.cli.main import main
-from fdep.engine.report import curve_xy, load_run, write_report
 from fdep.errors import InputError, OutputExistsError
 from fdep.fileio import write_json
 from fdep.imageio import read_prob_map, write_mask_png, write_prob_png16
 from fdep.metrics import classify_detections, evaluate
+from fdep.tools.report import curve_xy, load_run, write_report
 
 IDS = ("img_a", "img_b", "img_c")
 
@@ -148,7 +148,7 @@ def test_report_errors(runs, tmp_path):
 
 
 def test_overlay_colours():
-    from fdep.engine.overlay import BLUE, ORANGE, RED, detection_overlay
+    from fdep.tools.overlay import BLUE, ORANGE, RED, detection_overlay
 
     image = np.full((6, 6), 50.0)
     correct, false_alarm, missed = (np.zeros((6, 6), bool) for _ in range(3))

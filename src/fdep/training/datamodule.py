@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from ..errors import ConfigError
 from .config import TrainConfig
 
-log = logging.getLogger("fdep.engine")
+log = logging.getLogger("fdep.training")
 
 
 def synthetic_root(cfg: TrainConfig) -> Path:

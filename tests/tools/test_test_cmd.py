@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from fdep.cli.main import main
-
-from .conftest import train_args
+from tests.run_helpers import train_args
 
 
 @pytest.fixture(scope="module")

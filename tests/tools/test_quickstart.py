@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from fdep.engine import quickstart
+from fdep.tools import quickstart
 
 
 @pytest.mark.slow
 def test_quickstart_small(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("fdep.engine.report")
+    pytest.importorskip("fdep.tools.report")
     monkeypatch.setattr(quickstart, "QUICK", {**quickstart.QUICK, "synthetic_n": 24, "synthetic_size": 64, "crop": 64,
                                               "epochs": 1, "val_every": 1, "progress": False})
     lines: list[str] = []

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import OutputExistsError, WeightsError
-from .config import TrainConfig
+from ..training.config import TrainConfig
 
-log = logging.getLogger("fdep.engine")
+log = logging.getLogger("fdep.tools")
 
 #: the quick-start settings (measured: see docs/training.md)
 QUICK = dict(model="acm", synthetic_n=160, synthetic_size=128, crop=128, epochs=30, batch_size=4, lr=1e-2,
@@ -79,9 +79,9 @@ def choose_threads() -> int:
 def run_quickstart(out: str | Path = "runs/quickstart", overwrite: bool = False, vfm_weights: str | None = None,
                    epochs: int | None = None, say: Callable[[str], None] = print) -> Path:
     """Run the quick-start; returns the report path."""
+    from ..training.train import train
     from .report import write_report
     from .tester import run_test
-    from .train import train
 
     t0 = time.perf_counter()
     out = Path(out)

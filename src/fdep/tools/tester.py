@@ -20,7 +20,7 @@ from torch import nn
 from ..errors import OutputExistsError
 from ..fileio import write_json
 
-log = logging.getLogger("fdep.engine")
+log = logging.getLogger("fdep.tools")
 
 #: images with more pixels than this are processed in overlapping tiles
 TILE_PIXELS = 1024 * 1024
@@ -64,7 +64,7 @@ def run_test(
     from ..imageio import write_prob_png16
     from ..metrics import evaluate
     from ..models import count_parameters
-    from .checkpoint import load_model_from_checkpoint
+    from ..training.checkpoint import load_model_from_checkpoint
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

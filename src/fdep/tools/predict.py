@@ -5,7 +5,7 @@ Layout written under ``out``::
     probs/<stem>.png      16-bit probability map (value / 65535), same size as the image
     masks/<stem>.png      8-bit binary mask (prob > threshold -> 255)
     overlays/<stem>.png   (with overlay=True) detections tinted red, boxed yellow
-    targets.csv           one row per detected target (see fdep.engine.targets.TARGET_FIELDS)
+    targets.csv           one row per detected target (see fdep.tools.targets.TARGET_FIELDS)
     targets.json          the same, grouped per image, with the settings used
 
 Nothing existing is overwritten unless ``overwrite=True``; every file is written

@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 
 from fdep.cli.main import main
-from fdep.engine.inference import load_predictor
-from fdep.engine.predict import run_predict
 from fdep.errors import InputError, OutputExistsError, WeightsError
 from fdep.imageio import read_prob_map
+from fdep.tools.inference import load_predictor
+from fdep.tools.predict import run_predict
 
 from ._tools_helpers import (
     GAIN,
@@ -140,7 +140,7 @@ def test_unreadable_image_is_named_and_nothing_written(tmp_path, saved_random):
 @pytest.mark.parametrize("content", [None, b"", b"garbage that is not a checkpoint"])
 def test_missing_or_corrupt_checkpoint(tmp_path, content, capsys):
     if content is not None:
-        pytest.importorskip("fdep.engine.checkpoint", reason="reading .ckpt files needs the training engine")
+        pytest.importorskip("fdep.training.checkpoint", reason="reading .ckpt files needs the training engine")
     ckpt = tmp_path / "model.ckpt"
     if content is not None:
         ckpt.write_bytes(content)
@@ -208,7 +208,7 @@ def test_out_of_memory_becomes_one_line_advice(tmp_path, saved_random):
 
 
 def test_device_choice():
-    from fdep.engine.inference import resolve_device
+    from fdep.tools.inference import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

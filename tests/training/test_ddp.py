@@ -12,16 +12,15 @@ import csv
 import pytest
 import torch
 
-from fdep.engine.checkpoint import finished_epochs, read_checkpoint
-from fdep.engine.config import resolve
-
-from .conftest import fdep_subprocess, train_args
+from fdep.training.checkpoint import finished_epochs, read_checkpoint
+from fdep.training.config import resolve
+from tests.run_helpers import fdep_subprocess, train_args
 
 
 def single_process_val_metrics(run_dir):
     """Validate last.ckpt on the run's validation split in this process."""
-    from fdep.engine.datamodule import build_datasets, collate
-    from fdep.engine.module import SIRSTModule
+    from fdep.training.datamodule import build_datasets, collate
+    from fdep.training.module import SIRSTModule
 
     cfg = resolve(run_dir / "config.yaml", {})
     ckpt = read_checkpoint(run_dir / "checkpoints" / "last.ckpt")

@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from fdep.cli.main import main
-from fdep.engine.checkpoint import finished_epochs, load_model_from_checkpoint, read_checkpoint
-from fdep.engine.config import load_yaml, resolve
-
-from .conftest import train_args
+from fdep.training.checkpoint import finished_epochs, load_model_from_checkpoint, read_checkpoint
+from fdep.training.config import load_yaml, resolve
+from tests.run_helpers import train_args
 
 
 def _read_csv(path):
@@ -76,7 +75,7 @@ def test_fdep_checkpoint_has_no_vfm_weights_and_exports_light(fdep_run, tiny_vfm
     torch.testing.assert_close(exported(x), net(x), rtol=0, atol=0)
     # the light network is exactly the FDEP model's eval output (it never runs the VFM)
     cfg = resolve(fdep_run / "config.yaml", {})
-    from fdep.engine.module import SIRSTModule
+    from fdep.training.module import SIRSTModule
 
     mod = SIRSTModule(**cfg.to_dict())
     best = read_checkpoint(fdep_run / "checkpoints" / "best.ckpt")
@@ -95,8 +94,8 @@ def test_fdep_main_keeps_vfm_at_inference(tiny_data, tiny_vfm, tmp_path):
     model, meta = load_model_from_checkpoint(out / "checkpoints" / "last.ckpt")
     assert isinstance(model, FDEPModel) and model.vfm is not None and meta["variant"] == "fdep-main"
     assert model(torch.zeros(1, 1, 64, 64)).shape == (1, 1, 64, 64)
-    from fdep.engine.tester import run_test
     from fdep.models import count_parameters
+    from fdep.tools.tester import run_test
 
     res = run_test(out / "checkpoints" / "last.ckpt", str(tiny_data), out=tmp_path / "t", progress=False)
     # params: what runs besides the frozen VFM (network + SAMF), the VFM counted apart
@@ -141,7 +140,7 @@ def test_config_yaml_repeats_the_run_exactly(original_run, tmp_path):
 def test_selecting_on_test_split_is_logged_loudly(tiny_data, tmp_path, caplog):
     import logging
 
-    with caplog.at_level(logging.WARNING, logger="fdep.engine"):
+    with caplog.at_level(logging.WARNING, logger="fdep.training"):
         assert main(train_args(tiny_data, tmp_path / "t", "--variant", "original", "--val-split", "test",
                                "--export-light", "false", epochs=1)) == 0
     assert any("TEST split" in r.getMessage() for r in caplog.records)

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from fdep.cli.main import main
-from fdep.engine.export import export_onnx, export_torchscript, run_export
-from fdep.engine.inference import load_predictor
-from fdep.engine.predict import run_predict
 from fdep.errors import InputError, ModelError, OutputExistsError, WeightsError
 from fdep.imageio import read_prob_map
+from fdep.tools.export import export_onnx, export_torchscript, run_export
+from fdep.tools.inference import load_predictor
+from fdep.tools.predict import run_predict
 
 from ._tools_helpers import (
     MEAN,
@@ -153,7 +153,7 @@ def test_export_errors(tmp_path, exported, capsys):
         run_export(folder)
     with pytest.raises(WeightsError, match="nope.ckpt"):
         run_export(tmp_path / "nope.ckpt", onnx=tmp_path / "x.onnx")
-    pytest.importorskip("fdep.engine.checkpoint", reason="reading .ckpt files needs the training engine")
+    pytest.importorskip("fdep.training.checkpoint", reason="reading .ckpt files needs the training engine")
     (tmp_path / "bad.ckpt").write_bytes(b"\x00" * 10)
     code = main(["export", "--checkpoint", str(tmp_path / "bad.ckpt"), "--onnx", str(tmp_path / "x.onnx")])
     err = capsys.readouterr().err

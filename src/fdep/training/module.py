@@ -20,7 +20,7 @@ from torch import nn
 from ..errors import TrainingError, WeightsError
 from .config import TrainConfig
 
-log = logging.getLogger("fdep.engine")
+log = logging.getLogger("fdep.training")
 
 #: metric keys logged under val/ (fractions; fa is the raw ratio)
 VAL_KEYS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa", "auc")

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import ConfigError, FdepError, OutputExistsError, WeightsError
 from .config import TrainConfig, save_yaml
 
-log = logging.getLogger("fdep.engine")
+log = logging.getLogger("fdep.training")
 
 
 def global_rank() -> int:

@@ -12,14 +12,13 @@ import time
 import pytest
 import torch
 
-from fdep.engine.checkpoint import AtomicCheckpointIO, finished_epochs, read_checkpoint
-
-from .conftest import SRC, fdep_subprocess, train_args
+from fdep.training.checkpoint import AtomicCheckpointIO, finished_epochs, read_checkpoint
+from tests.run_helpers import SRC, fdep_subprocess, train_args
 
 SLOW_SAVE = textwrap.dedent(
     """
     import sys, time, torch
-    from fdep.engine.checkpoint import AtomicCheckpointIO
+    from fdep.training.checkpoint import AtomicCheckpointIO
 
     class Slow:
         def __reduce__(self):

@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from fdep.cli.main import main
-from fdep.engine.checkpoint import load_model_from_checkpoint, read_checkpoint
 from fdep.errors import ModelError, WeightsError
-
-from .conftest import train_args
+from fdep.training.checkpoint import load_model_from_checkpoint, read_checkpoint
+from tests.run_helpers import train_args
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +90,7 @@ def test_resume_without_checkpoint(tmp_path, capsys):
 
 
 def test_out_of_memory_is_one_line_with_advice(tiny_data, tmp_path, capsys, monkeypatch):
-    from fdep.engine.module import SIRSTModule
+    from fdep.training.module import SIRSTModule
 
     def oom(self, batch, batch_idx):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")

@@ -13,13 +13,13 @@ import numpy as np
 import onnx
 import pytest
 
-pytest.importorskip("fdep.engine.train", reason="the training engine (fdep train/test) is not in this checkout")
+pytest.importorskip("fdep.training.train", reason="the training engine (fdep train/test) is not in this checkout")
 
 from fdep.cli.main import main  # noqa: E402
-from fdep.engine.export import run_export  # noqa: E402
-from fdep.engine.predict import run_predict  # noqa: E402
-from fdep.engine.report import write_report  # noqa: E402
 from fdep.imageio import read_prob_map  # noqa: E402
+from fdep.tools.export import run_export  # noqa: E402
+from fdep.tools.predict import run_predict  # noqa: E402
+from fdep.tools.report import write_report  # noqa: E402
 
 Q = 1.0 / 65535
 TRAIN = ["--model", "acm", "--epochs", "1", "--crop", "64", "--batch-size", "4", "--val-every", "1",
