@@ -8,7 +8,10 @@ import json
 from ..errors import InputError
 from ..models.profile import ModelSummary, summarize_models
 
-HEADER = ("name", "params (M)", "paper (M)", "diff %", "GFLOPs", "GMACs", "top ch/stride", "deep sup.")
+HEADER = ("name", "kind", "params (M)", "paper (M)", "diff %", "GFLOPs", "GMACs", "top ch/stride", "deep sup.",
+          "source")
+#: text columns (left-aligned); the others are numbers
+LEFT = {"name", "kind", "source"}
 
 
 def _row(s: ModelSummary) -> tuple[str, ...]:
@@ -16,6 +19,7 @@ def _row(s: ModelSummary) -> tuple[str, ...]:
     diff = f"{s.params_diff_pct:+.2f}" if s.params_diff_pct is not None else "-"
     return (
         s.name,
+        s.kind,
         f"{s.params_m:.2f}",
         paper,
         diff,
@@ -23,6 +27,7 @@ def _row(s: ModelSummary) -> tuple[str, ...]:
         f"{s.gmacs:.2f}",
         f"{s.top_channels}/{s.top_stride}",
         "yes" if s.deep_supervision else "no",
+        s.source,
     )
 
 
@@ -31,7 +36,8 @@ def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = HEADER) 
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(r: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        cells = (c.ljust(w) if h in LEFT else c.rjust(w) for h, c, w in zip(header, r, widths))
+        return "  ".join(cells).rstrip()
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 

@@ -56,6 +56,10 @@ class SIRSTNet(nn.Module):
     size_multiple: int = 32
     #: True when training mode returns a list of side outputs
     deep_supervision: bool = False
+    #: "learned" (trained network) or "classical" (fixed filter/optimisation method, no training)
+    kind: str = "learned"
+    #: where the design (and the implementation our default equals) comes from: paper and code
+    source: str = ""
 
     def __init__(self, in_chans: int = 1) -> None:
         super().__init__()

@@ -74,6 +74,8 @@ class ModelSummary:
     top_stride: int
     size_multiple: int
     deep_supervision: bool
+    kind: str = "learned"
+    source: str = ""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -104,6 +106,8 @@ def summarize_model(name: str, size: int | tuple[int, int] = 256, in_chans: int 
         top_stride=int(getattr(cls, "top_stride", 0)),
         size_multiple=int(getattr(cls, "size_multiple", 0)),
         deep_supervision=bool(getattr(cls, "deep_supervision", False)),
+        kind=str(getattr(cls, "kind", "learned")),
+        source=str(getattr(cls, "source", "")),
     )
 
 

@@ -21,6 +21,8 @@ class ACM(SIRSTNet):
     """ACM (ASKCResUNet with AsymBi fusion), layers 3-3-3, widths 8/16/32/64."""
 
     paper_params_m = 0.40
+
+    source = "Dai et al., WACV 2021; code: YuChuang1205/PAL model/ACM"
     top_channels = 64
     top_stride = 16
     deep_supervision = False

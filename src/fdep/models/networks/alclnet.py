@@ -25,6 +25,8 @@ class ALCLNet(SIRSTNet):
     """ALCL-Net: widths 16..256, 3 residual blocks per stage, LCL + SBAM decoder."""
 
     paper_params_m = 5.67
+
+    source = "Yu et al., IEEE GRSL 2022; code: YuChuang1205/PAL model/ALCL"
     top_channels = 256
     top_stride = 16
     deep_supervision = False

@@ -23,6 +23,8 @@ class ALCNet(SIRSTNet):
     """ALCNet (ASKCResNetFPN with AsymBi fusion), layers 4-4-4, widths 8/16/32/64."""
 
     paper_params_m = 0.43
+
+    source = "Dai et al., TGRS 2021; code: YuChuang1205/PAL model/ALC"
     top_channels = 64
     top_stride = 16
     deep_supervision = False

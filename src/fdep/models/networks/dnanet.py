@@ -99,6 +99,8 @@ class DNANet(SIRSTNet):
     """Dense Nested Attention Network with deep supervision (4 heads)."""
 
     paper_params_m = 4.70
+
+    source = "Li et al., TIP 2023; code: YuChuang1205/PAL model/DNA"
     top_channels = 256
     top_stride = 16
     deep_supervision = True

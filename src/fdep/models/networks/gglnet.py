@@ -39,6 +39,8 @@ class GGLNet(SIRSTNet):
     """GGL-Net: widths 16..256, SE residual blocks, GSM per stage, LCL + TGFM decoder."""
 
     paper_params_m = 8.99
+
+    source = "Zhao et al., 2023; code: YuChuang1205/PAL model/GGL"
     top_channels = 256
     top_stride = 16
     deep_supervision = False

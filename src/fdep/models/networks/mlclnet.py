@@ -27,6 +27,8 @@ class MLCLNet(SIRSTNet):
     """MLCL-Net (base): widths 16/32/64, 3 residual blocks per stage, 64-ch FPN fusion."""
 
     paper_params_m = 0.66
+
+    source = "Yu et al., Infrared Phys. Technol. 2022; code: YuChuang1205/PAL model/MLCL"
     top_channels = 64
     top_stride = 4
     deep_supervision = False

@@ -230,6 +230,8 @@ class MSDANet(SIRSTNet):
     """Multi-Scale Direction-Aware Network (MSDA blocks, HFDI, FA deepest feature, FAF decoder)."""
 
     paper_params_m = 4.79
+
+    source = "Zhao et al., 2024; code: YuChuang1205/PAL model/MSDA"
     top_channels = 64
     top_stride = 16
     deep_supervision = False

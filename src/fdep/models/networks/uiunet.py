@@ -26,6 +26,8 @@ class UIUNet(SIRSTNet):
     """UIU-Net with deep supervision: training returns [side1 ... side6, fused] logits."""
 
     paper_params_m = 50.54
+
+    source = "Wu et al., TIP 2023; code: YuChuang1205/PAL model/UIU"
     top_channels = 512
     top_stride = 32
     size_multiple = 32
