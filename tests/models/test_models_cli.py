@@ -33,13 +33,15 @@ def test_models_table(capsys):
     assert main(["models", name, "--size", "32"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "1x1x32x32" in out[0]
-    assert out[1].split()[:3] == ["name", "params", "(M)"]
+    assert out[1].split()[:4] == ["name", "kind", "params", "(M)"]
     cells = out[3].split()
     m = create_model(name)
     assert cells[0] == name
-    assert cells[1] == f"{count_parameters(m) / 1e6:.2f}"
+    assert cells[1] == m.kind
+    assert cells[2] == f"{count_parameters(m) / 1e6:.2f}"
     assert f"{m.top_channels}/{m.top_stride}" in cells
-    assert cells[-1] == ("yes" if m.deep_supervision else "no")
+    assert ("yes" if m.deep_supervision else "no") in cells
+    assert out[3].endswith(m.source) and m.source
 
 
 def test_models_errors(capsys):
