@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python configs/generate.py`` (idempotent; the output is committed).
 Every file sets the paper's recipe explicitly (AdamW lr 1e-3, batch 16, 400 epochs, crop 448,
-EEDM, alpha 1, DINOv2 ViT-L/14 with blocks 6/12/18/24); data paths assume the datasets were
+EEDM, alpha 1, DINOv2 ViT-L/14 with blocks 6/12/18/24, SAMF in its Table 1 form); data paths assume the datasets were
 prepared under ./data (``--data`` overrides it).
 """
 
@@ -41,7 +41,8 @@ def config(net: str, variant: str, slug: str) -> dict:
         "out": f"runs/{slug}/{net}_{variant}",
     }
     if variant != "original":
-        d.update(vfm="dinov2_vitl14", vfm_layers=[6, 12, 18, 24], share="encoder+decoder", fusion="samf")
+        d.update(vfm="dinov2_vitl14", vfm_layers=[6, 12, 18, 24], share="encoder+decoder", fusion="samf",
+                 samf_form="table1")  # SAMF sized as Table 1 (docs/fdep.md, "SAMF forms")
     if variant == "fdep":
         d["alpha"] = 1.0
     return d

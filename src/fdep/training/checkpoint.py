@@ -23,6 +23,9 @@ from torch import nn
 from ..errors import ModelError, WeightsError
 from .config import TrainConfig
 
+#: SAMF form of checkpoints written before the form was recorded (fdep.framework.samf.LEGACY_SAMF_FORM)
+LEGACY_SAMF_FORM = "literal"
+
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """TorchCheckpointIO whose saves are atomic on local file systems."""
@@ -86,6 +89,14 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     return ckpt
 
 
+def recorded_hyper_parameters(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's hyper_parameters, with the keys that older fdep versions did not record filled in
+    with the value those versions used."""
+    hp = dict(ckpt.get("hyper_parameters") or {})
+    hp.setdefault("samf_form", LEGACY_SAMF_FORM)
+    return hp
+
+
 def finished_epochs(ckpt: dict[str, Any]) -> int:
     """Training epochs fully done when the checkpoint was written (Lightning's own ``epoch`` field is the
     0-based index of the epoch being finished, except in the save at the very end of fit)."""
@@ -96,7 +107,9 @@ def finished_epochs(ckpt: dict[str, Any]) -> int:
 
 
 def config_from_checkpoint(ckpt: dict[str, Any], path: Any = "checkpoint") -> TrainConfig:
-    hp = dict(ckpt["hyper_parameters"])
+    """The TrainConfig a checkpoint was trained with (one without ``samf_form`` predates the SAMF
+    forms: it was trained with the literal form, whatever today's default is)."""
+    hp = recorded_hyper_parameters(ckpt)
     try:
         return TrainConfig.from_dict(hp, source=f"{path}: hyper_parameters")
     except Exception as e:  # a config from a newer/older fdep

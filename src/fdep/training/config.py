@@ -28,6 +28,7 @@ LOSSES = ("eedm", "softiou", "bce")
 SCHEDULERS = ("cosine", "poly", "none")
 SHARES = ("encoder+decoder", "encoder", "decoder")
 FUSIONS = ("samf", "concat", "add")
+SAMF_FORMS = ("table1", "literal")  # fdep.framework.SAMF_FORMS (kept import-free here)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class TrainConfig:
     vfm_cache: str | None = None  #: folder of cached VFM features (fdep vfm cache)
     share: str = "encoder+decoder"  #: which parts the main and light branches share
     fusion: str = "samf"  #: samf | concat | add
+    samf_form: str = "table1"  #: table1 (SAMF sized as the paper's Table 1) | literal (Eq. 1-6 as printed)
     alpha: float = 1.0  #: weight of the light-branch loss in CO-ISD
     edl_weight: float = 0.0  #: explicit distillation loss weight (Table 5 ablation)
     # --- data
@@ -114,7 +116,7 @@ class TrainConfig:
             return ConfigError(f"{source}: {key}: {msg}")
 
         for key, choices in (("variant", VARIANTS), ("loss", LOSSES), ("scheduler", SCHEDULERS),
-                             ("share", SHARES), ("fusion", FUSIONS)):
+                             ("share", SHARES), ("fusion", FUSIONS), ("samf_form", SAMF_FORMS)):
             if getattr(self, key) not in choices:
                 raise bad(key, f"{getattr(self, key)!r} is not one of {', '.join(choices)}")
         for key in ("epochs", "batch_size", "crop", "val_every", "val_batch_size", "num_nodes",

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import TrainingError, WeightsError
+from .checkpoint import recorded_hyper_parameters
 from .config import TrainConfig
 
 log = logging.getLogger("fdep.training")
@@ -151,8 +152,11 @@ class SIRSTModule(L.LightningModule):
                               "vfm": getattr(self.model, "vfm_info", None)}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        hp = checkpoint.get("hyper_parameters") or {}
-        for key in ("model", "variant"):
+        hp = recorded_hyper_parameters(checkpoint)
+        keys = ["model", "variant"]
+        if self.cfg.variant != "original" and self.cfg.fusion == "samf":
+            keys.append("samf_form")  # the two forms hold different weights
+        for key in keys:
             if key in hp and hp[key] != getattr(self.cfg, key):
                 raise WeightsError(f"checkpoint was trained with {key} {hp[key]!r}, this run uses "
                                    f"{getattr(self.cfg, key)!r}")
