@@ -36,7 +36,10 @@ class DeepSupervisionLoss:
 
 
 def build_loss(name: str, **kw) -> DeepSupervisionLoss:
-    """``"eedm"`` (edge_weight=4, p=0.5) | ``"softiou"`` (smooth=1) | ``"bce"`` -> callable(outputs, target)."""
+    """``"eedm"`` (edge_weight=4, p=0.5, form="text"|"released") | ``"softiou"`` (smooth=1) | ``"bce"``.
+
+    Returns callable(outputs, target), summed over deep-supervision outputs.
+    """
     key = name.lower()
     if key not in LOSSES:
         raise ConfigError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}")

@@ -1,10 +1,15 @@
-"""Training configuration: one dataclass, YAML in and out, CLI overrides.
+"""Training configuration: one dataclass, YAML in and out, CLI overrides, two protocols.
 
 Every effective setting of a run lives in :class:`TrainConfig`. A YAML file may
 set any subset of its fields (unknown keys are a :class:`ConfigError` naming
 them, with a did-you-mean); command-line flags override the file; the result is
 written to ``RUN_DIR/config.yaml`` so ``fdep train --config RUN_DIR/config.yaml``
 repeats the run exactly.
+
+``protocol`` names a coherent set of values for the keys that differ between fdep's own
+protocol (held-out validation, HSE selection, cosine schedule, fp32, flips; the defaults) and
+the authors' released training script (:data:`PROTOCOL_SETTINGS`). A protocol only supplies
+values: any of its keys given in the file or on the command line wins.
 """
 
 from __future__ import annotations
@@ -24,6 +29,29 @@ from ..errors import ConfigError
 from ..fileio import atomic_write
 
 VARIANTS = ("original", "fdep-main", "fdep")
+AUGMENTS = ("flips", "authors")
+NORMALISATIONS = ("dataset", "per-image-mean")
+EEDM_FORMS = ("text", "released")  # = fdep.losses.EEDM_FORMS (not imported: no torch at config time)
+SELECT_METRICS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "auc")
+
+#: What each protocol sets, under any key a config file or flag gives explicitly. "fdep" is the
+#: dataclass defaults; "authors" is the released training script (docs/training.md has the table).
+PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
+    "fdep": {},  # filled in below from the defaults
+    "authors": {
+        "in_chans": 3,  # grayscale read as RGB: 3 identical channels
+        "val_split": "test",  # validated on the test split every epoch ...
+        "select_metric": "iou",  # ... and the checkpoint with the best mIoU kept
+        "val_every": 1,
+        "scheduler": "none",  # constant AdamW lr 1e-3, weight decay 1e-2
+        "warmup_epochs": 0,
+        "precision": "16-mixed",  # fp16 autocast + GradScaler on CUDA (32-true on CPU)
+        "augment": "authors",
+        "target_prob": 0.0,  # uniform crops
+        "normalisation": "per-image-mean",
+        "eedm_form": "released",
+    },
+}
 LOSSES = ("eedm", "softiou", "bce")
 SCHEDULERS = ("cosine", "poly", "none")
 SHARES = ("encoder+decoder", "encoder", "decoder")
@@ -35,6 +63,8 @@ SAMF_FORMS = ("table1", "literal")  # fdep.framework.SAMF_FORMS (kept import-fre
 class TrainConfig:
     """Every setting of a training run (defaults follow the paper where it gives one)."""
 
+    # --- protocol
+    protocol: str = "fdep"  #: fdep (held-out val, HSE, cosine, fp32) | authors (their script): presets keys not given
     # --- network and FDEP
     model: str = "acm"  #: registered network name (fdep.models.list_models())
     variant: str = "fdep"  #: original | fdep-main (FDEP w/o CO-ISD) | fdep (CO-ISD)
@@ -55,13 +85,15 @@ class TrainConfig:
     val_fraction: float = 0.1  #: share of the training split held out for validation
     synthetic_n: int = 200  #: images generated for data: synthetic
     synthetic_size: int = 256  #: their size
+    normalisation: str = "dataset"  #: dataset (literature/pooled constants) | per-image-mean (avg per-image mean/std)
     mean: float | None = None  #: normalisation mean (0-255); None: the training data's
     std: float | None = None  #: normalisation std (0-255); None: the training data's
+    augment: str = "flips"  #: flips (crop + flips/transposes [+ noise]) | authors (their albumentations recipe)
     crop: int = 448  #: random training crop (padded when the image is smaller)
     target_prob: float = 0.5  #: probability that a crop is centred near a target
-    flip: bool = True  #: random horizontal/vertical flips
-    transpose: bool = True  #: random transposes
-    noise: float = 0.0  #: additive Gaussian noise std (0-255 scale) in augmentation
+    flip: bool = True  #: random horizontal/vertical flips (augment: flips)
+    transpose: bool = True  #: random transposes (augment: flips)
+    noise: float = 0.0  #: additive Gaussian noise std (0-255 scale) in augment: flips
     # --- optimisation
     epochs: int = 400  #: training epochs
     batch_size: int = 16  #: per device
@@ -71,10 +103,12 @@ class TrainConfig:
     min_lr: float = 1e-5  #: final learning rate of the cosine schedule
     warmup_epochs: int = 0  #: linear warm-up epochs before the schedule
     loss: str = "eedm"  #: eedm | softiou | bce
+    eedm_form: str = "text"  #: text (8-neighbour edge band x4) | released (the authors' code: x4 everywhere)
     grad_clip: float | None = None  #: gradient norm clipping (None: off)
     seed: int = 0  #: seeds initialisation, the train/val carve, crops and sampling
     # --- validation and logging
     val_every: int = 1  #: validate every N epochs
+    select_metric: str = "hse"  #: validation metric (highest wins) that picks best.ckpt: hse, iou, niou, pd, ...
     val_batch_size: int = 1  #: full images of different sizes: 1 unless all share a size
     log_every: int = 10  #: log the training loss every N steps
     # --- hardware (Lightning Trainer arguments)
@@ -96,9 +130,17 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "config") -> TrainConfig:
-        """Build from a mapping; unknown keys raise ConfigError naming them."""
+        """Build from a mapping; unknown keys raise ConfigError naming them.
+
+        Defaults <- the protocol's settings (``d["protocol"]``, default fdep) <- every key of ``d``.
+        """
         check_keys(d, source)
         cfg = cls()
+        protocol = coerce("protocol", d.get("protocol", cfg.protocol), source)
+        if protocol not in PROTOCOL_SETTINGS:
+            raise ConfigError(f"{source}: protocol: {protocol!r} is not one of {', '.join(PROTOCOL_SETTINGS)}")
+        for k, v in PROTOCOL_SETTINGS[protocol].items():
+            setattr(cfg, k, v)
         for k, v in d.items():
             setattr(cfg, k, coerce(k, v, source))
         cfg.validate(source)
@@ -115,8 +157,10 @@ class TrainConfig:
         def bad(key: str, msg: str) -> ConfigError:
             return ConfigError(f"{source}: {key}: {msg}")
 
-        for key, choices in (("variant", VARIANTS), ("loss", LOSSES), ("scheduler", SCHEDULERS),
-                             ("share", SHARES), ("fusion", FUSIONS), ("samf_form", SAMF_FORMS)):
+        for key, choices in (("protocol", tuple(PROTOCOL_SETTINGS)), ("variant", VARIANTS), ("loss", LOSSES),
+                             ("scheduler", SCHEDULERS), ("share", SHARES), ("fusion", FUSIONS),
+                             ("augment", AUGMENTS), ("normalisation", NORMALISATIONS), ("eedm_form", EEDM_FORMS),
+                             ("select_metric", SELECT_METRICS), ("samf_form", SAMF_FORMS)):
             if getattr(self, key) not in choices:
                 raise bad(key, f"{getattr(self, key)!r} is not one of {', '.join(choices)}")
         for key in ("epochs", "batch_size", "crop", "val_every", "val_batch_size", "num_nodes",
@@ -142,6 +186,16 @@ class TrainConfig:
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
 _DEFAULTS = TrainConfig()
+#: the keys a protocol governs (the union over protocols)
+PROTOCOL_KEYS = tuple(k for k in FIELD_NAMES if any(k in v for v in PROTOCOL_SETTINGS.values()))
+PROTOCOL_SETTINGS["fdep"] = {k: getattr(_DEFAULTS, k) for k in PROTOCOL_KEYS}
+
+
+def protocol_settings(name: str) -> dict[str, Any]:
+    """The keys protocol ``name`` sets and their values."""
+    if name not in PROTOCOL_SETTINGS:
+        raise ConfigError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOL_SETTINGS)}")
+    return dict(PROTOCOL_SETTINGS[name])
 
 
 def field_type(name: str) -> Any:
@@ -270,4 +324,5 @@ def field_help() -> dict[str, str]:
     return out
 
 
-__all__ = ["TrainConfig", "FIELD_NAMES", "load_yaml", "resolve", "save_yaml", "coerce", "field_help"]
+__all__ = ["TrainConfig", "FIELD_NAMES", "PROTOCOL_KEYS", "load_yaml", "protocol_settings", "resolve", "save_yaml",
+           "coerce", "field_help"]

@@ -185,16 +185,35 @@ class SIRSTDataModule(L.LightningDataModule):
                           num_workers=min(cfg.num_workers, 2), collate_fn=collate)
 
 
+def make_transform(cfg: TrainConfig) -> Any:
+    """The training augmentation of ``cfg.augment``: fdep's crop + flips, or the authors' recipe."""
+    from ..data import AuthorsTransform, TrainTransform
+
+    if cfg.augment == "authors":
+        return AuthorsTransform(crop_size=cfg.crop, target_prob=cfg.target_prob, channels=cfg.in_chans,
+                                seed=cfg.seed)
+    return TrainTransform(crop_size=cfg.crop, target_prob=cfg.target_prob, flip=cfg.flip,
+                          transpose=cfg.transpose, noise=cfg.noise, seed=cfg.seed)
+
+
+def split_ids(cfg: TrainConfig) -> tuple[list[str] | None, list[str] | None]:
+    """(training ids, validation ids) when ``val_split: carve``; (None, None) when whole splits are used."""
+    if cfg.val_split != "carve":
+        return None, None
+    from ..data import load_dataset, split_train_val
+
+    ids = load_dataset(data_spec(cfg), split=cfg.train_split).ids
+    return split_train_val(ids, val_fraction=cfg.val_fraction, seed=cfg.seed)
+
+
 def build_datasets(cfg: TrainConfig) -> tuple[Renormalised, Renormalised]:
     """(training set with augmentation, validation set of full images), normalised with cfg.mean/std."""
-    from ..data import TrainTransform, load_dataset, split_train_val
+    from ..data import load_dataset
 
     spec = data_spec(cfg)
-    transform = TrainTransform(crop_size=cfg.crop, target_prob=cfg.target_prob, flip=cfg.flip,
-                               transpose=cfg.transpose, noise=cfg.noise, seed=cfg.seed)
-    if cfg.val_split == "carve":
-        ids = load_dataset(spec, split=cfg.train_split).ids
-        train_ids, val_ids = split_train_val(ids, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    transform = make_transform(cfg)
+    train_ids, val_ids = split_ids(cfg)
+    if train_ids is not None:
         train = load_dataset(spec, split=cfg.train_split, ids=train_ids, transform=transform)
         val = load_dataset(spec, split=cfg.train_split, ids=val_ids)
     else:
@@ -208,13 +227,26 @@ def build_datasets(cfg: TrainConfig) -> tuple[Renormalised, Renormalised]:
 
 
 def normalisation(cfg: TrainConfig, train_ds: Any = None) -> tuple[float, float]:
-    """cfg.mean/std, or the training data's constants when unset."""
+    """cfg.mean/std, else computed from the images the run trains on per ``cfg.normalisation``.
+
+    ``dataset``: the dataset's constants (the literature's for known datasets, pixel-pooled
+    statistics of the training split otherwise); ``per-image-mean``: the authors' mean of
+    per-image means and stds over the training images (the carved training part with
+    ``val_split: carve``).
+    """
     if cfg.mean is not None and cfg.std is not None:
         return float(cfg.mean), float(cfg.std)
     if train_ds is None:
         from ..data import load_dataset
 
-        train_ds = load_dataset(data_spec(cfg), split=cfg.train_split)
-    mean = float(cfg.mean) if cfg.mean is not None else float(train_ds.mean)
-    std = float(cfg.std) if cfg.std is not None else float(train_ds.std)
-    return mean, std
+        train_ids, _ = split_ids(cfg)
+        train_ds = load_dataset(data_spec(cfg), split=cfg.train_split, ids=train_ids)
+    if cfg.normalisation == "per-image-mean":
+        from ..data.stats import per_image_stats
+
+        mean, std = per_image_stats([s.image for s in train_ds.samples])
+        log.info("normalisation: mean of per-image means %.3f and stds %.3f over %d training images", mean, std,
+                 len(train_ds.samples))
+    else:
+        mean, std = float(train_ds.mean), float(train_ds.std)
+    return (float(cfg.mean) if cfg.mean is not None else mean), (float(cfg.std) if cfg.std is not None else std)

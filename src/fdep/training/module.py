@@ -44,7 +44,10 @@ class SIRSTModule(L.LightningModule):
         self.model = build_model(self.cfg, vfm=vfm_module)
         from ..losses import CoISDLoss, build_loss
 
-        self.criterion = CoISDLoss(build_loss(self.cfg.loss), alpha=self.cfg.alpha, edl_weight=self.cfg.edl_weight)
+        loss_kw = {"form": self.cfg.eedm_form} if self.cfg.loss == "eedm" else {}
+        # deep supervision: the loss summed over a branch's outputs (as the authors' torch.mean(l_0 + ... + l_k))
+        self.criterion = CoISDLoss(build_loss(self.cfg.loss, **loss_kw), alpha=self.cfg.alpha,
+                                   edl_weight=self.cfg.edl_weight)
         from ..metrics import SIRSTMetrics
 
         self.val_metrics = SIRSTMetrics()
@@ -69,6 +72,11 @@ class SIRSTModule(L.LightningModule):
         """Use cached VFM features (fdep.vfm cache reader) instead of running the VFM in training."""
         self._cache = cache
 
+    def channels(self, x: torch.Tensor) -> torch.Tensor:
+        """Grayscale N x 1 x H x W replicated to the network's ``in_chans`` (the authors read images as RGB)."""
+        c = self.cfg.in_chans
+        return x.expand(-1, c, -1, -1) if x.shape[1] == 1 and c > 1 else x
+
     def forward(self, x: torch.Tensor, vfm_features: Any = None) -> Any:
         return self.model(x, vfm_features=vfm_features) if vfm_features is not None else self.model(x)
 
@@ -91,7 +99,7 @@ class SIRSTModule(L.LightningModule):
                           + self.global_rank)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        x, y = batch["image"], batch["mask"]
+        x, y = self.channels(batch["image"]), batch["mask"]
         feats = None
         if self._cache is not None:
             feats = [f.to(device=x.device, dtype=x.dtype) for f in self._cache.for_batch(batch)]
@@ -111,7 +119,7 @@ class SIRSTModule(L.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         from ..data import crop_to, pad_to_multiple
 
-        x, y = batch["image"], batch["mask"]
+        x, y = self.channels(batch["image"]), batch["mask"]
         xp, (h, w) = pad_to_multiple(x, self.size_multiple)
         logits = self.model(xp)
         prob = torch.sigmoid(crop_to(logits, (h, w)).float())

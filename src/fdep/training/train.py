@@ -89,6 +89,12 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     from .datamodule import SIRSTDataModule, ensure_synthetic, normalisation
     from .module import SIRSTModule
 
+    check_combination(cfg)
+    precision = effective_precision(cfg)
+    if precision != cfg.precision:
+        log.info("precision %s needs CUDA; this run uses %s (the authors' fp16 autocast is CUDA-only too)",
+                 cfg.precision, precision)
+        cfg = cfg.replace(precision=precision)
     rank0 = not is_launched_child()
     if rank0:
         out = prepare_run_dir(cfg, overwrite, resuming=resume is not None)
@@ -114,10 +120,12 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     if rank0:
         save_yaml(cfg, out / "config.yaml")
         log.info("run directory %s (effective config: %s)", out, out / "config.yaml")
+        log.info(protocol_summary(cfg))
     dm = SIRSTDataModule(cfg)
 
     ckpt_dir = out / "checkpoints"
-    best_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/hse", mode="max", save_top_k=1,
+    best_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=f"val/{cfg.select_metric}", mode="max",
+                              save_top_k=1,
                               save_last=False, auto_insert_metric_name=False, enable_version_counter=False)
     # last.ckpt after every epoch. (Lightning 2.6 writes save_last=True checkpoints only when another checkpoint
     # was saved in the same step, so "last" is a top-1 checkpoint without a monitor, i.e. the latest one.)
@@ -163,6 +171,48 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     if trainer.is_global_zero and cfg.export_light:
         export_run(out, cfg)
     return out
+
+
+def uses_cuda(cfg: TrainConfig) -> bool:
+    """Whether the Trainer will run on CUDA devices (accelerator gpu/cuda, or auto with CUDA present)."""
+    import torch
+
+    acc = cfg.accelerator.lower()
+    return acc in ("gpu", "cuda") or (acc == "auto" and torch.cuda.is_available())
+
+
+def effective_precision(cfg: TrainConfig) -> str:
+    """cfg.precision, except 16-bit float mixed precision off CUDA, which runs 32-true.
+
+    fp16 autocast is a CUDA feature (Lightning refuses 16-mixed on CPU); the authors' script
+    wraps its steps in ``torch.cuda.amp.autocast``, which does nothing on CPU, so their CPU runs
+    are fp32 too.
+    """
+    if cfg.precision.startswith("16") and not uses_cuda(cfg):
+        return "32-true"
+    return cfg.precision
+
+
+def check_combination(cfg: TrainConfig) -> None:
+    """Refuse settings that cannot work together (one-line ConfigError)."""
+    if cfg.vfm_cache and cfg.augment == "authors":
+        raise ConfigError("vfm_cache cannot follow augment: authors (its rotations, shifts and scalings move pixels "
+                          "the cached VFM maps cannot follow): use augment: flips, or train without vfm_cache")
+
+
+def protocol_summary(cfg: TrainConfig) -> str:
+    """One line saying how this run validates, selects, schedules and augments."""
+    where = (f"{cfg.val_fraction:.0%} of '{cfg.train_split}' held out" if cfg.val_split == "carve"
+             else f"split '{cfg.val_split}'")
+    lr = (f"constant lr {cfg.lr:g}" if cfg.scheduler == "none" and not cfg.warmup_epochs
+          else f"lr {cfg.lr:g} {cfg.scheduler}" + (f" to {cfg.min_lr:g}" if cfg.scheduler == "cosine" else ""))
+    norm = f"normalisation {cfg.normalisation}"
+    if cfg.mean is not None and cfg.std is not None:
+        norm += f" (mean {cfg.mean:.2f}, std {cfg.std:.2f})"
+    return (f"protocol {cfg.protocol}: validation on {where} every {cfg.val_every} epoch(s), best.ckpt by "
+            f"val/{cfg.select_metric}; {lr}; precision {cfg.precision}; augment {cfg.augment} (crop {cfg.crop}); "
+            f"{norm}; loss {cfg.loss}" + (f" ({cfg.eedm_form})" if cfg.loss == "eedm" else "")
+            + f"; in_chans {cfg.in_chans}")
 
 
 def out_of_memory_message(cfg: TrainConfig) -> str:
