@@ -100,4 +100,4 @@ def test_metrics_csv_logs_the_validation_positive_fraction(tiny_data, tmp_path):
     _train, val = build_datasets(cfg)
     masks = [val[i]["mask"].numpy() > 0.5 for i in range(len(val))]
     expected = sum(m.sum() for m in masks) / sum(m.size for m in masks)
-    assert float(rows[0]["val/pos_frac"]) == pytest.approx(expected, rel=1e-9)
+    assert float(rows[0]["val/pos_frac"]) == pytest.approx(expected, rel=1e-6)  # logged as float32
