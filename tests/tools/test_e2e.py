@@ -107,7 +107,9 @@ def test_export_fdep_main_includes_the_vfm(runs, tmp_path):
 def test_report_of_real_runs(runs, tmp_path):
     out, _, _ = runs
     html = write_report([out["original"], out["fdep-main"], out["fdep"]], tmp_path / "r.html").read_text()
-    assert html.count("data:image/png;base64,") == 4
+    # 3 curve plots + the overlay grid, and one learning-curve figure per run (from its metrics.csv)
+    assert html.count("data:image/png;base64,") == 4 + 3
+    assert html.count('<img alt="learning curves"') == 3
     r = json.loads((out["fdep"] / "test_test" / "results.json").read_text())
     m = re.search(r'<tr><th>acm fdep</th>.*?<td data-key="hse">([^<]*)<', html)
     assert float(m.group(1)) == pytest.approx(100 * r["hse"], abs=0.005)

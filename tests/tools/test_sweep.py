@@ -192,3 +192,13 @@ def test_submitit_local_job_killed_then_resumed_from_last_checkpoint(tmp_path, s
     metrics = (Path(row.run_dir) / "metrics.csv").read_text()
     assert metrics.count("\n") > 1
     assert "--resume" in (tmp_path / "sw" / "logs" / "tiny__acm_original.log").read_text()
+
+
+def test_table_uses_the_packaged_paper_rows():
+    from fdep.tools.sweep import paper_numbers
+
+    # row.dataset is the configs/ folder name
+    assert paper_numbers("acm", "fdep", "nuaa-sirst") == {"hse": 80.09, "hse_p": 89.60, "hse_t": 89.39,
+                                                          "iou": 70.34, "pd": 94.68}
+    assert paper_numbers("msdanet", "original", "sirst3")["fa"] == 12.53
+    assert paper_numbers("acm", "fdep", "synthetic") is None

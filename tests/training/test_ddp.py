@@ -55,3 +55,10 @@ def test_ddp_two_cpu_processes(tiny_data, tmp_path):
     assert n_val % 2 == 1  # an odd count: a padding sampler would count one image twice
     for key, value in single.items():
         assert float(rows[0][f"val/{key}"]) == pytest.approx(value, rel=1e-5, abs=1e-7), key
+    # the positive-pixel fraction behind the chance-level warning is summed over both processes too
+    from fdep.training.datamodule import build_datasets
+
+    _, val = build_datasets(resolve(out / "config.yaml", {}))
+    pos = sum(float((val[i]["mask"] > 0.5).sum()) for i in range(len(val)))
+    pix = sum(val[i]["mask"].numel() for i in range(len(val)))
+    assert float(rows[0]["val/pos_frac"]) == pytest.approx(pos / pix, rel=1e-6)  # logged as float32

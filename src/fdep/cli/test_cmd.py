@@ -11,8 +11,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "test",
         help="evaluate a checkpoint on a dataset split",
         description="Full-image inference (padded to the network's multiple and cropped back; tiles for large "
-        "images) on a split, every metric of fdep.metrics, OUT/results.json, OUT/curves.npz and 16-bit "
-        "probability maps OUT/preds/<id>.png (fdep evaluate on them gives the same numbers).",
+        "images) on a split, every metric of fdep.metrics computed on the float probabilities, OUT/results.json, "
+        "OUT/curves.npz and 16-bit probability maps OUT/preds/<id>.png (rounded to 1/65535, so fdep evaluate "
+        "on them can differ slightly). When the paper publishes a row for the run's network, variant and "
+        "dataset (test split), that row and the differences are printed too.",
     )
     p.add_argument("--checkpoint", required=True, help="a .ckpt written by fdep train")
     p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +)")
@@ -34,6 +36,11 @@ def run(args: argparse.Namespace) -> int:
                    device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
                    progress=not args.quiet)
     print(format_results(res))
+    from ..tools.papercmp import format_comparison
+
+    text = format_comparison(res.get("paper"))
+    if text:
+        print(text)
     return 0
 
 

@@ -366,15 +366,13 @@ def row_state_label(row: Row) -> str:
 
 # ----------------------------------------------------------------------------------- the table
 def paper_numbers(model: str, variant: str, dataset: str) -> dict[str, float] | None:
-    """The paper's published row for (network, variant, dataset) in results.json units, if fdep knows it."""
-    try:
-        from ..paper import paper_row
-    except ImportError:
-        return None
+    """The paper's published row for (network, variant, dataset) in the paper's units (fdep.paper), or None."""
+    from ..paper import paper_row
+
     row = paper_row(model, variant, dataset)
-    if not row:
+    if row is None:
         return None
-    return {k: float(v) for k, v in dict(row).items() if isinstance(v, (int, float)) and k in dict(METRICS)}
+    return {k: v for k, v in row.values.items() if k in dict(METRICS)}
 
 
 def table_records(rows: list[Row]) -> list[dict[str, Any]]:

@@ -111,6 +111,7 @@ class TrainConfig:
     select_metric: str = "hse"  #: validation metric (highest wins) that picks best.ckpt: hse, iou, niou, pd, ...
     val_batch_size: int = 1  #: full images of different sizes: 1 unless all share a size
     log_every: int = 10  #: log the training loss every N steps
+    chance_patience: int = 20  #: warn once when this many validations in a row show chance-level HSE-P (0: never)
     # --- hardware (Lightning Trainer arguments)
     accelerator: str = "auto"  #: cpu | gpu | auto ...
     devices: str = "1"  #: 1, 4, "0,1", auto ...
@@ -170,6 +171,8 @@ class TrainConfig:
         for key in ("lr", "alpha", "edl_weight", "weight_decay", "min_lr", "noise", "warmup_epochs", "num_workers"):
             if getattr(self, key) < 0:
                 raise bad(key, f"must be >= 0, got {getattr(self, key)}")
+        if self.chance_patience < 0:
+            raise bad("chance_patience", f"must be >= 0, got {self.chance_patience}")
         if not 0.0 < self.val_fraction < 1.0:
             raise bad("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
         if not 0.0 <= self.target_prob <= 1.0:

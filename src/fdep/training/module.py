@@ -54,6 +54,10 @@ class SIRSTModule(L.LightningModule):
         self.size_multiple = int(self.network.size_multiple)
         self.last_val: dict[str, float] = {}
         self._cache = None
+        # chance-level tracking (fdep.training.chance): target/all pixel counts of the validation data
+        self._val_pixels = [0, 0]
+        self._chance_streak: list[int] = []  # epochs (1-based) of the current run of chance validations
+        self._chance_warned = False
 
     # ------------------------------------------------------------ structure
     @property
@@ -124,6 +128,8 @@ class SIRSTModule(L.LightningModule):
         logits = self.model(xp)
         prob = torch.sigmoid(crop_to(logits, (h, w)).float())
         self.val_metrics.update(prob, y)
+        self._val_pixels[0] += int((y > 0.5).sum().item())
+        self._val_pixels[1] += int(y.numel())
 
     def on_validation_epoch_end(self) -> None:
         res = self.val_metrics.compute()
@@ -132,6 +138,13 @@ class SIRSTModule(L.LightningModule):
         # HSE is undefined on data without targets: log -1 so "max" selection still works, and say so
         if math.isnan(vals.get("hse", float("nan"))):
             vals["hse"] = -1.0
+        pos, pix = self._val_pixels
+        self._val_pixels = [0, 0]
+        if self.trainer.world_size > 1:  # every rank scored its share of the images: add the counts up
+            t = self.trainer.strategy.reduce(torch.tensor([pos, pix], dtype=torch.float64, device=self.device),
+                                             reduce_op="sum")
+            pos, pix = (float(v) for v in t.tolist())
+        vals["pos_frac"] = pos / pix if pix else float("nan")
         self.log_dict({f"val/{k}": v for k, v in vals.items()}, sync_dist=False, rank_zero_only=False)
         self.last_val = vals
         if self.trainer.is_global_zero and not self.trainer.sanity_checking:
@@ -140,6 +153,30 @@ class SIRSTModule(L.LightningModule):
                                 if k in vals)
                     + (f"  fa {1e6 * vals['fa']:.2f}e-6" if "fa" in vals else ""))
             self.print(line)
+            self._track_chance(vals)
+
+    def _track_chance(self, vals: dict[str, float]) -> None:
+        """Count validations in a row at chance level; say so once after ``chance_patience`` of them."""
+        from .chance import CHANCE_FACTOR, at_chance
+
+        if not at_chance(vals.get("hse_p", float("nan")), vals["pos_frac"]):
+            self._chance_streak = []
+            return
+        self._chance_streak.append(self.current_epoch + 1)
+        k = self.cfg.chance_patience
+        if k <= 0 or self._chance_warned or len(self._chance_streak) < k:
+            return
+        self._chance_warned = True
+        late = ("with the EEDM loss a run can sit at chance for hundreds of epochs and then take off (measured: "
+                "ACM on NUAA-SIRST stayed at chance for 220 epochs and reached HSE 74 by epoch 380)"
+                if self.cfg.loss == "eedm" else "some runs leave chance level only after many epochs")
+        log.warning(
+            "validation HSE-P has been at chance level for %d validations in a row (epochs %d-%d; HSE-P %.4g < "
+            "%g x the validation positive-pixel fraction %.3g): the network does not separate targets from "
+            "background yet. Training continues: %s. Follow val/hse_p in metrics.csv or with fdep report RUN_DIR "
+            "(chance_patience sets when this is said; 0 never).",
+            len(self._chance_streak), self._chance_streak[0], self._chance_streak[-1], vals["hse_p"],
+            CHANCE_FACTOR, vals["pos_frac"], late)
 
     # ------------------------------------------------------------ optimisation
     def configure_optimizers(self) -> Any:
