@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +)")
     p.add_argument("--split", default="test", help="split list to evaluate (default: test)")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/test_<split>)")
-    p.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="an existing, non-empty --out is renamed to OUT.old-<time> (nothing deleted) first")
     p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda, cuda:1 ...")
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import OutputExistsError, WeightsError
-from ..fileio import write_json
+from ..fileio import move_aside, write_json
 
 log = logging.getLogger("fdep.tools")
 
@@ -65,7 +65,8 @@ def run_test(
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on ``data``/``split``; returns the results dict (also written to OUT/results.json).
 
-    ``out`` defaults to RUN_DIR/test_<split> next to the checkpoint's run directory.
+    ``out`` defaults to RUN_DIR/test_<split> next to the checkpoint's run directory. An existing
+    non-empty ``out`` is refused, or with ``overwrite`` renamed to ``OUT.old-<time>`` (nothing deleted).
     """
     from ..data import load_dataset
     from ..imageio import write_prob_png16
@@ -81,9 +82,14 @@ def run_test(
         run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
         out = run_dir / f"test_{split}"
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite, or another --out)")
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out}: exists and is not a folder")
+    earlier = out.is_dir() and any(out.iterdir())
+    if earlier and not overwrite:
+        raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite to move it aside, or another --out)")
     ds = load_dataset(data, split=split)
+    if earlier:  # nothing of an earlier test (e.g. its preds/) may sit beside the new results
+        log.info("--overwrite: the earlier contents of %s were moved to %s", out, move_aside(out))
     model = model.to(device)
     scale = float(ds.std) / meta["std"]
     shift = (float(ds.mean) - meta["mean"]) / meta["std"]

@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, FdepError, OutputExistsError, WeightsError
+from ..errors import ConfigError, FdepError
 from .config import TrainConfig, save_yaml
 
 log = logging.getLogger("fdep.training")
@@ -33,41 +33,12 @@ def is_launched_child() -> bool:
     return global_rank() != 0
 
 
-def resolve_resume(resume: str, out: str | None) -> tuple[Path, Path]:
-    """(checkpoint, run directory) of ``--resume`` (a run directory, a .ckpt, or "" meaning --out)."""
-    target = Path(resume) if resume else (Path(out) if out else None)
-    if target is None:
-        raise ConfigError("--resume needs a run directory or checkpoint (or --out RUN_DIR)")
-    if target.is_dir():
-        ckpt = target / "checkpoints" / "last.ckpt"
-        if not ckpt.exists():
-            raise WeightsError(f"{ckpt}: checkpoint not found (nothing to resume in {target})")
-        return ckpt, target
-    if not target.exists():
-        raise WeightsError(f"{target}: checkpoint not found")
-    run_dir = target.parent.parent if target.parent.name == "checkpoints" else target.parent
-    return target, run_dir
-
-
-def prepare_run_dir(cfg: TrainConfig, overwrite: bool, resuming: bool) -> Path:
-    """Create RUN_DIR; refuse to reuse a non-empty one unless resuming or --overwrite."""
-    if not cfg.out:
-        raise ConfigError("no output directory given: set out (--out RUN_DIR)")
-    out = Path(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out}: exists and is not a directory")
-    if not resuming and not overwrite and out.is_dir() and any(out.iterdir()):
-        raise OutputExistsError(f"{out}: run directory exists and is not empty (use --overwrite to write into it, "
-                                f"or --resume to continue it)")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) -> Path:
     """Train per ``cfg``; ``resume``: checkpoint to continue from. Returns the run directory.
 
     A run that fails before writing anything leaves no empty run directory behind (only a
-    directory this call created, and only while it is still empty, is removed).
+    directory this call created, and only while it is still empty, is removed). RUN_DIR is locked
+    while training runs; see :func:`fdep.training.rundir.open_run_dir` for ``overwrite``/``resume``.
     """
     out = Path(cfg.out) if cfg.out else None
     created = out is not None and not out.exists()
@@ -79,15 +50,12 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
         raise
 
 
-def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
-    import lightning as L
-    import torch
-    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+def _same_dir(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
 
-    from .checkpoint import AtomicCheckpointIO, remove_stale_temporaries
-    from .datamodule import SIRSTDataModule, ensure_synthetic, normalisation
-    from .module import SIRSTModule
+
+def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
+    from .rundir import open_run_dir, restore_if_untouched
 
     check_combination(cfg)
     precision = effective_precision(cfg)
@@ -96,13 +64,41 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
                  cfg.precision, precision)
         cfg = cfg.replace(precision=precision)
     rank0 = not is_launched_child()
+    run = None
     if rank0:
-        out = prepare_run_dir(cfg, overwrite, resuming=resume is not None)
+        run = open_run_dir(cfg, overwrite, resume)
+    try:
+        return _fit(cfg, resume, rank0)
+    except BaseException:
+        if run is not None and run.moved_aside is not None:
+            restore_if_untouched(run)
+        raise
+    finally:
+        if run is not None:
+            run.close()
+
+
+def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    from .checkpoint import AtomicCheckpointIO, finished_epochs, read_checkpoint, remove_stale_temporaries
+    from .datamodule import SIRSTDataModule, ensure_synthetic, normalisation
+    from .module import SIRSTModule
+    from .rundir import METRICS, checkpoint_run_dir, history_csv_logger, keep_history
+
+    out = Path(cfg.out)
+    if rank0:
         if resume is not None:
             remove_stale_temporaries(out / "checkpoints")
+            ck = read_checkpoint(resume)
+            src = checkpoint_run_dir(Path(resume))
+            source = src / METRICS if src is not None and not _same_dir(src, out) else None
+            keep_history(out, finished_epochs(ck), int(ck.get("global_step", 0)), source)
+            del ck
         ensure_synthetic(cfg)
-    else:
-        out = Path(cfg.out)
     mean, std = normalisation(cfg)
     cfg = cfg.replace(mean=mean, std=std)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -131,7 +127,7 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     # was saved in the same step, so "last" is a top-1 checkpoint without a monitor, i.e. the latest one.)
     last_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1, save_last=False,
                               save_on_train_epoch_end=True, every_n_epochs=1, enable_version_counter=False)
-    loggers = [CSVLogger(save_dir=str(out), name="", version=""),
+    loggers = [history_csv_logger(out),
                TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)]
     devices: Any = int(cfg.devices) if cfg.devices.isdigit() else cfg.devices
     with warnings.catch_warnings():
@@ -169,7 +165,7 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     if trainer.interrupted:
         raise FdepError(f"training interrupted; continue with: fdep train --resume {out}")
     if trainer.is_global_zero and cfg.export_light:
-        export_run(out, cfg)
+        export_run(out, cfg, best=best_cb.best_model_path)
     return out
 
 
@@ -220,10 +216,12 @@ def out_of_memory_message(cfg: TrainConfig) -> str:
             f"precision {cfg.precision}): try a smaller --batch-size or --crop, or --precision bf16-mixed")
 
 
-def export_run(out: Path, cfg: TrainConfig) -> Path | None:
-    """Export the inference network of the best (else last) checkpoint to RUN_DIR/light.
+def export_run(out: Path, cfg: TrainConfig, best: str | os.PathLike | None = None) -> Path | None:
+    """Export the inference network of this run's best (else last) checkpoint to RUN_DIR/light.
 
-    Variant fdep-main needs the VFM at inference, so there is no light network to export.
+    ``best``: the best checkpoint the run's callback recorded (used only when it lies in
+    RUN_DIR/checkpoints). Variant fdep-main needs the VFM at inference, so there is no light
+    network to export.
     """
     from ..models import save_pretrained
     from .checkpoint import load_model_from_checkpoint
@@ -232,7 +230,11 @@ def export_run(out: Path, cfg: TrainConfig) -> Path | None:
         log.info("variant fdep-main runs the VFM at inference: no light network exported")
         return None
     ckpts = out / "checkpoints"
-    src = ckpts / "best.ckpt" if (ckpts / "best.ckpt").exists() else ckpts / "last.ckpt"
+    if best is None:
+        best = ckpts / "best.ckpt"
+    best = Path(best) if best else None
+    usable = best is not None and best.is_file() and _same_dir(best.parent, ckpts)
+    src = best if usable else ckpts / "last.ckpt"
     net, meta = load_model_from_checkpoint(src)
     dest = out / "light"
     extra = {"variant": meta["variant"], "vfm": meta["vfm"], "checkpoint": str(src),
