@@ -3,7 +3,7 @@
 Steps: hash the archive (SHA-256, checked against ``sha256`` when given),
 unpack it into a temporary folder, find the release's image and mask folders,
 check that every id of fdep's packaged literature split lists is present,
-copy images unchanged and write masks as 8-bit 0/255 PNGs (binarised at > 127;
+copy images unchanged and write masks as 8-bit 0/255 PNGs (binarised at > 127, or > 0 for 0/1 masks;
 known quirks fixed, e.g. NUAA-SIRST Misc_111's mask published at another size),
 validate the result, record the SHA-256 and what was done in
 ``fdep_source.json`` and ``source.sha256``, and rename the finished folder into
@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..errors import DataError, InputError, OutputExistsError
 from ..fileio import atomic_write, write_json
-from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, image_size, read_mask_values
+from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, binarize_mask, image_size, read_mask_values
 from .layout import SPLITS, write_split_file
 from .registry import KnownDataset, get_known, normalise_name, packaged_split
 from .validate import check_dataset
@@ -175,9 +175,10 @@ def _build(known: KnownDataset, img_dir: Path, mask_dir: Path, build: Path, prog
         shutil.copyfile(src, build / "images" / f"{i}{src.suffix.lower()}")
         values = read_mask_values(masks[i])
         uniq = np.unique(values)
-        if np.any((uniq != 0) & (uniq != 255)):
+        top = 1 if uniq.size and uniq[-1] <= 1 else 255
+        if np.any((uniq != 0) & (uniq != top)):
             non_binary += 1
-        m = (values > 127).astype(np.uint8) * 255
+        m = binarize_mask(values).astype(np.uint8) * 255
         h, w = image_size(src)
         if m.shape != (h, w) and i in known.mask_resize_ids:
             fixes.append(f"{i}: mask {m.shape[1]}x{m.shape[0]} resized (nearest) to the image size {w}x{h}")
