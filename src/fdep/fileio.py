@@ -120,6 +120,21 @@ def check_output_file(path: str | os.PathLike, replace: bool = False, flag: str 
     return path
 
 
+def load_failure_reason(e: BaseException) -> tuple[str, bool]:
+    """(one-line reason, whether the file was refused as unsafe) for an exception of ``torch.load(weights_only=True)``.
+
+    PyTorch's own message for a file holding pickled code runs to many lines and suggests turning
+    the safety off; this says instead what was found (e.g. ``GLOBAL posix.system``).
+    """
+    text = str(e).strip()
+    if "Weights only load failed" in text or "WeightsUnpickler" in text:
+        m = re.search(r"GLOBAL [\w.]+", text)
+        found = f" ({m.group(0)})" if m else ""
+        return f"it holds pickled Python objects other than tensors and plain data{found}, which fdep never loads", True
+    first = text.splitlines()[0] if text else e.__class__.__name__
+    return first[:200], False
+
+
 # --- moving an earlier output aside -----------------------------------------------------------
 
 

@@ -28,12 +28,21 @@ PROB_SUFFIXES = (".png", ".npy")
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
+def _too_large(path: str | os.PathLike, e: Exception) -> InputError:
+    return InputError(f"{path}: image too large to read safely ({str(e).split(',')[0]}; Pillow's guard against "
+                      f"decompression bombs); split it into smaller images")
+
+
 def _open(path: str | os.PathLike) -> Image.Image:
     try:
         img = Image.open(path)
         img.load()
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not an image file") from None
+    except Image.DecompressionBombError as e:
+        raise _too_large(path, e) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
     return img
@@ -63,6 +72,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
             w, h = img.size
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except Image.DecompressionBombError as e:
+        raise _too_large(path, e) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
     return int(h), int(w)

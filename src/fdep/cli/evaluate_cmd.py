@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, InputError, OutputExistsError
-from ..fileio import atomic_path, write_json
+from ..errors import ConfigError, InputError
+from ..fileio import atomic_path, check_output_file, write_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,8 +43,9 @@ def parse_thresholds(text: str) -> int | list[float]:
 
 
 def _check_out(path: str | None, force: bool) -> None:
-    if path and Path(path).exists() and not force:
-        raise OutputExistsError(f"{path}: already exists (pass --force to replace it)")
+    """Before any work: ``path`` must be writable as a file (not a folder, not existing unless --force)."""
+    if path:
+        check_output_file(path, replace=force, flag="--force")
 
 
 def format_table(res: dict) -> str:

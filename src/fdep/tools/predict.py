@@ -9,8 +9,9 @@ Layout written under ``out``::
     targets.json          the same, grouped per image, with the settings used
 
 Nothing existing is overwritten unless ``overwrite=True``; every file is written
-atomically. All images are read once before inference, so an unreadable image
-is reported (by name) before anything is written.
+atomically. All images are read once before the network is loaded, so every
+unreadable image is reported (by name, in one message) before anything is written;
+with ``skip_unreadable`` the others are predicted and targets.json lists the skipped ones.
 """
 
 from __future__ import annotations
@@ -89,8 +90,13 @@ def run_predict(
     overwrite: bool = False,
     vfm_weights: str | None = None,
     progress: Progress | None = None,
+    skip_unreadable: bool = False,
 ) -> dict[str, Any]:
-    """Predict every image under ``input`` into ``out``; returns the targets.json content."""
+    """Predict every image under ``input`` into ``out``; returns the targets.json content.
+
+    Unreadable images are all named in one InputError before anything is written; with
+    ``skip_unreadable`` the readable ones are predicted and the others listed under "skipped".
+    """
     if not 0.0 <= threshold < 1.0:
         raise InputError(f"--threshold must lie in [0, 1), got {threshold}")
     if batch_size < 1:
@@ -99,15 +105,24 @@ def run_predict(
     images = list_images(input)
     plan = output_paths(images, out, overlay)
     _check_outputs(out, plan, overwrite)
+
+    # Pass 1, before the network is loaded: read every image, group them by size, report every unreadable one.
+    groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
+    unreadable: list[tuple[Path, str]] = []
+    for img in images:
+        try:
+            groups[read_image(img).shape].append(img)
+        except InputError as e:
+            unreadable.append((img, str(e).removeprefix(f"{img}: ")))
+    if unreadable and (not skip_unreadable or len(unreadable) == len(images)):
+        listed = "; ".join(f"{p.name} ({why})" for p, why in unreadable)
+        hint = "; pass --skip-unreadable to predict the others" if len(unreadable) < len(images) else ""
+        raise InputError(f"{len(unreadable)} of {len(images)} image(s) in {input} cannot be read: {listed}{hint}")
+    images = [p for p in images if p not in dict(unreadable)]
     if isinstance(checkpoint, Predictor):
         predictor = checkpoint
     else:
         predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)
-
-    # Pass 1: read every image (an unreadable one stops us before any output) and group by size.
-    groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
-    for img in images:
-        groups[read_image(img).shape].append(img)
 
     results: dict[Path, dict[str, Any]] = {}
     done = 0
@@ -128,6 +143,7 @@ def run_predict(
         "n_images": len(images),
         "n_targets": sum(len(r["targets"]) for r in results.values()),
         "images": [results[p] for p in images],
+        "skipped": [{"image": str(p), "error": why} for p, why in unreadable],
     }
     _write_targets(out, report)
     return report

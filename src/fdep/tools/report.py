@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, OutputExistsError
-from ..fileio import atomic_write
+from ..fileio import atomic_write, check_output_file
 from ..imageio import IMAGE_SUFFIXES, read_image, read_mask, read_prob_map
 from ..metrics import classify_detections
 from .overlay import detection_overlay, to_display
@@ -563,8 +563,7 @@ def write_report(run_dirs: list[str | os.PathLike], out_path: str | os.PathLike,
         raise InputError(f"{out}: report must end in .html or .md")
     if not run_dirs:
         raise InputError("no run directories given")
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} already exists; use --overwrite or another --out")
+    check_output_file(out, replace=overwrite)
     runs = [load_run(p, split) for p in run_dirs]
     _label_runs(runs)
     rows = table_rows(runs)

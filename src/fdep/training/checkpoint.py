@@ -21,7 +21,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch import nn
 
 from ..errors import ModelError, WeightsError
-from ..fileio import usual_mode
+from ..fileio import load_failure_reason, usual_mode
 from .config import TrainConfig
 
 #: SAMF form of checkpoints written before the form was recorded (fdep.framework.samf.LEGACY_SAMF_FORM)
@@ -77,8 +77,10 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to unpickle a file means it is damaged or foreign
-        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise WeightsError(f"{path}: cannot read checkpoint (corrupt or truncated?): {first[:200]}") from None
+        reason, unsafe = load_failure_reason(e)
+        if unsafe:
+            raise WeightsError(f"{path}: not a safe fdep checkpoint: {reason}") from None
+        raise WeightsError(f"{path}: cannot read checkpoint (corrupt or truncated?): {reason}") from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
         raise WeightsError(f"{path}: not an fdep training checkpoint (no state_dict/hyper_parameters)")
     return ckpt
