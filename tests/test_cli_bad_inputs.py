@@ -89,6 +89,11 @@ def test_crafted_checkpoint_is_refused_as_unsafe(tiny_data, tmp_path, capsys):
         err = _err(capsys)
         assert "not a safe fdep checkpoint" in err and "GLOBAL" in err, err
         assert "weights_only" not in err and "False" not in err and len(err) < 300, err
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    assert main(["test", "--checkpoint", str(junk), "--data", str(tiny_data), "--quiet"]) == 2
+    err = _err(capsys)
+    assert "cannot read checkpoint" in err and "weights_only" not in err and "safe" not in err, err
 
 
 def test_pickled_hf_pytorch_model_bin_is_one_line(tiny_data, tmp_path, capsys):

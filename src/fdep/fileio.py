@@ -129,8 +129,11 @@ def load_failure_reason(e: BaseException) -> tuple[str, bool]:
     text = str(e).strip()
     if "Weights only load failed" in text or "WeightsUnpickler" in text:
         m = re.search(r"GLOBAL [\w.]+", text)
-        found = f" ({m.group(0)})" if m else ""
-        return f"it holds pickled Python objects other than tensors and plain data{found}, which fdep never loads", True
+        if m:  # a reference to Python code or classes: the file was made to run more than tensors
+            return (f"it holds pickled Python objects other than tensors and plain data ({m.group(0)}), which fdep "
+                    f"never loads"), True
+        m = re.search(r"Unsupported operand \S+|invalid load key[^\n]*", text)
+        return f"damaged, or not a PyTorch weights file ({m.group(0) if m else 'unreadable pickle'})", False
     first = text.splitlines()[0] if text else e.__class__.__name__
     return first[:200], False
 
