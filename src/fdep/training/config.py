@@ -118,7 +118,7 @@ class TrainConfig:
     num_nodes: int = 1  #: machines (multi-node DDP)
     strategy: str = "auto"  #: auto | ddp | ddp_spawn ... (Lightning)
     precision: str = "32-true"  #: 32-true | 16-mixed | bf16-mixed
-    num_workers: int = 4  #: DataLoader workers per device
+    num_workers: int | None = None  #: DataLoader workers per device (null/auto: from the free cores, at most 4)
     limit_train_batches: float = 1.0  #: fraction (<=1.0) or number (>1) of batches per epoch
     # --- output
     out: str | None = None  #: the run directory
@@ -169,7 +169,7 @@ class TrainConfig:
             if getattr(self, key) < 1:
                 raise bad(key, f"must be >= 1, got {getattr(self, key)}")
         for key in ("lr", "alpha", "edl_weight", "weight_decay", "min_lr", "noise", "warmup_epochs", "num_workers"):
-            if getattr(self, key) < 0:
+            if getattr(self, key) is not None and getattr(self, key) < 0:
                 raise bad(key, f"must be >= 0, got {getattr(self, key)}")
         if self.chance_patience < 0:
             raise bad("chance_patience", f"must be >= 0, got {self.chance_patience}")
@@ -228,6 +228,8 @@ def _base_types(tp: Any) -> tuple[Any, bool]:
 def coerce(key: str, value: Any, source: str = "config") -> Any:
     """Convert a YAML or command-line value to the field's type (ConfigError if impossible)."""
     tp, optional = _base_types(field_type(key))
+    if key == "num_workers" and isinstance(value, str) and value.strip().lower() == "auto":
+        value = None
     if value is None or (isinstance(value, str) and value.lower() in ("none", "null") and tp is not str):
         if optional:
             return None

@@ -9,6 +9,7 @@ augmentation of an item from (epoch, item) through ``dataset.set_epoch``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -155,19 +156,28 @@ class SIRSTDataModule(L.LightningDataModule):
         except AttributeError:  # pragma: no cover - other Lightning versions
             return int(trainer.current_epoch)
 
+    def workers(self) -> int:
+        """DataLoader workers per process: cfg.num_workers, or chosen from the cores (see :func:`auto_workers`)."""
+        if self.cfg.num_workers is not None:
+            return int(self.cfg.num_workers)
+        trainer = getattr(self, "trainer", None)
+        procs = int(getattr(trainer, "num_devices", 1) or 1) if trainer is not None else 1
+        return auto_workers(procs)
+
     def train_dataloader(self) -> DataLoader:
         cfg = self.cfg
         assert self.train_set is not None
         batch = min(cfg.batch_size, len(self.train_set))
+        workers = self.workers()
         return DataLoader(
             self.train_set,
             batch_size=batch,
             sampler=EpochSampler(len(self.train_set), cfg.seed, self._epoch),
-            num_workers=cfg.num_workers,
+            num_workers=workers,
             collate_fn=collate,
             drop_last=len(self.train_set) >= 2 * batch,
             pin_memory=False,
-            persistent_workers=False,
+            persistent_workers=workers > 0,  # started once, not again every epoch
         )
 
     def val_dataloader(self) -> DataLoader:
@@ -181,8 +191,27 @@ class SIRSTDataModule(L.LightningDataModule):
 
             sampler = UnrepeatedDistributedSampler(self.val_set, num_replicas=trainer.world_size,
                                                    rank=trainer.global_rank, shuffle=False)
+        workers = min(self.workers(), 2)
         return DataLoader(self.val_set, batch_size=cfg.val_batch_size, shuffle=False, sampler=sampler,
-                          num_workers=min(cfg.num_workers, 2), collate_fn=collate)
+                          num_workers=workers, collate_fn=collate, persistent_workers=workers > 0)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def auto_workers(processes: int = 1, cores: int | None = None) -> int:
+    """Workers per training process: the cores left after one per process, shared out, at most 4.
+
+    On a 2-core machine with one process that is 1 (the main process keeps a core for the model);
+    4 workers there (the former default) oversubscribed the cores (measured in docs/training.md).
+    """
+    cores = usable_cores() if cores is None else cores
+    return max(0, min(4, cores // max(1, processes) - 1))
 
 
 def make_transform(cfg: TrainConfig) -> Any:

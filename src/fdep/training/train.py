@@ -7,11 +7,13 @@ checks/creates the run directory, writes config.yaml and exports.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,10 +132,11 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
     loggers = [history_csv_logger(out),
                TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)]
     devices: Any = int(cfg.devices) if cfg.devices.isdigit() else cfg.devices
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*Checkpoint directory.*exists and is not empty.*")
-        warnings.filterwarnings("ignore", message=".*Experiment logs directory.*")
+    if rank0:
+        n = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        log.info("training %s (%s): %.2f M trainable parameters, %d DataLoader worker(s)%s", cfg.model, cfg.variant,
+                 n / 1e6, dm.workers(), " (auto)" if cfg.num_workers is None else "")
+    with quiet_lightning():
         trainer = L.Trainer(
             max_epochs=cfg.epochs,
             accelerator=cfg.accelerator,
@@ -151,7 +154,7 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
             logger=loggers,
             plugins=[AtomicCheckpointIO()],
             enable_progress_bar=cfg.progress,
-            enable_model_summary=rank0 and cfg.progress,
+            enable_model_summary=False,  # fdep logs its own one-line summary above
             default_root_dir=str(out),
         )
         try:
@@ -209,6 +212,31 @@ def protocol_summary(cfg: TrainConfig) -> str:
             f"val/{cfg.select_metric}; {lr}; precision {cfg.precision}; augment {cfg.augment} (crop {cfg.crop}); "
             f"{norm}; loss {cfg.loss}" + (f" ({cfg.eedm_form})" if cfg.loss == "eedm" else "")
             + f"; in_chans {cfg.in_chans}")
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Keep Lightning's own chatter off the user's terminal while training: its info lines ("GPU
+    available", tips such as "litlogger", "`Trainer.fit` stopped") and every warning raised from
+    Lightning's code (deprecations such as ``LeafSpec``, "does not have many workers", ...). fdep's
+    own lines, the progress bar and errors still show."""
+    names = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"(lightning|pytorch_lightning|lightning_fabric|lightning_utilities)"
+                                                 r"(\.|$)")
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*Checkpoint directory.*exists and is not empty.*")
+        warnings.filterwarnings("ignore", message=".*Experiment logs directory.*")
+        warnings.filterwarnings("ignore", message=".*The dirpath has changed from.*")
+        for lg in loggers:
+            lg.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
 
 
 def out_of_memory_message(cfg: TrainConfig) -> str:
