@@ -168,3 +168,21 @@ def test_orphaned_names(tmp_path):
     host = owner_tag().rsplit(".", 1)[0]
     assert orphaned(f".x.{host}.{dead}.abc.tmp")
     assert not orphaned(f".x.otherhost.{dead}.abc.tmp") and not orphaned(".x.abc.tmp")
+
+
+def test_lock_on_a_file_system_without_flock(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    def no_flock(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    lock = FolderLock(tmp_path).acquire()  # by the recorded owner: none yet
+    with pytest.raises(FolderInUseError):  # recorded owner (this process) alive
+        FolderLock(tmp_path).acquire()
+    lock.release()
+    p = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = owner_tag().rsplit(".", 1)[0]
+    (tmp_path / FolderLock.NAME).write_text(json.dumps({"pid": int(p.stdout), "host": host}))
+    assert FolderLock(tmp_path).acquire().took_over["pid"] == int(p.stdout)  # dead owner: taken over

@@ -259,9 +259,14 @@ class FolderLock:
                                         f"({e.strerror or e})") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            except BlockingIOError:
                 os.close(fd)
                 raise self._busy(self._read()) from None
+            except OSError:  # a file system without flock: decide by the recorded owner alone
+                rec = self._read()
+                if rec and (rec.get("host") != host_name() or pid_alive(int(rec.get("pid") or 0))):
+                    os.close(fd)
+                    raise self._busy(rec) from None
             try:  # the file may have been unlinked (released) between our open and flock: retry on the new one
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
