@@ -150,7 +150,7 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
             log_every_n_steps=cfg.log_every,
             limit_train_batches=None if cfg.limit_train_batches == 1.0 else (
                 int(cfg.limit_train_batches) if cfg.limit_train_batches > 1 else cfg.limit_train_batches),
-            callbacks=[best_cb, last_cb, LearningRateMonitor(logging_interval="epoch")],
+            callbacks=[best_cb, last_cb, LearningRateMonitor(logging_interval="epoch"), _processes_line()],
             logger=loggers,
             plugins=[AtomicCheckpointIO()],
             enable_progress_bar=cfg.progress,
@@ -212,6 +212,20 @@ def protocol_summary(cfg: TrainConfig) -> str:
             f"val/{cfg.select_metric}; {lr}; precision {cfg.precision}; augment {cfg.augment} (crop {cfg.crop}); "
             f"{norm}; loss {cfg.loss}" + (f" ({cfg.eedm_form})" if cfg.loss == "eedm" else "")
             + f"; in_chans {cfg.in_chans}")
+
+
+def _processes_line() -> Any:
+    """A callback logging fdep's one line about a multi-process run (Lightning's own lines are muted)."""
+    from lightning.pytorch.callbacks import Callback
+
+    class ProcessesLine(Callback):
+        def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+            if trainer.world_size > 1 and trainer.is_global_zero:
+                backend = getattr(trainer.strategy, "process_group_backend", None)
+                log.info("distributed: %d processes on %d node(s) (%s%s)", trainer.world_size, trainer.num_nodes,
+                         type(trainer.strategy).__name__, f", backend {backend}" if backend else "")
+
+    return ProcessesLine()
 
 
 @contextlib.contextmanager
