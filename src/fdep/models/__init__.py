@@ -18,6 +18,9 @@ from .networks import (
     gglnet,  # noqa: F401
     mlclnet,  # noqa: F401
     msdanet,  # noqa: F401
+    mtunet,  # noqa: F401
+    sctransnet,  # noqa: F401
+    sdsnet,  # noqa: F401
     uiunet,  # noqa: F401
 )
 
