@@ -27,6 +27,7 @@ Exit status 0 when every check is within --atol (relative to the output scale), 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import math
 import re
@@ -82,16 +83,29 @@ class _ConfigDict(dict):
         self[key] = value
 
 
-def _install_stand_ins() -> None:
-    def have(name: str) -> bool:
-        return importlib.util.find_spec(name) is not None
+@contextlib.contextmanager
+def _importing_references(*names: str):
+    """While loading reference files: stand-ins for missing einops/ml_collections/thop in ``sys.modules``;
+    afterwards remove those and the given module ``names`` again (the loaded modules keep their references)."""
 
+    def have(name: str) -> bool:
+        return name in sys.modules or importlib.util.find_spec(name) is not None
+
+    added = [*names]
     if not have("einops"):
         sys.modules["einops"] = types.SimpleNamespace(rearrange=_einops_rearrange, repeat=_einops_repeat)
+        added.append("einops")
     if not have("ml_collections"):
         sys.modules["ml_collections"] = types.SimpleNamespace(ConfigDict=_ConfigDict)
+        added.append("ml_collections")
     if not have("thop"):
         sys.modules["thop"] = types.SimpleNamespace(profile=None)
+        added.append("thop")
+    try:
+        yield
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
 
 
 def _load(path: Path, name: str, source: str | None = None) -> types.ModuleType:
@@ -326,7 +340,8 @@ def compare(name: str, ours, ref, key_map, shapes, ref_final, float64: bool = Tr
 
 
 def run_sctransnet(pal: Path, shapes) -> dict:
-    mod = _load(pal / "model/SCTransNet/SCTransNet_no_sigmoid.py", "ref_sctransnet")
+    with _importing_references("ref_sctransnet"):
+        mod = _load(pal / "model/SCTransNet/SCTransNet_no_sigmoid.py", "ref_sctransnet")
     torch.manual_seed(0)
     ref = mod.SCTransNet_No_Sigmoid(mode="train")  # as PAL's train_model.py builds it (n_channels=3)
     randomise(ref, 1)
@@ -335,7 +350,8 @@ def run_sctransnet(pal: Path, shapes) -> dict:
 
 
 def run_sdsnet(pal: Path, shapes) -> dict:
-    mod = _load(pal / "model/SDSNet/SDSNet_no_sigmoid.py", "ref_sdsnet")
+    with _importing_references("ref_sdsnet"):
+        mod = _load(pal / "model/SDSNet/SDSNet_no_sigmoid.py", "ref_sdsnet")
     torch.manual_seed(0)
     ref = mod.SDSNet_No_Sigmoid(n_channels=3, n_classes=1, mode="train", deepsuper=True)
     randomise(ref, 2)
@@ -343,17 +359,18 @@ def run_sdsnet(pal: Path, shapes) -> dict:
 
 
 def run_mtunet(root: Path, shapes, any_size: bool, float64: bool = True) -> dict:
-    pkg = types.ModuleType("model")
-    pkg.__path__ = [str(root)]
-    sys.modules["model"] = pkg
-    _load(root / "vit.py", "model.vit")
     src = (root / "MTU_Net.py").read_text()
     if any_size:
         grid = "x=64, y=64"
         if src.count(grid) != 4:
             raise ValueError(f"{root / 'MTU_Net.py'}: expected the hard-coded token grid '{grid}' four times")
         src = src.replace(grid, "x=input.shape[2] // 16, y=input.shape[3] // 16")
-    mod = _load(root / "MTU_Net.py", "model.MTU_Net", src)
+    with _importing_references("model", "model.vit", "model.MTU_Net"):
+        pkg = types.ModuleType("model")  # the reference imports `model.vit`
+        pkg.__path__ = [str(root)]
+        sys.modules["model"] = pkg
+        _load(root / "vit.py", "model.vit")
+        mod = _load(root / "MTU_Net.py", "model.MTU_Net", src)
     torch.manual_seed(0)
     ref = mod.res_UNet(num_classes=1, input_channels=3, block=mod.Res_block, num_blocks=[2, 2, 2, 2],
                        nb_filter=[16, 32, 64, 128, 256])  # train.py defaults: channel_size three, resnet_18
@@ -374,7 +391,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    _install_stand_ins()
     small = [(2, 3, 64, 64), (2, 3, 96, 160)]
     jobs = []
     if args.pal and (args.pal / "model/SCTransNet").is_dir():
