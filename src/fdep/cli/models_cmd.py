@@ -58,7 +58,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "models",
         help="list the model zoo: parameters, FLOPs, FDEP top feature, deep supervision",
-        description="List registered networks with parameter count (ours and the paper's), FLOPs/MACs of one "
+        description="List registered networks with parameter count (ours and the paper's; diff %% compares the paper "
+        "with ours plus the parameters the reference code builds but never uses), FLOPs/MACs of one "
         "forward pass, the channels/stride of the FDEP top feature and whether training returns side outputs.",
     )
     p.add_argument("names", nargs="*", help="networks to list (default: all registered)")
