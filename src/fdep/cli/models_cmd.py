@@ -58,7 +58,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "models",
         help="list the model zoo: parameters, FLOPs, FDEP top feature, deep supervision",
-        description="List registered networks with parameter count (ours and the paper's; diff %% compares the paper "
+        description="List registered networks with parameter count (ours and the paper's; diff % compares the paper "
         "with ours plus the parameters the reference code builds but never uses), FLOPs/MACs of one "
         "forward pass, the channels/stride of the FDEP top feature and whether training returns side outputs.",
     )
