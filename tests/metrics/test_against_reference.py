@@ -7,6 +7,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 import fdep.metrics.components as components
 from fdep.metrics import evaluate
 from fdep.metrics._inputs import make_thresholds
+from fdep.metrics.core import Setup
+from fdep.metrics.synthetic import noisy_set
 
 from .maps import structured_pair
 from .slow_reference import reference
@@ -40,6 +42,50 @@ def test_target_metrics_match_reference_99_thresholds(seed):
 def test_target_metrics_match_reference_other_thresholds(thresholds):
     preds, gts = _set(11, close=True)
     _check(preds, gts, thresholds, tol=2.5)
+
+
+@pytest.mark.parametrize("regime", ["auto", "dense", "blocks"])
+def test_noisy_maps_match_reference(regime, monkeypatch):
+    """The benchmark's stress case (uniform noise on every pixel, issue 12) at a small size, with
+    the dense levels labelled whole (auto), every level labelled whole, or every level by blocks."""
+    if regime != "auto":
+        monkeypatch.setattr(components, "DENSE_FRACTION", 0.0 if regime == "dense" else 2.0)
+    preds, gts = noisy_set(3, 40, seed=5)
+    _check(preds, gts, 99)
+    _check([p.astype(np.float64) for p in preds], gts, [0.005, 0.02, 0.03, 0.5, 0.6], tol=2.0)
+
+
+def _per_level(comps) -> list[tuple[int, ...]]:
+    """Every (level, area, sum_y, sum_x, first) of a Components, ranges expanded, sorted."""
+    return sorted((j, a, sy, sx, f) for lo, hi, a, sy, sx, f in
+                  zip(comps.lo, comps.hi, comps.area, comps.sum_y, comps.sum_x, comps.first)
+                  for j in range(int(lo), int(hi) + 1))
+
+
+@pytest.mark.parametrize("kind", ["noisy", "structured"])
+def test_dense_and_block_regimes_give_the_same_components(kind):
+    levels = Setup(make_thresholds(99), 3.0).levels
+    if kind == "noisy":
+        preds, _ = noisy_set(2, 36, seed=2)
+    else:
+        preds, _ = _set(4, n=2, size=36)
+    rng = np.random.default_rng(0)
+    for p in preds:
+        dense = components.threshold_components(p, levels, dense_fraction=0.0)
+        blocks = components.threshold_components(p, levels, dense_fraction=2.0)
+        assert _per_level(dense[0]) == _per_level(blocks[0])
+        for a, b in zip(dense[1:], blocks[1:]):  # n_pred, pix_above
+            np.testing.assert_array_equal(a, b)
+        assert dense[1].sum() == len(_per_level(dense[0]))
+        # With GT centroids, the dense levels keep a superset of the components within tol of one.
+        every = _per_level(dense[0])
+        pick = [every[i] for i in rng.choice(len(every), 6)]  # points 0-2 px from some components' centroids
+        gcy = np.array([c[2] / c[1] for c in pick]) + rng.uniform(-2, 2, 6)
+        gcx = np.array([c[3] / c[1] for c in pick]) + rng.uniform(-2, 2, 6)
+        near = _per_level(components.threshold_components(p, levels, near=(gcy, gcx, 3.0), dense_fraction=0.0)[0])
+        within = [c for c in every if np.min((c[2] / c[1] - gcy) ** 2 + (c[3] / c[1] - gcx) ** 2) < 9.0]
+        assert set(within) <= set(near) <= set(every)
+        assert len(within) > 0
 
 
 def _merged_set(seed, n=4, size=40):
@@ -90,7 +136,7 @@ def test_chunked_canvas_gives_the_same_components(monkeypatch):
     monkeypatch.setattr(components, "MAX_VOLUME", 64)
     orig = components.threshold_components
     monkeypatch.setattr(components, "threshold_components",
-                        lambda p, levels, max_volume=64, level_index=None: orig(p, levels, 64, level_index))
+                        lambda p, levels, max_volume=64, **kw: orig(p, levels, 64, **kw))
     import fdep.metrics.core as core
 
     monkeypatch.setattr(core, "threshold_components", components.threshold_components)
