@@ -88,6 +88,24 @@ def test_dense_and_block_regimes_give_the_same_components(kind):
         assert len(within) > 0
 
 
+def test_opencv_centroids_are_far_within_the_preselection_margin():
+    """The dense levels preselect labels by OpenCV's floating-point centroids (tol + CENTROID_MARGIN):
+    they must agree with the exact sums / counts far below that margin, on large noisy masks too."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    for density, shape in ((0.2, (300, 500)), (0.45, (512, 512)), (0.8, (64, 2000))):
+        mask = (rng.random(shape) < density).astype(np.uint8)
+        n, lab, _, cent = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+        ys, xs = np.nonzero(mask)
+        lbl = lab[ys, xs]
+        area = np.bincount(lbl, minlength=n)[1:]
+        cy = np.bincount(lbl, ys, minlength=n)[1:] / area
+        cx = np.bincount(lbl, xs, minlength=n)[1:] / area
+        assert np.max(np.abs(cent[1:, 1] - cy)) < components.CENTROID_MARGIN * 1e-3
+        assert np.max(np.abs(cent[1:, 0] - cx)) < components.CENTROID_MARGIN * 1e-3
+
+
 def _merged_set(seed, n=4, size=40):
     """Pairs of small GT targets 2-4 px apart under one blurred blob: components close to two targets."""
     from scipy.ndimage import gaussian_filter

@@ -1,18 +1,36 @@
 """Connected components of a probability map at many thresholds at once.
 
 A pixel is "above level j" when p > levels[j-1]; components of the binarised map
-at level j nest inside those at level j-1. We label once at the lowest level
-(OpenCV, 8-connectivity) to get the components ``c``; then for every component
-and every distinct level ``d`` its pixels reach, the pixels of ``c`` with level
->= d form a *block*: the binarised map restricted to ``c``'s part of the image,
-cropped to its own bounding box. All blocks of an image are packed side by side
-(with a zero separator row and column) into one small canvas and labelled with a
-single OpenCV call, so the cost is one pass over the candidate pixels and their
-levels instead of one full-image labelling per threshold. A block stands for all
-levels in (previous distinct level of ``c``, d], so identical binarisations are
-labelled once (the blocks of the lowest level come straight from the first
-labelling). Memory stays bounded: blocks are processed in chunks of at most
-``max_volume`` pixel-levels and canvas pixels.
+at level j nest inside those at level j-1, and the number of pixels above level j
+only falls with j. Two regimes share the levels of one image, split at the first
+level whose binarised map covers less than ``DENSE_FRACTION`` of the image:
+
+**Dense levels** (a prefix 1..L; empty for a trained network's smooth output,
+several levels for salt-and-pepper maps of an under-trained network or a
+classical method, where the components number in the thousands). Each is labelled
+whole by one ``cv2.connectedComponentsWithStats`` call: the component count is the
+label count, and areas, boxes and centroids come from compiled code, so nothing
+runs per pixel in Python. Only labels that can match are measured exactly (see
+``_dense_level``): matching only ever looks at components whose centroid lies
+within tol of a GT centroid.
+
+**Block levels** (L+1..K). We label once at level L+1 (OpenCV, 8-connectivity)
+to get the components ``c``; then for every component and every distinct level
+``d`` its pixels reach, the pixels of ``c`` with level >= d form a *block*: the
+binarised map restricted to ``c``'s part of the image, cropped to its own bounding
+box. All blocks of an image are packed side by side (with a zero separator row and
+column) into one small canvas and labelled with a single OpenCV call, so the cost
+is one pass over the candidate pixels and their levels instead of one full-image
+labelling per threshold. A block stands for all levels in (previous distinct level
+of ``c``, d], so identical binarisations are labelled once (the blocks of the
+lowest level come straight from the first labelling). Memory stays bounded: blocks
+are processed in chunks of at most ``max_volume`` pixel-levels and canvas pixels.
+
+Why the split: the block method costs Python-level array work per (pixel, level)
+pair, and a component spanning the image (the noise floor joins everything at the
+low levels) makes blocks whose boxes cover the whole image at every level; a dense
+level costs one compiled labelling of the image instead. Both give the same
+components (tested with every level forced into either regime).
 
 Every component is reported with its level range, pixel count, exact integer
 coordinate sums (centroid = sum / count, as SPEC.md defines it) and the flat
@@ -28,7 +46,7 @@ import numpy as np
 
 DENSE_LIMIT = 1 << 22  # largest components x levels table built densely
 MAX_VOLUME = 1 << 21  # pixel-levels and canvas pixels per canvas: bounds the working memory (~100 MiB)
-DENSE_FRACTION = 1 / 16  # a level whose binarised map covers at least this fraction of the image is labelled whole
+DENSE_FRACTION = 1 / 8  # a level whose binarised map covers at least this fraction of the image is labelled whole
 CENTROID_MARGIN = 1e-3  # px added to tol when OpenCV's floating-point centroids preselect labels
 
 
@@ -219,11 +237,12 @@ def _dense_level(mask: np.ndarray, j: int, near: tuple[np.ndarray, np.ndarray, f
 
     OpenCV returns every label's area, bounding box and floating-point centroid in compiled code,
     so nothing here runs per pixel except for the few labels near a GT. Exactness: OpenCV's
-    centroid only *preselects* labels, with a margin of CENTROID_MARGIN px (its floating-point
-    error is ~1e-12 px), so every label with exact centroid distance < tol is kept; their exact
-    integer coordinate sums and first pixel are then taken from the label image (``np.nonzero``
-    inside the label's bounding box lists its pixels in raster order). Matching tests the exact
-    distance again.
+    floating-point centroid only *preselects* labels, at distance < tol + CENTROID_MARGIN. Its
+    rounding error is many orders of magnitude below that margin (it divides integer coordinate
+    sums by the area in double precision; tests/metrics check it against exact sums), so every
+    label whose exact centroid lies at distance < tol is kept. Their exact integer coordinate
+    sums and first pixel are then read from the label image (``np.nonzero`` inside the label's
+    bounding box lists its pixels in raster order), and matching tests the exact distance again.
     """
     n, lab, stats, cent = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8,
                                                            ltype=cv2.CV_32S)
