@@ -17,7 +17,7 @@ peak working memory of one evaluate call; --stream feeds SIRSTMetrics a SIRST3-s
 (2,755 synthetic maps, 256x256 to 1024x1024) and reports its peak memory.
 
     PYTHONPATH=src python benchmarks/bench_metrics.py [--case both] [--n 201] [--size 512]
-        [--baseline-images 6] [--repeat 5] [--memory] [--stream]
+        [--baseline-images 6] [--repeat 5] [--memory] [--stream]   (--case none --stream: the stream only)
 """
 
 from __future__ import annotations
@@ -237,7 +237,8 @@ def main() -> None:
     from fdep.metrics.synthetic import noisy_set, synthetic_set
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--case", choices=("both", "smooth", "stress"), default="both")
+    ap.add_argument("--case", choices=("both", "smooth", "stress", "none"), default="both",
+                    help="evaluate cases to run (none: only --stream)")
     ap.add_argument("--n", type=int, default=201)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--thresholds", type=int, default=99)

@@ -53,6 +53,10 @@ def test_noisy_maps_match_reference(regime, monkeypatch):
     preds, gts = noisy_set(3, 40, seed=5)
     _check(preds, gts, 99)
     _check([p.astype(np.float64) for p in preds], gts, [0.005, 0.02, 0.03, 0.5, 0.6], tol=2.0)
+    # Quantised to steps of 1/80 (and noise up to 0.3): runs of consecutive thresholds give equal maps.
+    rng = np.random.default_rng(1)
+    coarse = [np.floor(np.maximum(p, rng.uniform(0, 0.3, p.shape)) * 80) / 80 for p in preds]
+    _check(coarse, gts, 99)
 
 
 def _per_level(comps) -> list[tuple[int, ...]]:

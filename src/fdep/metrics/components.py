@@ -193,8 +193,9 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
     are a prefix 1..L):
 
     * dense levels (noisy maps: an under-trained network, a classical method) are labelled
-      directly, one OpenCV call with statistics per level. The component count is the label
-      count; only the labels near a GT centroid are measured exactly (see :func:`_dense_level`).
+      directly, one OpenCV call with statistics per level (a level whose map equals the one
+      below, i.e. has the same pixel count, reuses its components). The component count is the
+      label count; only the labels near a GT centroid are measured exactly (:func:`_dense_level`).
     * the levels above L go through the block method (:func:`_block_components`) on the pixels
       with p > levels[L]. For a smooth map L = 0 and this is the whole work.
     """
@@ -211,8 +212,12 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
         if count == 0 or count < frac * p.size or j == nlev + 1:
             break
         pix_above[j] = count
-        n_pred[j], dense = _dense_level(mask, j, near)
-        parts.append(dense)
+        if parts and count == pix_above[j - 1]:  # nested maps with equal counts are equal: same components
+            n_pred[j] = n_pred[j - 1]
+            parts[-1].hi[:] = j
+        else:
+            n_pred[j], dense = _dense_level(mask, j, near)
+            parts.append(dense)
         j += 1
         if j <= nlev:
             mask = greater_mask(p, float(levels[j - 1]))
