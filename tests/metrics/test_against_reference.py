@@ -92,6 +92,19 @@ def test_dense_and_block_regimes_give_the_same_components(kind):
         assert len(within) > 0
 
 
+def test_dense_regime_with_32_bit_labels():
+    """Maps with 2**16 or more pixels above a level take OpenCV's 32-bit labels: same components."""
+    from fdep.metrics.synthetic import noisy_pair
+
+    p, _ = noisy_pair(np.random.default_rng(7), 300)
+    levels = np.array([0.01, 0.02, 0.04, 0.5])
+    assert np.count_nonzero(p > 0.01) >= 65535
+    dense = components.threshold_components(p, levels, dense_fraction=0.0)
+    blocks = components.threshold_components(p, levels, dense_fraction=2.0)
+    assert _per_level(dense[0]) == _per_level(blocks[0])
+    np.testing.assert_array_equal(dense[1], blocks[1])
+
+
 def test_opencv_centroids_are_far_within_the_preselection_margin():
     """The dense levels preselect labels by OpenCV's floating-point centroids (tol + CENTROID_MARGIN):
     they must agree with the exact sums / counts far below that margin, on large noisy masks too."""
