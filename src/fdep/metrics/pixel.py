@@ -47,7 +47,7 @@ class NegativeCounter:
     few buckets that do (marked by a sentinel) are placed by an exact binary search.
     """
 
-    MANTISSA_BITS = 13  # buckets of 2**-13 relative width: a 1M-entry table for [0, 1]
+    MANTISSA_BITS = 14  # buckets of 2**-14 relative width: a 2M-entry table for [0, 1] (13-16 tried: 14 fastest)
 
     def __init__(self, u: np.ndarray) -> None:
         self.u = np.asarray(u, np.float64)
