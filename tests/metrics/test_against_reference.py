@@ -225,3 +225,18 @@ def test_binned_mode_is_close_to_exact():
     q = np.concatenate([np.minimum(np.floor(p * 10_000), 9_999).ravel() for p in preds])
     assert abs(binned["hse_p"] - average_precision_score(y, q)) < 1e-9
     assert abs(binned["auc"] - roc_auc_score(y, q)) < 1e-9
+
+
+@pytest.mark.parametrize("kind", ["random", "8bit", "ends", "empty"])
+def test_background_count_table_is_searchsorted(kind):
+    """NegativeCounter's bucket table: #target keys below each bucket, sentinel where a key lies."""
+    from fdep.metrics.pixel import NegativeCounter
+
+    rng = np.random.default_rng(2)
+    u = {"random": np.unique(rng.random(3000)), "8bit": np.unique(np.round(rng.random(400) * 255) / 255),
+         "ends": np.array([0.0, 1e-30, 0.5, 1.0]), "empty": np.zeros(0)}[kind]
+    c = NegativeCounter(u)
+    keys = u.astype(np.float32).view(np.int32).astype(np.int64) >> c.shift
+    want = np.searchsorted(keys, np.arange((0x3F800000 >> c.shift) + 1), side="left")
+    want[keys] = c.sentinel
+    np.testing.assert_array_equal(c.table, want)
