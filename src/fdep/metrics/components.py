@@ -199,7 +199,6 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
     * the levels above L go through the block method (:func:`_block_components`) on the pixels
       with p > levels[L]. For a smooth map L = 0 and this is the whole work.
     """
-    h, w = p.shape
     nlev = len(levels)
     frac = DENSE_FRACTION if dense_fraction is None else dense_fraction
     n_pred = np.zeros(nlev + 1, np.int64)
@@ -255,7 +254,7 @@ def _dense_level(mask: np.ndarray, count: int, j: int, near: tuple[np.ndarray, n
     n, lab, stats, cent = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=ltype)
     if n <= 1:
         return 0, Components.empty()
-    h, w = mask.shape
+    w = mask.shape[1]
     if near is None:  # every component, from one pass over the pixels
         idx = np.flatnonzero(mask)
         comp = lab.ravel()[idx].astype(np.int64) - 1
