@@ -7,6 +7,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 import fdep.metrics.components as components
 from fdep.metrics import evaluate
 from fdep.metrics._inputs import make_thresholds
+from fdep.metrics.core import Setup
+from fdep.metrics.synthetic import noisy_set
 
 from .maps import structured_pair
 from .slow_reference import reference
@@ -40,6 +42,85 @@ def test_target_metrics_match_reference_99_thresholds(seed):
 def test_target_metrics_match_reference_other_thresholds(thresholds):
     preds, gts = _set(11, close=True)
     _check(preds, gts, thresholds, tol=2.5)
+
+
+@pytest.mark.parametrize("regime", ["auto", "dense", "blocks"])
+def test_noisy_maps_match_reference(regime, monkeypatch):
+    """The benchmark's stress case (uniform noise on every pixel, issue 12) at a small size, with
+    the dense levels labelled whole (auto), every level labelled whole, or every level by blocks."""
+    if regime != "auto":
+        monkeypatch.setattr(components, "DENSE_FRACTION", 0.0 if regime == "dense" else 2.0)
+    preds, gts = noisy_set(3, 40, seed=5)
+    _check(preds, gts, 99)
+    _check([p.astype(np.float64) for p in preds], gts, [0.005, 0.02, 0.03, 0.5, 0.6], tol=2.0)
+    # Quantised to steps of 1/80 (and noise up to 0.3): runs of consecutive thresholds give equal maps.
+    rng = np.random.default_rng(1)
+    coarse = [np.floor(np.maximum(p, rng.uniform(0, 0.3, p.shape)) * 80) / 80 for p in preds]
+    _check(coarse, gts, 99)
+
+
+def _per_level(comps) -> list[tuple[int, ...]]:
+    """Every (level, area, sum_y, sum_x, first) of a Components, ranges expanded, sorted."""
+    return sorted((j, a, sy, sx, f) for lo, hi, a, sy, sx, f in
+                  zip(comps.lo, comps.hi, comps.area, comps.sum_y, comps.sum_x, comps.first)
+                  for j in range(int(lo), int(hi) + 1))
+
+
+@pytest.mark.parametrize("kind", ["noisy", "structured"])
+def test_dense_and_block_regimes_give_the_same_components(kind):
+    levels = Setup(make_thresholds(99), 3.0).levels
+    if kind == "noisy":
+        preds, _ = noisy_set(2, 36, seed=2)
+    else:
+        preds, _ = _set(4, n=2, size=36)
+    rng = np.random.default_rng(0)
+    for p in preds:
+        dense = components.threshold_components(p, levels, dense_fraction=0.0)
+        blocks = components.threshold_components(p, levels, dense_fraction=2.0)
+        assert _per_level(dense[0]) == _per_level(blocks[0])
+        for a, b in zip(dense[1:], blocks[1:]):  # n_pred, pix_above
+            np.testing.assert_array_equal(a, b)
+        assert dense[1].sum() == len(_per_level(dense[0]))
+        # With GT centroids, the dense levels keep a superset of the components within tol of one.
+        every = _per_level(dense[0])
+        pick = [every[i] for i in rng.choice(len(every), 6)]  # points 0-2 px from some components' centroids
+        gcy = np.array([c[2] / c[1] for c in pick]) + rng.uniform(-2, 2, 6)
+        gcx = np.array([c[3] / c[1] for c in pick]) + rng.uniform(-2, 2, 6)
+        near = _per_level(components.threshold_components(p, levels, near=(gcy, gcx, 3.0), dense_fraction=0.0)[0])
+        within = [c for c in every if np.min((c[2] / c[1] - gcy) ** 2 + (c[3] / c[1] - gcx) ** 2) < 9.0]
+        assert set(within) <= set(near) <= set(every)
+        assert len(within) > 0
+
+
+def test_dense_regime_with_32_bit_labels():
+    """Maps with 2**16 or more pixels above a level take OpenCV's 32-bit labels: same components."""
+    from fdep.metrics.synthetic import noisy_pair
+
+    p, _ = noisy_pair(np.random.default_rng(7), 300)
+    levels = np.array([0.01, 0.02, 0.04, 0.5])
+    assert np.count_nonzero(p > 0.01) >= 65535
+    dense = components.threshold_components(p, levels, dense_fraction=0.0)
+    blocks = components.threshold_components(p, levels, dense_fraction=2.0)
+    assert _per_level(dense[0]) == _per_level(blocks[0])
+    np.testing.assert_array_equal(dense[1], blocks[1])
+
+
+def test_opencv_centroids_are_far_within_the_preselection_margin():
+    """The dense levels preselect labels by OpenCV's floating-point centroids (tol + CENTROID_MARGIN):
+    they must agree with the exact sums / counts far below that margin, on large noisy masks too."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    for density, shape in ((0.2, (300, 500)), (0.45, (512, 512)), (0.8, (64, 2000))):
+        mask = (rng.random(shape) < density).astype(np.uint8)
+        n, lab, _, cent = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+        ys, xs = np.nonzero(mask)
+        lbl = lab[ys, xs]
+        area = np.bincount(lbl, minlength=n)[1:]
+        cy = np.bincount(lbl, ys, minlength=n)[1:] / area
+        cx = np.bincount(lbl, xs, minlength=n)[1:] / area
+        assert np.max(np.abs(cent[1:, 1] - cy)) < components.CENTROID_MARGIN * 1e-3
+        assert np.max(np.abs(cent[1:, 0] - cx)) < components.CENTROID_MARGIN * 1e-3
 
 
 def _merged_set(seed, n=4, size=40):
@@ -90,7 +171,7 @@ def test_chunked_canvas_gives_the_same_components(monkeypatch):
     monkeypatch.setattr(components, "MAX_VOLUME", 64)
     orig = components.threshold_components
     monkeypatch.setattr(components, "threshold_components",
-                        lambda p, levels, max_volume=64, level_index=None: orig(p, levels, 64, level_index))
+                        lambda p, levels, max_volume=64, **kw: orig(p, levels, 64, **kw))
     import fdep.metrics.core as core
 
     monkeypatch.setattr(core, "threshold_components", components.threshold_components)
@@ -144,3 +225,18 @@ def test_binned_mode_is_close_to_exact():
     q = np.concatenate([np.minimum(np.floor(p * 10_000), 9_999).ravel() for p in preds])
     assert abs(binned["hse_p"] - average_precision_score(y, q)) < 1e-9
     assert abs(binned["auc"] - roc_auc_score(y, q)) < 1e-9
+
+
+@pytest.mark.parametrize("kind", ["random", "8bit", "ends", "empty"])
+def test_background_count_table_is_searchsorted(kind):
+    """NegativeCounter's bucket table: #target keys below each bucket, sentinel where a key lies."""
+    from fdep.metrics.pixel import NegativeCounter
+
+    rng = np.random.default_rng(2)
+    u = {"random": np.unique(rng.random(3000)), "8bit": np.unique(np.round(rng.random(400) * 255) / 255),
+         "ends": np.array([0.0, 1e-30, 0.5, 1.0]), "empty": np.zeros(0)}[kind]
+    c = NegativeCounter(u)
+    keys = u.astype(np.float32).view(np.int32).astype(np.int64) >> c.shift
+    want = np.searchsorted(keys, np.arange((0x3F800000 >> c.shift) + 1), side="left")
+    want[keys] = c.sentinel
+    np.testing.assert_array_equal(c.table, want)

@@ -5,10 +5,19 @@ import math
 import numpy as np
 import pytest
 
+import fdep.metrics.components as components
 from fdep.metrics import NoTargetError, evaluate
 
 H = W = 24
 N = H * W
+
+
+@pytest.fixture(autouse=True, params=["auto", "dense", "blocks"])
+def regime(request, monkeypatch):
+    """Every case must hold whether levels are labelled whole (dense) or by blocks."""
+    if request.param != "auto":
+        monkeypatch.setattr(components, "DENSE_FRACTION", 0.0 if request.param == "dense" else 2.0)
+    return request.param
 
 
 def blank():

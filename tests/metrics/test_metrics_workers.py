@@ -69,3 +69,22 @@ def test_ordered_map_keeps_order_and_raises_first_error_in_order():
         for v in ordered_map(f, 10, 2):
             got.append(v)
     assert got == [0, 1, 2, 3]
+
+
+def test_opencv_runs_single_threaded_inside_the_pool_and_is_restored():
+    import cv2
+
+    preds, gts = synthetic_set(4, 48, seed=2)
+    before = cv2.getNumThreads()
+    seen: list[int] = []
+
+    def load(i):
+        seen.append(cv2.getNumThreads())
+        return preds[i], gts[i]
+
+    evaluate_loader(4, load, thresholds=9, workers=2)
+    assert seen and set(seen) == {1}
+    assert cv2.getNumThreads() == before
+    seen.clear()
+    evaluate_loader(4, load, thresholds=9, workers=1)  # serial: OpenCV keeps its own threads
+    assert set(seen) == {before}

@@ -1,18 +1,36 @@
 """Connected components of a probability map at many thresholds at once.
 
 A pixel is "above level j" when p > levels[j-1]; components of the binarised map
-at level j nest inside those at level j-1. We label once at the lowest level
-(OpenCV, 8-connectivity) to get the components ``c``; then for every component
-and every distinct level ``d`` its pixels reach, the pixels of ``c`` with level
->= d form a *block*: the binarised map restricted to ``c``'s part of the image,
-cropped to its own bounding box. All blocks of an image are packed side by side
-(with a zero separator row and column) into one small canvas and labelled with a
-single OpenCV call, so the cost is one pass over the candidate pixels and their
-levels instead of one full-image labelling per threshold. A block stands for all
-levels in (previous distinct level of ``c``, d], so identical binarisations are
-labelled once (the blocks of the lowest level come straight from the first
-labelling). Memory stays bounded: blocks are processed in chunks of at most
-``max_volume`` pixel-levels and canvas pixels.
+at level j nest inside those at level j-1, and the number of pixels above level j
+only falls with j. Two regimes share the levels of one image, split at the first
+level whose binarised map covers less than ``DENSE_FRACTION`` of the image:
+
+**Dense levels** (a prefix 1..L; empty for a trained network's smooth output,
+several levels for salt-and-pepper maps of an under-trained network or a
+classical method, where the components number in the thousands). Each is labelled
+whole by one ``cv2.connectedComponentsWithStats`` call: the component count is the
+label count, and areas, boxes and centroids come from compiled code, so nothing
+runs per pixel in Python. Only labels that can match are measured exactly (see
+``_dense_level``): matching only ever looks at components whose centroid lies
+within tol of a GT centroid.
+
+**Block levels** (L+1..K). We label once at level L+1 (OpenCV, 8-connectivity)
+to get the components ``c``; then for every component and every distinct level
+``d`` its pixels reach, the pixels of ``c`` with level >= d form a *block*: the
+binarised map restricted to ``c``'s part of the image, cropped to its own bounding
+box. All blocks of an image are packed side by side (with a zero separator row and
+column) into one small canvas and labelled with a single OpenCV call, so the cost
+is one pass over the candidate pixels and their levels instead of one full-image
+labelling per threshold. A block stands for all levels in (previous distinct level
+of ``c``, d], so identical binarisations are labelled once (the blocks of the
+lowest level come straight from the first labelling). Memory stays bounded: blocks
+are processed in chunks of at most ``max_volume`` pixel-levels and canvas pixels.
+
+Why the split: the block method costs Python-level array work per (pixel, level)
+pair, and a component spanning the image (the noise floor joins everything at the
+low levels) makes blocks whose boxes cover the whole image at every level; a dense
+level costs one compiled labelling of the image instead. Both give the same
+components (tested with every level forced into either regime).
 
 Every component is reported with its level range, pixel count, exact integer
 coordinate sums (centroid = sum / count, as SPEC.md defines it) and the flat
@@ -28,6 +46,8 @@ import numpy as np
 
 DENSE_LIMIT = 1 << 22  # largest components x levels table built densely
 MAX_VOLUME = 1 << 21  # pixel-levels and canvas pixels per canvas: bounds the working memory (~100 MiB)
+DENSE_FRACTION = 1 / 8  # a level whose binarised map covers at least this fraction of the image is labelled whole
+CENTROID_MARGIN = 1e-3  # px added to tol when OpenCV's floating-point centroids preselect labels
 
 
 @dataclass
@@ -138,30 +158,151 @@ def label_components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.
     return n - 1, area[order], sum_y[order], sum_x[order], first[order]
 
 
+def near_pairs(gcy: np.ndarray, gcx: np.ndarray, pcy: np.ndarray, pcx: np.ndarray, tol: float,
+               chunk: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (gt, pred) with squared centroid distance < tol**2."""
+    gi, pi = [], []
+    t2 = tol * tol
+    step = max(1, chunk // max(1, len(pcy)))
+    for s in range(0, len(gcy), step):
+        dy = pcy[None, :] - gcy[s:s + step, None]
+        dx = pcx[None, :] - gcx[s:s + step, None]
+        a, b = np.nonzero(dy * dy + dx * dx < t2)
+        gi.append(a + s)
+        pi.append(b)
+    if not gi:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(gi).astype(np.int64), np.concatenate(pi).astype(np.int64)
+
+
 def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MAX_VOLUME,
-                         level_index: LevelIndex | None = None) -> tuple[Components, np.ndarray]:
+                         level_index: LevelIndex | None = None,
+                         near: tuple[np.ndarray, np.ndarray, float] | None = None,
+                         dense_fraction: float | None = None) -> tuple[Components, np.ndarray, np.ndarray]:
     """Components of ``p > levels[j-1]`` for every level j = 1..K, in one pass.
 
-    Returns the components (with their level ranges) and ``pix_above`` (K + 1,):
-    ``pix_above[j]`` = number of pixels with p > levels[j-1] (index 0 unused).
+    Returns ``(comps, n_pred, pix_above)``, the last two of length K + 1 (index 0 unused):
+    ``n_pred[j]`` = number of components at level j, ``pix_above[j]`` = number of pixels with
+    p > levels[j-1]. ``comps`` holds components with their level ranges: every component when
+    ``near`` is None; with ``near = (gcy, gcx, tol)`` it holds at least every component whose
+    centroid lies at distance < tol from one of the GT centroids (the only ones matching can
+    take), and may hold others.
+
+    Two regimes, split at the first level whose binarised map covers less than
+    ``dense_fraction`` of the image (pixel counts only fall with the level, so the dense levels
+    are a prefix 1..L):
+
+    * dense levels (noisy maps: an under-trained network, a classical method) are labelled
+      directly, one OpenCV call with statistics per level (a level whose map equals the one
+      below, i.e. has the same pixel count, reuses its components). The component count is the
+      label count; only the labels near a GT centroid are measured exactly (:func:`_dense_level`).
+    * the levels above L go through the block method (:func:`_block_components`) on the pixels
+      with p > levels[L]. For a smooth map L = 0 and this is the whole work.
+    """
+    nlev = len(levels)
+    frac = DENSE_FRACTION if dense_fraction is None else dense_fraction
+    n_pred = np.zeros(nlev + 1, np.int64)
+    pix_above = np.zeros(nlev + 1, np.int64)
+    parts: list[Components] = []
+    j = 1
+    mask = greater_mask(p, float(levels[0]))
+    while True:
+        count = int(np.count_nonzero(mask))
+        if count == 0 or count < frac * p.size or j == nlev + 1:
+            break
+        pix_above[j] = count
+        if parts and count == pix_above[j - 1]:  # nested maps with equal counts are equal: same components
+            n_pred[j] = n_pred[j - 1]
+            parts[-1].hi[:] = j
+        else:
+            n_pred[j], dense = _dense_level(mask, count, j, near)
+            parts.append(dense)
+        j += 1
+        if j <= nlev:
+            mask = greater_mask(p, float(levels[j - 1]))
+    if j <= nlev and count:
+        comps, above = _block_components(p, mask, j, levels, max_volume, level_index)
+        pix_above[j:] = above[j:]
+        n_pred += count_per_level(comps.lo, comps.hi, nlev)
+        parts.append(comps)
+    return Components.concat(parts), n_pred, pix_above
+
+
+def count_per_level(lo: np.ndarray, hi: np.ndarray, nlev: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """out[j] = number (or weight sum) of intervals [lo, hi] containing j, for j = 0..nlev."""
+    d = np.bincount(lo, weights, minlength=nlev + 2) - np.bincount(hi + 1, weights, minlength=nlev + 2)
+    out = np.cumsum(d)[: nlev + 1]
+    return out if weights is not None else out.astype(np.int64)
+
+
+def _dense_level(mask: np.ndarray, count: int, j: int, near: tuple[np.ndarray, np.ndarray, float] | None
+                 ) -> tuple[int, Components]:
+    """Label one dense binarised map (``count`` pixels set): (component count, components near a GT
+    centroid, or all of them when ``near`` is None).
+
+    OpenCV returns every label's area, bounding box and floating-point centroid in compiled code,
+    so nothing here runs per pixel except for the few labels near a GT. Exactness: OpenCV's
+    floating-point centroid only *preselects* labels, at distance < tol + CENTROID_MARGIN. Its
+    rounding error is many orders of magnitude below that margin (it divides integer coordinate
+    sums by the area in double precision; tests/metrics check it against exact sums), so every
+    label whose exact centroid lies at distance < tol is kept. Their exact integer coordinate
+    sums and first pixel are then read from the label image (``np.nonzero`` inside the label's
+    bounding box lists its pixels in raster order), and matching tests the exact distance again.
+    """
+    # 16-bit labels when the pixel count bounds the label count below 2**16 (a little faster).
+    ltype = cv2.CV_16U if count < 65535 else cv2.CV_32S
+    n, lab, stats, cent = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=ltype)
+    if n <= 1:
+        return 0, Components.empty()
+    w = mask.shape[1]
+    if near is None:  # every component, from one pass over the pixels
+        idx = np.flatnonzero(mask)
+        comp = lab.ravel()[idx].astype(np.int64) - 1
+        y, x = np.divmod(idx, w)
+        area = np.bincount(comp, minlength=n - 1)
+        sy = np.bincount(comp, y, minlength=n - 1).astype(np.int64)
+        sx = np.bincount(comp, x, minlength=n - 1).astype(np.int64)
+        first = _first_index(comp, idx, n - 1)
+    else:
+        gcy, gcx, tol = near
+        _, cand = near_pairs(np.asarray(gcy, np.float64), np.asarray(gcx, np.float64), cent[1:, 1], cent[1:, 0],
+                             tol + CENTROID_MARGIN)
+        sel = np.unique(cand) + 1
+        k = len(sel)
+        area, sy, sx, first = (np.zeros(k, np.int64) for _ in range(4))
+        for i, lbl in enumerate(sel):
+            x0, y0, bw, bh = (int(v) for v in stats[lbl, :4])
+            ys, xs = np.nonzero(lab[y0:y0 + bh, x0:x0 + bw] == lbl)
+            area[i] = len(ys)
+            sy[i] = int(ys.sum()) + y0 * len(ys)
+            sx[i] = int(xs.sum()) + x0 * len(xs)
+            first[i] = (y0 + int(ys[0])) * w + x0 + int(xs[0])
+    lvl = np.full(len(area), j, np.int64)
+    return n - 1, Components(lo=lvl, hi=lvl.copy(), area=area, sum_y=sy, sum_x=sx, first=first)
+
+
+def _block_components(p: np.ndarray, cand: np.ndarray, j0: int, levels: np.ndarray, max_volume: int,
+                      level_index: LevelIndex | None) -> tuple[Components, np.ndarray]:
+    """Components of every level j0..K from the pixels ``cand`` = (p > levels[j0-1]), by blocks.
+
+    Returns the components with their level ranges and ``pix_above`` (K + 1,), valid from j0 on.
     """
     h, w = p.shape
     nlev = len(levels)
     pix_above = np.zeros(nlev + 1, np.int64)
-    cand = greater_mask(p, float(levels[0]))
     n1, lab1 = cv2.connectedComponents(cand.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     if n1 <= 1:
         return Components.empty(), pix_above
     idx = np.flatnonzero(cand)  # raster order
     comp = lab1.ravel()[idx].astype(np.int64) - 1
     vals = p.ravel()[idx]
-    lv = level_index(vals) if level_index is not None else level_of(vals, levels)  # 1..nlev
+    lv = level_index(vals) if level_index is not None else level_of(vals, levels)  # j0..nlev
     hist = np.bincount(lv, minlength=nlev + 1)
     pix_above[1:] = np.cumsum(hist[::-1])[::-1][1:]
     y, x = np.divmod(idx, w)
     ncomp = n1 - 1
 
-    # Level-1 components straight from the first labelling.
+    # Level-j0 components straight from the first labelling.
     area1 = np.bincount(comp, minlength=ncomp)
     sy1 = np.bincount(comp, y, minlength=ncomp).astype(np.int64)
     sx1 = np.bincount(comp, x, minlength=ncomp).astype(np.int64)
@@ -186,11 +327,11 @@ def threshold_components(p: np.ndarray, levels: np.ndarray, max_volume: int = MA
         rank = inv.ravel() - block_off[comp] + 1
     first_of_comp = np.zeros(len(bc), bool)
     first_of_comp[block_off] = True
-    prev = np.where(first_of_comp, 0, np.concatenate([[0], bl[:-1]]))
+    prev = np.where(first_of_comp, j0 - 1, np.concatenate([[0], bl[:-1]]))
     blo = prev + 1
-    # Level-1 block of each component: the first labelling already gives it; its range is [1, first level].
+    # Level-j0 block of each component: the first labelling already gives it; its range is [j0, first level].
     first_blk = block_off
-    parts = [Components(lo=np.ones(ncomp, np.int64), hi=bl[first_blk].astype(np.int64), area=area1,
+    parts = [Components(lo=np.full(ncomp, j0, np.int64), hi=bl[first_blk].astype(np.int64), area=area1,
                         sum_y=sy1, sum_x=sx1, first=first1)]
     if len(bc) > ncomp:
         # Shrinking bounding boxes: extent per (component, exact level) block, then a suffix min/max over

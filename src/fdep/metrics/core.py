@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import DataError
 from . import pixel
 from .components import LevelIndex, greater_mask, label_components, threshold_components
-from .matching import count_per_level, match_levels
+from .matching import match_levels
 
 UNDEFINED_KEYS = ("hse_p", "hse_t", "hse", "pd", "auc")
 
@@ -64,10 +64,9 @@ def image_stats(p: np.ndarray, g: np.ndarray, setup: Setup
     """Counts of one checked image (pred in [0,1], bool gt), its nIoU term and its target pixels' scores."""
     ng, garea, gsy, gsx, _ = label_components(g)  # GT components in label order
     gcy, gcx = gsy / np.maximum(garea, 1), gsx / np.maximum(garea, 1)
-    comps, pix_above = threshold_components(p, setup.levels, level_index=setup.index)
-    nlev = setup.nlev
-    n_match, m_area = match_levels(gcy, gcx, comps, nlev, setup.tolerance)
-    n_pred = count_per_level(comps.lo, comps.hi, nlev) if len(comps) else np.zeros(nlev + 1, np.int64)
+    comps, n_pred, pix_above = threshold_components(p, setup.levels, level_index=setup.index,
+                                                    near=(gcy, gcx, setup.tolerance))
+    n_match, m_area = match_levels(gcy, gcx, comps, setup.nlev, setup.tolerance)
     # IoU terms from counts already known: |P| = pixels above 0.5, |P & G| = target pixels above 0.5.
     pos = p[g]
     inter = int(np.count_nonzero(greater_mask(pos, 0.5)))

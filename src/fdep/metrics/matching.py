@@ -16,31 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .components import Components
-
-
-def near_pairs(gcy: np.ndarray, gcx: np.ndarray, pcy: np.ndarray, pcx: np.ndarray, tol: float,
-               chunk: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (gt, pred) with squared centroid distance < tol**2."""
-    gi, pi = [], []
-    t2 = tol * tol
-    step = max(1, chunk // max(1, len(pcy)))
-    for s in range(0, len(gcy), step):
-        dy = pcy[None, :] - gcy[s:s + step, None]
-        dx = pcx[None, :] - gcx[s:s + step, None]
-        a, b = np.nonzero(dy * dy + dx * dx < t2)
-        gi.append(a + s)
-        pi.append(b)
-    if not gi:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(gi).astype(np.int64), np.concatenate(pi).astype(np.int64)
-
-
-def count_per_level(lo: np.ndarray, hi: np.ndarray, nlev: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """out[j] = number (or weight sum) of intervals [lo, hi] containing j, for j = 0..nlev."""
-    d = np.bincount(lo, weights, minlength=nlev + 2) - np.bincount(hi + 1, weights, minlength=nlev + 2)
-    out = np.cumsum(d)[: nlev + 1]
-    return out if weights is not None else out.astype(np.int64)
+from .components import Components, near_pairs
 
 
 def match_levels(gcy: np.ndarray, gcx: np.ndarray, comps: Components, nlev: int, tol: float

@@ -47,7 +47,7 @@ class NegativeCounter:
     few buckets that do (marked by a sentinel) are placed by an exact binary search.
     """
 
-    MANTISSA_BITS = 13  # buckets of 2**-13 relative width: a 1M-entry table for [0, 1]
+    MANTISSA_BITS = 14  # buckets of 2**-14 relative width: a 2M-entry table for [0, 1] (13-16 tried: 14 fastest)
 
     def __init__(self, u: np.ndarray) -> None:
         self.u = np.asarray(u, np.float64)
@@ -61,11 +61,15 @@ class NegativeCounter:
         ukeys = self.u.astype(np.float32).view(np.int32).astype(np.int64) >> self.shift
         nb = (0x3F800000 >> self.shift) + 1
         self.sentinel = k + 1
-        # table[b] = #ukeys < b (= searchsorted(ukeys, b, "left")) as an exclusive running count.
-        per_key = np.bincount(ukeys, minlength=nb)
-        table = np.cumsum(per_key) - per_key
+        # table[b] = #ukeys < b (= searchsorted(ukeys, b, "left")): a step function of b (ukeys are
+        # sorted), written directly in its final dtype by repeating each count over its run of buckets.
+        dtype = np.uint16 if k + 1 < 65536 else np.int32
+        uk, first = np.unique(ukeys, return_index=True)  # distinct keys; #ukeys < uk[i] = first[i]
+        values = np.concatenate([first, [k]]).astype(dtype)  # count on (uk[i-1], uk[i]] and after uk[-1]
+        runs = np.diff(np.concatenate([[-1], uk, [nb - 1]]))
+        table = np.repeat(values, runs)
         table[ukeys] = self.sentinel
-        self.table = table.astype(np.uint16 if k + 1 < 65536 else np.int32)
+        self.table = table
 
     def _counts(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(eq, between) counts of a contiguous 1-D float32/float64 array."""

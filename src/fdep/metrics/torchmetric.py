@@ -84,9 +84,16 @@ class SIRSTMetrics(Metric):
             pos = _cat(self.pos_scores).astype(np.float64)
             u, cnt = np.unique(pos, return_counts=True)
             counter = pixel.NegativeCounter(u)
-            counter.add(_cat(self.neg_scores))
+            for part in _parts(self.neg_scores):  # image by image: no second copy of every score
+                counter.add(part)
             groups = counter.groups(cnt)
         return scores(tot, float(self.niou_sum), groups, self.setup, self.undefined)
+
+
+def _parts(x: list | torch.Tensor) -> list[np.ndarray]:
+    """A list state's tensors (or the one tensor it becomes after a DDP sync) as numpy arrays."""
+    parts = x if isinstance(x, list) else [x]
+    return [t.detach().cpu().numpy() for t in parts]
 
 
 def _cat(x: list | torch.Tensor) -> np.ndarray:
