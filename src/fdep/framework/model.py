@@ -86,6 +86,10 @@ class FDEPModel(nn.Module):
             raise ConfigError(f"unknown fusion {fusion!r}; choose from {', '.join(FUSIONS)}")
         if not isinstance(network, SIRSTNet):
             raise ModelError(f"FDEP needs a SIRSTNet with encode/decode, got {type(network).__name__}")
+        if getattr(network, "kind", "learned") == "classical":
+            name = network.model_name
+            raise ModelError(f"{name} is a classical method: it has no encoder/decoder to train or to enhance with "
+                             f"FDEP; run it with `fdep test --model {name}` or `fdep predict --model {name}`")
         if not network.top_channels:
             raise ModelError(f"{network.model_name}: top_channels is not set; it cannot be wrapped by FDEP")
         self.variant, self.share, self.fusion = variant, share, fusion
