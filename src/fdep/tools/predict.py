@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import InputError, OutputExistsError
 from ..fileio import atomic_write, write_json
 from ..imageio import IMAGE_SUFFIXES, read_image, write_image_png, write_mask_png, write_prob_png16
-from .inference import Predictor, load_predictor
+from .inference import Predictor, classical_predictor, load_predictor
 from .overlay import prediction_overlay
 from .targets import TARGET_FIELDS, binarize, find_targets
 
@@ -78,7 +78,7 @@ def _check_outputs(out: Path, plan: dict[Path, dict[str, Path]], overwrite: bool
 
 
 def run_predict(
-    checkpoint: str | os.PathLike | Predictor,
+    checkpoint: str | os.PathLike | Predictor | None,
     input: str | os.PathLike,
     out: str | os.PathLike,
     *,
@@ -89,8 +89,15 @@ def run_predict(
     overwrite: bool = False,
     vfm_weights: str | None = None,
     progress: Progress | None = None,
+    model: str | None = None,
 ) -> dict[str, Any]:
-    """Predict every image under ``input`` into ``out``; returns the targets.json content."""
+    """Predict every image under ``input`` into ``out``; returns the targets.json content.
+
+    ``checkpoint``: trained weights (or a ready :class:`Predictor`); ``model`` instead names a
+    classical method, which runs without weights (exactly one of the two).
+    """
+    if (checkpoint is None) == (model is None):
+        raise InputError("give either a checkpoint or --model (a classical method), not both or neither")
     if not 0.0 <= threshold < 1.0:
         raise InputError(f"--threshold must lie in [0, 1), got {threshold}")
     if batch_size < 1:
@@ -99,7 +106,9 @@ def run_predict(
     images = list_images(input)
     plan = output_paths(images, out, overlay)
     _check_outputs(out, plan, overwrite)
-    if isinstance(checkpoint, Predictor):
+    if model is not None:
+        predictor = classical_predictor(model, device)
+    elif isinstance(checkpoint, Predictor):
         predictor = checkpoint
     else:
         predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)

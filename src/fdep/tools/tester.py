@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import OutputExistsError
+from ..errors import InputError, OutputExistsError
 from ..fileio import write_json
 
 log = logging.getLogger("fdep.tools")
@@ -33,9 +33,15 @@ def quantise16(prob: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def predict_full(model: nn.Module, x: torch.Tensor, multiple: int, tile: int = 512) -> torch.Tensor:
-    """Probabilities for a normalised 1 x C x H x W image: pad to ``multiple``, run, crop back (tiles if large)."""
+    """Probabilities for a normalised 1 x C x H x W image: pad to ``multiple``, run, crop back (tiles if large).
+
+    A model whose ``outputs`` is "probability" (a classical method, fed raw 0-255 intensities) runs on the
+    whole image as it is: no padding, no tiles, no sigmoid.
+    """
     from ..data import crop_to, pad_to_multiple, predict_tiled
 
+    if getattr(model, "outputs", "logits") == "probability":
+        return model(x).float().clamp(0.0, 1.0)
     h, w = x.shape[-2:]
     if h * w > TILE_PIXELS:
         logits = predict_tiled(model, x, tile=tile, overlap=64, multiple=multiple)
@@ -46,7 +52,7 @@ def predict_full(model: nn.Module, x: torch.Tensor, multiple: int, tile: int = 5
 
 
 def run_test(
-    checkpoint: str | os.PathLike,
+    checkpoint: str | os.PathLike | None,
     data: str,
     split: str = "test",
     out: str | os.PathLike | None = None,
@@ -55,24 +61,40 @@ def run_test(
     save_preds: bool = True,
     vfm_weights: str | None = None,
     progress: bool = True,
+    model: str | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint on ``data``/``split``; returns the results dict (also written to OUT/results.json).
+    """Evaluate a checkpoint (or, with ``model``, a classical method) on ``data``/``split``.
 
-    ``out`` defaults to RUN_DIR/test_<split> next to the checkpoint's run directory.
+    Returns the results dict (also written to OUT/results.json). ``out`` defaults to
+    RUN_DIR/test_<split> next to the checkpoint's run directory, and for a classical method to
+    runs/<model>/test_<dataset>_<split>. A classical method gets the raw 0-255 images (its meta
+    has mean 0, std 1) and returns probabilities.
     """
     from ..data import load_dataset
     from ..imageio import write_prob_png16
     from ..metrics import evaluate
     from ..models import count_parameters
-    from ..training.checkpoint import load_model_from_checkpoint
 
+    if (checkpoint is None) == (model is None):
+        raise InputError("give either --checkpoint (trained weights) or --model (a classical method), not both "
+                         "or neither")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    checkpoint = Path(checkpoint)
-    model, meta = load_model_from_checkpoint(checkpoint, map_location="cpu", vfm_weights=vfm_weights)
-    if out is None:
-        run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
-        out = run_dir / f"test_{split}"
+    if model is not None:
+        from .inference import classical_predictor
+
+        predictor = classical_predictor(model, "cpu")
+        model, meta = predictor.run_logits, predictor.meta
+        if out is None:
+            out = Path("runs") / meta["model"] / f"test_{'+'.join(Path(p).name for p in str(data).split('+'))}_{split}"
+    else:
+        from ..training.checkpoint import load_model_from_checkpoint
+
+        checkpoint = Path(checkpoint)
+        model, meta = load_model_from_checkpoint(checkpoint, map_location="cpu", vfm_weights=vfm_weights)
+        if out is None:
+            run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+            out = run_dir / f"test_{split}"
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite, or another --out)")
@@ -88,9 +110,16 @@ def run_test(
         from tqdm import tqdm
 
         iterator = tqdm(iterator, desc=f"test {split}", unit="img", leave=False)
+    raw = meta.get("variant") == "classical"
     for i in iterator:
-        item = ds[i]
-        x = (item["image"] * scale + shift).unsqueeze(0).to(device)
+        if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
+            image, mask = ds.load(i)
+            item = {"image": torch.from_numpy(image)[None], "mask": torch.from_numpy(mask)[None].float(),
+                    "id": ds.ids[i]}
+            x = item["image"].unsqueeze(0).to(device)
+        else:
+            item = ds[i]
+            x = (item["image"] * scale + shift).unsqueeze(0).to(device)
         if x.shape[1] != meta["in_chans"]:
             x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
         t0 = time.perf_counter()
@@ -125,9 +154,12 @@ def run_test(
         "dataset": data,
         "dataset_name": getattr(ds, "name", Path(data).name),
         "split": split,
-        "checkpoint": str(checkpoint),
+        "checkpoint": None if checkpoint is None else str(checkpoint),
         "epochs_trained": meta.get("epochs_trained"),
     }
+    if meta.get("variant") == "classical":
+        results["kind"] = "classical"
+        results["method_params"] = meta.get("params", {})
     write_json(out / "results.json", results)
     if curves is not None:
         save_curves(out / "curves.npz", curves)
