@@ -25,12 +25,12 @@ Steps, as in the authors' MATLAB code (github.com/tsinjiao/InfraredTargetDectect
    its maximum, which :func:`response_to_probability` does).
 
 Vectorised: the brightest-first loop of the original -- sequential, since a
-candidate is skipped when an earlier processed region covers it -- is resolved
-exactly in rounds (see :func:`fkrw_response`): each round settles every
-candidate whose earlier neighbours are settled, and the random walks of the
-candidates processed in a round are one batched Cholesky solve of 80 x 80
-systems (80 unknown pixels per window); scores are batched tensor reductions.
-The loop runs over rounds (a handful), never over candidates or pixels.
+candidate is skipped when an earlier processed region covers it -- is
+reproduced exactly with two batches of random walks and a few vectorised
+rounds over the candidates' coverage graph (see :func:`fkrw_response`); the
+random walks of a batch are one banded Cholesky solve of all windows' stacked
+systems (:func:`random_walker_windows`), scores are batched tensor reductions.
+No loop runs over candidates or pixels.
 
 Deviations from the code, both in cases the code does not handle: the original
 finds background seeds with ``find(window == 1)`` after setting the border to 1,

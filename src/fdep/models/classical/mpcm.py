@@ -18,7 +18,7 @@ Paper settings (defaults): cell sizes 3, 5, 7 and 9 (its Section 4); no
 pre-filtering. The measure responds to dark targets as well (the product of
 two negative differences is positive), as the paper defines it;
 ``polarity="bright"`` keeps only centres brighter than their neighbours
-(d_i, d_{i+4} > 0). No official code was released; the widely used MATLAB port
+(d_i, d_{i+4} > 0). We found no code from the authors; the widely used MATLAB port
 of T. Zhang (the same measure, cell sizes 3-19, negative values set to 0) was
 read for the border handling.
 """
@@ -80,7 +80,7 @@ def mpcm_response(images: torch.Tensor, scales: Sequence[int] = (3, 5, 7, 9), br
 class MPCM(ClassicalMethod):
     """Multiscale patch-based contrast measure; ``scales``: cell sizes (odd), ``polarity``: "both" or "bright"."""
 
-    source = "Wei et al., Pattern Recognit. 2016; no official code (paper's cell sizes 3/5/7/9)"
+    source = "Wei et al., Pattern Recognit. 2016; no authors' code found (paper's cell sizes 3/5/7/9)"
     paper_time_s = 0.104
 
     def __init__(self, in_chans: int = 1, scales: Sequence[int] = (3, 5, 7, 9), polarity: str = "both") -> None:

@@ -16,7 +16,7 @@ inexact augmented Lagrange multiplier method of the authors' MATLAB code
     B = partial singular value thresholding of D - T + Y/mu at 1/mu (N values kept)
     Y = Y + mu (D - B - T);  mu = min(rho mu, 1e7 mu_0)
 
-with Y_0 = D / max(||D||_2, ||D||_inf / lambda), mu_0 = 1.25 / ||D||_2,
+with Y_0 = D / max(||D||_2, max|D| / lambda), mu_0 = 1.25 / ||D||_2,
 rho = 1.5, stopping at ||D - B - T||_F / ||D||_F < 1e-7 (at most 1000
 iterations). The target image averages the overlapping patches of T.
 
@@ -25,7 +25,9 @@ step = 10, lambda = 2 / sqrt(min(m, n)), N = the number of singular values of D
 that are at least 0.005 x the largest (at least 1).
 
 Vectorised: patches are gathered and scattered back with index tensors (no
-loop over patches). The partial thresholding needs no full SVD: with
+loop over patches); we store D transposed (one row per patch), which changes
+nothing (singular values and thresholding are invariant to transposition and
+to the order of patches and pixels). The partial thresholding needs no full SVD: with
 M M^T = U S^2 U^T for the (patches x pixels) matrix M = U S V^T,
 ``B = U diag(g) U^T M`` where g = 1 for the N largest singular values and
 max(1 - tau/s, 0) for the others -- one Gram matrix, one symmetric eigen-
