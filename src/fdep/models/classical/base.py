@@ -18,9 +18,9 @@ grayscale intensities to a probability-like map directly.
   the recovered target image), then :func:`response_to_probability` maps it
   per image to ``p = max(R, 0) / max(max(R, 0))`` (0 everywhere when no pixel
   responds). This is monotone in R within an image, keeps every positive
-  response distinguishable, and is the normalisation the methods' own code
-  ends with (FKRW divides by its maximum; the patch-image and contrast
-  toolboxes display ``R / max R``). Across images it is a per-image rescaling,
+  response distinguishable, and is how the methods' own code ends (FKRW
+  divides its map by the maximum; NIPPS's target image is non-negative, so
+  ``R / max R`` is its usual min-max display). Across images it is a per-image rescaling,
   so pooled metrics (HSE-P, AUC) rank pixels of different images by their
   fraction of that image's strongest response.
 """

@@ -14,8 +14,8 @@ tensor subtractions over the whole batch.
 Borders: the image is extended by edge replication before the cell means are
 taken (cells overlapping the border average replicated pixels).
 
-Paper settings (defaults): cell sizes 3, 5, 7 and 9 (its Section 4); no
-pre-filtering. The measure responds to dark targets as well (the product of
+Paper settings (defaults): cell sizes 3, 5, 7 and 9 (the scales of the
+paper's experiments as we read them); no pre-filtering. The measure responds to dark targets as well (the product of
 two negative differences is positive), as the paper defines it;
 ``polarity="bright"`` keeps only centres brighter than their neighbours
 (d_i, d_{i+4} > 0). We found no code from the authors; the widely used MATLAB port
