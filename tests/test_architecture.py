@@ -15,10 +15,11 @@ ALLOWED: dict[str, set[str]] = {
     "models": set(),
     "vfm": set(),
     "losses": set(),
+    "paper": set(),
     "framework": {"models", "vfm"},
     "training": {"framework", "models", "vfm", "data", "metrics", "losses"},
-    "tools": {"training", "framework", "models", "vfm", "data", "metrics", "losses"},
-    "cli": {"tools", "training", "framework", "models", "vfm", "data", "metrics", "losses"},
+    "tools": {"training", "framework", "models", "vfm", "data", "metrics", "losses", "paper"},
+    "cli": {"tools", "training", "framework", "models", "vfm", "data", "metrics", "losses", "paper"},
 }
 
 

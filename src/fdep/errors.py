@@ -35,5 +35,9 @@ class OutputExistsError(FdepError):
     """An output would overwrite something the user already has."""
 
 
+class FolderInUseError(FdepError):
+    """Another live fdep process holds the lock of the folder (a run directory being trained into)."""
+
+
 class TrainingError(FdepError):
     """Training cannot go on: non-finite loss, out of memory on a batch."""

@@ -1,19 +1,55 @@
-"""Small file helpers every package may use: atomic writes.
+"""Small file helpers every package may use: atomic writes, output checks, folder locks.
 
 Outputs are written to a temporary file in the destination folder and moved
 into place with ``os.replace``, so a crash never leaves a half-written file
-and an existing file is only replaced by a complete one.
+and an existing file is only replaced by a complete one. The moved file gets
+the permissions a plain ``open(path, "w")`` would give it: those of the file it
+replaces, else ``0o666`` less the user's umask (``mkstemp`` alone creates 0600).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import json
 import os
+import re
+import socket
+import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from .errors import FolderInUseError, InputError, OutputExistsError
+
+_umask_lock = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where /proc allows (else set and restored under a lock)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def default_mode(directory: bool = False) -> int:
+    """Permission bits a new file (0o666) or folder (0o777) gets under the current umask."""
+    return (0o777 if directory else 0o666) & ~current_umask()
+
+
+def usual_mode(path: str | os.PathLike) -> int:
+    """The mode ``open(path, "w")`` would leave: that of the file it replaces, else the umask default."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return default_mode()
 
 
 @contextlib.contextmanager
@@ -27,6 +63,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, usual_mode(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -47,6 +84,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, usual_mode(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -59,3 +97,240 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     with atomic_write(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, sort_keys=False)
         f.write("\n")
+
+
+def check_output_file(path: str | os.PathLike, replace: bool = False, flag: str = "--overwrite") -> Path:
+    """Check before any work that ``path`` can be written as a file (one-line errors otherwise).
+
+    Refused: an existing folder of that name, an existing file unless ``replace``, a parent that
+    is a file, and a location the user may not write to (the nearest existing parent folder).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputExistsError(f"{path}: is a folder; give a file name")
+    if path.exists() and not replace:
+        raise OutputExistsError(f"{path}: already exists (pass {flag} to replace it)")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{path}: cannot be created, {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: cannot write there (no write permission in {parent})")
+    return path
+
+
+def load_failure_reason(e: BaseException) -> tuple[str, bool]:
+    """(one-line reason, whether the file was refused as unsafe) for an exception of ``torch.load(weights_only=True)``.
+
+    PyTorch's own message for a file holding pickled code runs to many lines and suggests turning
+    the safety off; this says instead what was found (e.g. ``GLOBAL posix.system``).
+    """
+    text = str(e).strip()
+    if "Weights only load failed" in text or "WeightsUnpickler" in text:
+        m = re.search(r"GLOBAL [\w.]+", text)
+        if m:  # a reference to Python code or classes: the file was made to run more than tensors
+            return (f"it holds pickled Python objects other than tensors and plain data ({m.group(0)}), which fdep "
+                    f"never loads"), True
+        m = re.search(r"Unsupported operand \S+|invalid load key[^\n]*", text)
+        return f"damaged, or not a PyTorch weights file ({m.group(0) if m else 'unreadable pickle'})", False
+    first = text.splitlines()[0] if text else e.__class__.__name__
+    return first[:200], False
+
+
+# --- moving an earlier output aside -----------------------------------------------------------
+
+
+def move_aside(path: str | os.PathLike) -> Path:
+    """Rename the folder ``path`` to ``path.old-YYYYmmdd-HHMMSS`` (a free name beside it); nothing is deleted.
+
+    Used by ``--overwrite``: the earlier output stays complete for the user to inspect or delete,
+    and nothing of it can be picked up by the new run.
+    """
+    path = Path(path)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = path.with_name(f"{path.name}.old-{stamp}")
+    target, n = base, 1
+    while target.exists():
+        n += 1
+        target = base.with_name(f"{base.name}-{n}")
+    try:
+        os.rename(path, target)
+    except OSError as e:
+        raise OutputExistsError(f"{path}: cannot move the earlier output aside to {target.name} "
+                                f"({e.strerror or e}); move or delete it yourself") from None
+    return target
+
+
+# --- process ownership: folder locks and temporaries named after their owner --------------------
+
+
+def host_name() -> str:
+    """This machine's name, reduced to characters safe in file names."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "localhost"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def owner_tag() -> str:
+    """``HOST.PID`` of this process, for temporary names that say who made them."""
+    return f"{host_name()}.{os.getpid()}"
+
+
+def orphaned(name: str) -> bool:
+    """Whether a temporary named with :func:`owner_tag` (``...HOST.PID.XXXX...``) belongs to a dead process
+    of this machine. Names of other machines, or without a tag, are never orphaned (we cannot tell)."""
+    m = re.search(rf"\.{re.escape(host_name())}\.(\d+)\.", name)
+    return m is not None and not pid_alive(int(m.group(1)))
+
+
+# Lock file descriptors held by this process: closed in forked children (DataLoader workers) so
+# that a killed parent's lock is released even while its orphaned children still wind down.
+_held_fds: set[int] = set()
+
+
+def _close_held_in_child() -> None:
+    for fd in list(_held_fds):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_fds.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_in_child)
+
+
+class FolderLock:
+    """An exclusive lock on a folder: ``FOLDER/.fdep.lock`` holding the owner's pid, host and start time.
+
+    Exclusion uses ``fcntl.flock`` on that file, which the kernel releases when the owner dies (even
+    by SIGKILL), so a lock left by a dead process on this machine is detected as stale and taken
+    over. A lock file written on another machine is never taken over (its owner cannot be checked):
+    the error says which host and process hold it and to delete the file once that run is over.
+    Where ``fcntl`` is missing, the file is created exclusively and a dead pid on this host is stale.
+    """
+
+    NAME = ".fdep.lock"
+
+    def __init__(self, folder: str | os.PathLike, what: str = "fdep") -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / self.NAME
+        self.what = what
+        self.fd: int | None = None
+        self.took_over: dict | None = None
+
+    def _read(self) -> dict:
+        try:
+            rec = json.loads(self.path.read_text(encoding="utf-8") or "{}")
+            return rec if isinstance(rec, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _busy(self, rec: dict) -> FolderInUseError:
+        who = (f"{rec.get('command', 'fdep')} (pid {rec.get('pid', '?')} on {rec.get('host', '?')}, since "
+               f"{rec.get('started', '?')})") if rec else "another fdep process"
+        return FolderInUseError(f"{self.folder}: in use by {who}; wait for it to finish (if it is no longer "
+                                f"running, delete {self.path})")
+
+    def acquire(self) -> FolderLock:
+        """Take the lock or raise :class:`FolderInUseError` at once (never waits)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return self._acquire_exclusive_create()
+        for _ in range(10):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise OutputExistsError(f"{self.folder}: cannot create the lock file {self.NAME} "
+                                        f"({e.strerror or e})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise self._busy(self._read()) from None
+            except OSError:  # a file system without flock: decide by the recorded owner alone
+                rec = self._read()
+                if rec and (rec.get("host") != host_name() or pid_alive(int(rec.get("pid") or 0))):
+                    os.close(fd)
+                    raise self._busy(rec) from None
+            try:  # the file may have been unlinked (released) between our open and flock: retry on the new one
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            rec = self._read()
+            if rec and rec.get("host") != host_name():
+                os.close(fd)
+                raise self._busy(rec)
+            self.took_over = rec or None
+            self.fd = fd
+            _held_fds.add(fd)
+            self._write_record()
+            return self
+        raise self._busy(self._read())  # pragma: no cover - ten lost races in a row
+
+    def _acquire_exclusive_create(self) -> FolderLock:  # pragma: no cover - exercised on non-POSIX only
+        for _ in range(2):
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                rec = self._read()
+                if rec.get("host") == host_name() and not pid_alive(int(rec.get("pid", 0))):
+                    self.took_over = rec
+                    with contextlib.suppress(FileNotFoundError):
+                        self.path.unlink()
+                    continue
+                raise self._busy(rec) from None
+            self._write_record()
+            return self
+        raise self._busy(self._read())
+
+    def _write_record(self) -> None:
+        assert self.fd is not None
+        rec = {"pid": os.getpid(), "host": host_name(), "command": self.what,
+               "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+        data = (json.dumps(rec) + "\n").encode()
+        os.ftruncate(self.fd, 0)
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.write(self.fd, data)
+
+    def release(self) -> None:
+        """Remove the lock file (only if it is still ours) and unlock. Safe to call twice."""
+        if self.fd is None:
+            return
+        try:
+            with contextlib.suppress(OSError):
+                if os.stat(self.path).st_ino == os.fstat(self.fd).st_ino:
+                    self.path.unlink()
+        finally:
+            _held_fds.discard(self.fd)
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+    def moved_to(self, folder: str | os.PathLike) -> None:
+        """Tell the lock its folder was renamed (so release removes the file at the new place)."""
+        self.folder = Path(folder)
+        self.path = self.folder / self.NAME
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()

@@ -5,7 +5,8 @@ cannot be read, so callers never show a traceback for a corrupt image.
 
 * images: any PNG/BMP/JPG/TIFF mode (L, P, RGB, RGBA, LA, 16-bit) -> float32
   grayscale on the 0-255 scale (16-bit data is divided by 257).
-* masks: nonzero-at->127 binarisation (8-bit), any mode -> bool.
+* masks: any mode -> bool; target = gray value > 127, or > 0 in a mask whose maximum is 1
+  (masks stored as 0/1); colour masks use their brightest channel (a red-only target counts).
 * probability maps: 8-bit PNG (v/255), 16-bit PNG (v/65535) or .npy float.
 """
 
@@ -27,12 +28,21 @@ PROB_SUFFIXES = (".png", ".npy")
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
+def _too_large(path: str | os.PathLike, e: Exception) -> InputError:
+    return InputError(f"{path}: image too large to read safely ({str(e).split(',')[0]}; Pillow's guard against "
+                      f"decompression bombs); split it into smaller images")
+
+
 def _open(path: str | os.PathLike) -> Image.Image:
     try:
         img = Image.open(path)
         img.load()
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not an image file") from None
+    except Image.DecompressionBombError as e:
+        raise _too_large(path, e) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
     return img
@@ -62,29 +72,50 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
             w, h = img.size
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except Image.DecompressionBombError as e:
+        raise _too_large(path, e) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{path}: cannot read image ({e.__class__.__name__}: {e})") from None
     return int(h), int(w)
 
 
-def read_mask_values(path: str | os.PathLike) -> np.ndarray:
-    """A mask's raw gray values (H x W; 1-bit masks as 0/255) before binarisation, for validation."""
-    img = _open(path)
+_COLOUR_MODES = ("RGB", "RGBA", "RGBX", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+def _mask_gray(img: Image.Image) -> np.ndarray:
+    """A mask's gray values: 1-bit as 0/255, colour as the brightest channel, else as :func:`read_image`."""
     if img.mode == "1":
         return np.asarray(img, dtype=np.uint8) * np.uint8(255)
+    if img.mode in _COLOUR_MODES:
+        return np.asarray(img.convert("RGB"), dtype=np.float32).max(axis=2)
+    if img.mode == "LA":
+        img = img.convert("L")
     return _to_gray_array(img)
 
 
-def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a mask as a bool H x W array: pixels whose gray value is > 127 are target.
+def binarize_mask(values: np.ndarray) -> np.ndarray:
+    """Target pixels of a mask's gray values: > 127, or > 0 when the mask's maximum is at most 1.
 
-    1-bit masks ("1" mode) are read as 0/255 first, so their nonzero pixels count.
+    Masks saved as 0/1 (instead of 0/255) are common; read at > 127 they would silently lose
+    every target. A 0/255 mask is never affected (its maximum is 255, or 0 when empty).
     """
+    v = np.asarray(values)
+    if v.size and float(v.max()) <= 1.0:
+        return v > 0
+    return v > 127
+
+
+def read_mask_values(path: str | os.PathLike) -> np.ndarray:
+    """A mask's raw gray values (H x W; 1-bit masks as 0/255, colour: brightest channel) before binarisation."""
+    return _mask_gray(_open(path))
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Read a mask as a bool H x W array (see :func:`binarize_mask`; 1-bit masks: nonzero pixels)."""
     img = _open(path)
     if img.mode == "1":
         return np.asarray(img, dtype=bool).copy()
-    arr = _to_gray_array(img)
-    return arr > 127
+    return binarize_mask(_mask_gray(img))
 
 
 def read_prob_map(path: str | os.PathLike) -> np.ndarray:

@@ -109,6 +109,21 @@ def test_build_loss_sums_deep_supervision():
         build_loss("bce", weight=3)
 
 
+def test_build_loss_adds_zero_dim_auxiliary_terms():
+    """A 0-dim tensor in the output list is a ready-weighted auxiliary loss (RPCANet's reconstruction)."""
+    a = torch.randn(2, 1, 4, 4)
+    t = (torch.rand(2, 1, 4, 4) > 0.5).float()
+    aux = torch.tensor(0.25, requires_grad=True)
+    for name in ("eedm", "softiou", "bce"):
+        loss = build_loss(name)
+        total = loss([aux, a], t)
+        assert total.item() == pytest.approx(0.25 + loss(a, t).item(), rel=1e-6)
+    total.backward()
+    assert aux.grad.item() == 1.0
+    both = CoISDLoss("bce", alpha=0.5)({"main": [aux, a], "light": [aux, a]}, t)
+    assert both.item() == pytest.approx(1.5 * (0.25 + build_loss("bce")(a, t).item()), rel=1e-6)
+
+
 def test_coisd_combination():
     t = (torch.rand(1, 1, 8, 8) > 0.9).float()
     main, light = [torch.randn(1, 1, 8, 8), torch.randn(1, 1, 8, 8)], torch.randn(1, 1, 8, 8)

@@ -150,7 +150,7 @@ def acm_family(in_chans: int, blocks: int, decoder: str) -> int:
     def stage(cin, cout, stride):
         return basic(cin, cout, stride) + (blocks - 1) * basic(cout, cout, 1)
 
-    def fuse(c):
+    def fuse(c):  # GroupNorm (authors) and BatchNorm (original) both have 2 parameters per channel
         gate = conv(1, c, c // 4) + bn(c // 4) + conv(1, c // 4, c) + bn(c)
         return 2 * gate + conv(3, c, c) + bn(c)
 
@@ -160,7 +160,9 @@ def acm_family(in_chans: int, blocks: int, decoder: str) -> int:
     def convt(cin, cout):
         return 16 * cin * cout + cout
 
-    stem = conv(3, in_chans, 8, False) + bn(8) + conv(3, 8, 8, False) + bn(8) + conv(3, 8, 16, False) + bn(16)
+    # the authors' (default) input BN is affine: 2 per input channel
+    stem = bn(in_chans) + conv(3, in_chans, 8, False) + bn(8) + conv(3, 8, 8, False) + bn(8)
+    stem += conv(3, 8, 16, False) + bn(16)
     enc = stem + stage(16, 16, 1) + stage(16, 32, 2) + stage(32, 64, 2)
     if decoder == "unet":  # ACM: deconv + fuse + 3 blocks, twice; FCN head on 16 ch
         return enc + convt(64, 32) + fuse(32) + stage(32, 32, 1) + convt(32, 16) + fuse(16) + stage(16, 16, 1) + fcn(16)

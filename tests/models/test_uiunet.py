@@ -82,20 +82,31 @@ def test_rsu4f_dilations_and_shape():
     assert b(torch.randn(1, 5, 8, 8)).shape == (1, 4, 8, 8)
 
 
-def test_interactive_cross_attention_matches_functional_reference():
-    """The fusion's two outputs, recomputed step by step from its weights (eval mode)."""
+@pytest.mark.parametrize("norm", ["group", "batch"])
+def test_interactive_cross_attention_matches_functional_reference(norm):
+    """The fusion's two outputs, recomputed step by step from its weights (eval mode).
+
+    "group" (default, the authors' PyTorch code in PAL): GroupNorm with one group;
+    "batch" (the UIU-Net release): BatchNorm with its running statistics.
+    """
     torch.manual_seed(0)
-    fuse = InteractiveCrossAttentionFusion(12, 8, r=4)
-    for mod in fuse.modules():  # non-trivial BN statistics
+    fuse = InteractiveCrossAttentionFusion(12, 8, r=4, norm=norm)
+    for mod in fuse.modules():  # non-trivial normalisation state
+        if isinstance(mod, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)):
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
         if isinstance(mod, torch.nn.BatchNorm2d):
             mod.running_mean.uniform_(-0.5, 0.5)
             mod.running_var.uniform_(0.5, 2.0)
-            mod.weight.data.uniform_(0.5, 1.5)
-            mod.bias.data.uniform_(-0.2, 0.2)
     fuse.eval()
     high, low = torch.randn(2, 12, 6, 6), torch.randn(2, 8, 6, 6)
 
     def bn(t, m):
+        if norm == "group":
+            assert isinstance(m, torch.nn.GroupNorm) and m.num_groups == 1
+            mu = t.mean(dim=(1, 2, 3), keepdim=True)
+            var = t.var(dim=(1, 2, 3), unbiased=False, keepdim=True)
+            return (t - mu) / torch.sqrt(var + m.eps) * m.weight.view(1, -1, 1, 1) + m.bias.view(1, -1, 1, 1)
         return F.batch_norm(t, m.running_mean, m.running_var, m.weight, m.bias, False, 0.0, m.eps)
 
     def conv(t, m):

@@ -157,3 +157,69 @@ def test_overlay_colours():
     rgb = detection_overlay(image, correct, false_alarm, missed)
     assert tuple(rgb[0, 0]) == RED and tuple(rgb[1, 1]) == BLUE and tuple(rgb[2, 2]) == ORANGE
     assert tuple(rgb[3, 3]) == ORANGE and tuple(rgb[5, 5]) == (50, 50, 50)
+
+
+def test_paper_row_under_a_matching_run(runs, tmp_path):
+    import json
+
+    res_path = runs[0] / "test_test" / "results.json"
+    res = json.loads(res_path.read_text())
+    write_json(res_path, {**res, "dataset_name": "NUAA-SIRST", "n_images": 3})  # acm original on NUAA-SIRST/test
+    html = write_report(runs, tmp_path / "r.html").read_text()
+    (row,) = re.findall(r'<tr class="paper"><th>([^<]*)</th>(.*?)</tr>', html)
+    assert row[0] == 'paper, Table 2: ACM &quot;Original&quot;, NUAA-SIRST'
+    cells = dict((k, (v, d)) for k, v, d in re.findall(r'<td data-key="(\w+)">([^<]*)<span class="d">([^<]*)</span>',
+                                                        row[1]))
+    assert cells["hse"][0] == "77.86" and cells["iou"][0] == "67.07" and cells["niou"] == ("-", "")
+    assert float(cells["hse"][1].strip(" ()")) == pytest.approx(100 * res["hse"] - 77.86, abs=0.006)
+    assert "the paper&#x27;s NUAA-SIRST test split 214" in html
+    # the row sits right under its run; the other run (acm fdep) has none
+    labels = re.findall(r"<tr[^>]*><th>([^<]*)</th>", html)
+    assert labels[1:] == ["acm original", row[0], "acm fdep"]
+    md = write_report(runs, tmp_path / "r.md").read_text()
+    assert '| *paper, Table 2: ACM "Original", NUAA-SIRST* | 67.07 (' in md
+
+
+def _write_metrics_csv(run_dir):
+    """metrics.csv as fdep train writes it: lr rows without epoch, step rows, epoch rows, validation rows;
+    HSE-P at chance (positive fraction 0.01) for epochs 1-3, then learning; epoch 4 logged twice (a resume)."""
+    head = "epoch,lr-AdamW,step,train/loss_epoch,train/loss_step,val/hse,val/hse_p,val/pd,val/pos_frac\n"
+    rows = [",0.001,0,,,,,,"]
+    vals = {1: (-1.0, 0.012, 0.0), 2: (0.001, 0.015, 0.1), 3: (0.002, 0.019, 0.2), 4: (0.2, 0.5, 0.6),
+            5: (0.5, 0.7, 0.9)}
+    for e, (hse, hp, pd) in vals.items():
+        rows += [f"{e - 1},,{2 * e},,{1.0 / e:.3f},,,,", f"{e - 1},,{2 * e},,,{hse},{hp},{pd},0.01",
+                 f"{e - 1},,{2 * e},{1.0 / e},,,,,"]
+    rows.append("3,,8,,,0.25,0.55,0.65,0.01")  # epoch 4 again: the last value wins
+    rows.append("5,,10,,0.1,,,,")  # an interrupted epoch 6: steps only
+    (run_dir / "metrics.csv").write_text(head + "\n".join(rows) + "\n")
+
+
+def test_learning_curves_read_and_summarised(runs):
+    from fdep.tools.report import learning_summary, read_learning_curves
+
+    _write_metrics_csv(runs[0])
+    c = read_learning_curves(runs[0])
+    np.testing.assert_array_equal(c["hse"][0], [1, 2, 3, 4, 5])
+    assert np.isnan(c["hse"][1][0]) and c["hse"][1][3] == 0.25 and c["hse_p"][1][3] == 0.55
+    np.testing.assert_array_equal(c["train_loss"][0], [1, 2, 3, 4, 5, 6])
+    assert c["train_loss"][1][0] == 1.0 and c["train_loss"][1][5] == pytest.approx(0.1)
+    s = learning_summary(c)
+    assert "5 validations" in s and "best HSE 50.00 at epoch 5" in s and "chance" not in s
+    # a run whose last validations sit under 2 x the positive fraction is called out
+    stuck = {**c, "hse_p": (c["hse_p"][0], np.array([0.012, 0.015, 0.3, 0.015, 0.011]))}
+    assert "at chance level (< 2 x the positive-pixel fraction) for the last 2 validation(s)" in learning_summary(stuck)
+    assert read_learning_curves(runs[1]) is None
+
+
+def test_report_embeds_learning_curves(runs, tmp_path):
+    _write_metrics_csv(runs[0])
+    html = write_report(runs, tmp_path / "r.html").read_text()
+    section = html.split("<h2>Learning curves</h2>", 1)[1]
+    images = re.findall(r'<img alt="learning curves" src="data:image/png;base64,([^"]+)"', section)
+    assert len(images) == 1 and base64.b64decode(images[0]).startswith(b"\x89PNG")
+    assert "best HSE 50.00 at epoch 5" in section and "no readable metrics.csv" in section
+    md = write_report(runs, tmp_path / "r.md").read_text()
+    assert "![learning curves](r_files/learning_1.png)" in md
+    assert (tmp_path / "r_files" / "learning_1.png").read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "r_files" / "learning_2.png").exists()

@@ -35,34 +35,122 @@ def test_outputs(tested, tiny_data):
         assert len(z.files) > 0
 
 
-def test_maps_match_image_size_and_evaluate_agrees(tested, tiny_data):
-    from fdep.imageio import read_image, read_mask, read_prob_map
-    from fdep.metrics import evaluate
+def test_maps_match_image_size_and_are_the_rounded_outputs(tested, tiny_data):
+    from fdep.imageio import read_image, read_prob_map
 
-    res = json.loads((tested / "results.json").read_text())
     ids = (tiny_data / "img_idx" / "test_tiny.txt").read_text().split()
-    preds = [read_prob_map(tested / "preds" / f"{i}.png") for i in ids]
-    gts = [read_mask(tiny_data / "masks" / f"{i}.png") for i in ids]
-    for i, p in zip(ids, preds):
+    for i in ids:
+        p = read_prob_map(tested / "preds" / f"{i}.png")
         assert p.shape == read_image(tiny_data / "images" / f"{i}.png").shape
-    again = evaluate(preds, gts)
-    for key in ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa", "auc"):
-        if res[key] is None:
-            assert again[key] is None or np.isnan(again[key])
-        else:
-            assert again[key] == pytest.approx(res[key], abs=1e-12), key
+        assert np.all(np.round(p * 65535) == p * 65535)  # 16-bit values: an output, not what is scored
+    res = json.loads((tested / "results.json").read_text())
+    assert res["scored_on"].startswith("float32") and res["paper"] is None  # "tiny" is no paper dataset
 
 
-def test_fdep_evaluate_cli_gives_the_same_numbers(tested, tiny_data, tmp_path, capsys):
+def _squash(monkeypatch):
+    """Make the network's probabilities differ by less than 1/65535 around 0.5 and record them."""
+    import fdep.tools.tester as tester
+
+    real = tester.predict_full
+    maps = []
+
+    def squashed(model, x, multiple, tile=512):
+        p = 0.5 + (real(model, x, multiple, tile) - 0.5) * 1e-4
+        maps.append(p[0, 0].numpy().copy())
+        return p
+
+    monkeypatch.setattr(tester, "predict_full", squashed)
+    return maps
+
+
+def test_metrics_come_from_the_float_probabilities(tested, tiny_data, tmp_path, monkeypatch):
+    """results.json is evaluate() on the float maps; the 16-bit PNGs (ties after rounding) would score otherwise."""
+    from fdep.data import load_dataset
+    from fdep.imageio import read_prob_map
+    from fdep.metrics import evaluate
+    from fdep.tools.tester import quantise16, run_test
+
+    maps = _squash(monkeypatch)
+    res = run_test(tested.parent / "checkpoints" / "best.ckpt", str(tiny_data), out=tmp_path / "t", progress=False)
+    ds = load_dataset(str(tiny_data), split="test")
+    gts = [ds[i]["mask"][0].numpy() > 0.5 for i in range(len(ds))]
+    assert len(maps) == len(gts) and all(m.dtype == np.float32 for m in maps)
+    floats = evaluate(maps, gts, curves=True)
+    for key in ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa", "auc", "n_images", "n_targets"):
+        assert res[key] == floats[key], key
+    with np.load(tmp_path / "t" / "curves.npz") as z:
+        np.testing.assert_array_equal(z["pixel_precision"], floats["curves"]["pixel_precision"])
+    rounded = evaluate([quantise16(m.astype(np.float64)) for m in maps], gts)
+    assert abs(rounded["hse_p"] - res["hse_p"]) > 1e-3  # the PNG path would have failed the equalities above
+    # the saved maps are still written, rounded; the temporary float maps are gone
+    pngs = [read_prob_map(tmp_path / "t" / "preds" / f"{ds.ids[i]}.png") for i in range(len(ds))]
+    for png, m in zip(pngs, maps):
+        np.testing.assert_allclose(png, quantise16(m.astype(np.float64)), atol=1e-12)
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["curves.npz", "preds", "results.json"]
+
+
+def test_fdep_evaluate_cli_scores_the_saved_maps(tested, tiny_data, tmp_path, capsys):
     from fdep.cli.main import COMMANDS
+    from fdep.imageio import read_mask, read_prob_map
+    from fdep.metrics import evaluate
 
     if "evaluate_cmd" not in COMMANDS:
         pytest.skip("fdep evaluate is not registered in this checkout")
-    res = json.loads((tested / "results.json").read_text())
+    ids = (tiny_data / "img_idx" / "test_tiny.txt").read_text().split()
+    on_pngs = evaluate([read_prob_map(tested / "preds" / f"{i}.png") for i in ids],
+                       [read_mask(tiny_data / "masks" / f"{i}.png") for i in ids])
     out = tmp_path / "eval.json"
     assert main(["evaluate", "--pred", str(tested / "preds"), "--gt", str(tiny_data), "--split", "test",
                  "--json", str(out)]) == 0
     got = json.loads(out.read_text())
     got = got.get("metrics", got)
     for key in ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa"):
-        assert got[key] == pytest.approx(res[key], abs=1e-12), key
+        assert got[key] == pytest.approx(on_pngs[key], abs=1e-12), key
+
+
+def _as_paper_dataset(tiny_data, root):
+    """A copy of the tiny data in a folder named like a paper dataset (its split lists renamed to match)."""
+    import shutil
+
+    dest = root / "NUAA-SIRST"
+    shutil.copytree(tiny_data, dest)
+    for split in ("train", "test"):
+        (dest / "img_idx" / f"{split}_tiny.txt").rename(dest / "img_idx" / f"{split}_NUAA-SIRST.txt")
+    return dest
+
+
+def test_matching_run_prints_the_paper_row(tested, tiny_data, tmp_path, capsys):
+    data = _as_paper_dataset(tiny_data, tmp_path)
+    ckpt = tested.parent / "checkpoints" / "best.ckpt"
+    capsys.readouterr()
+    assert main(["test", "--checkpoint", str(ckpt), "--data", str(data), "--out", str(tmp_path / "t"),
+                 "--quiet"]) == 0
+    text = capsys.readouterr().out
+    res = json.loads((tmp_path / "t" / "results.json").read_text())
+    cmp = res["paper"]
+    assert (cmp["table"], cmp["network"], cmp["variant"], cmp["dataset"]) == ("2", "ACM", "original", "NUAA-SIRST")
+    assert "Table 2 (ACM, \"Original\", NUAA-SIRST)" in text and "Rethinking Infrared" in text
+    by = {m["metric"]: m for m in cmp["metrics"]}
+    assert set(by) == {"iou", "pd", "hse_p", "hse_t", "hse"}  # what Table 2 prints
+    assert by["hse"]["paper"] == 77.86 and by["iou"]["paper"] == 67.07
+    for key, m in by.items():
+        assert m["run"] == pytest.approx(100 * res[key]) and m["diff"] == pytest.approx(m["run"] - m["paper"])
+    lines = {ln.split()[0]: ln.split()[1:] for ln in text.splitlines() if ln.startswith(("paper ", "difference"))}
+    assert lines["paper"] == ["67.07", "91.63", "87.25", "89.23", "77.86"]
+    assert lines["difference"][-1] == f"{100 * res['hse'] - 77.86:+.2f}"
+    n = len((data / "img_idx" / "test_NUAA-SIRST.txt").read_text().split())
+    assert f"this test split has {n} images, the paper's NUAA-SIRST test split 214" in text
+
+
+def test_non_matching_runs_print_no_paper_row(tested, tiny_data, tmp_path, capsys):
+    ckpt = tested.parent / "checkpoints" / "best.ckpt"
+    capsys.readouterr()
+    assert main(["test", "--checkpoint", str(ckpt), "--data", str(tiny_data), "--out", str(tmp_path / "a"),
+                 "--quiet"]) == 0
+    assert "paper" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "a" / "results.json").read_text())["paper"] is None
+    # the paper's dataset, but not its test split
+    data = _as_paper_dataset(tiny_data, tmp_path)
+    assert main(["test", "--checkpoint", str(ckpt), "--data", str(data), "--split", "train",
+                 "--out", str(tmp_path / "b"), "--quiet", "--no-preds"]) == 0
+    assert "paper" not in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -94,3 +95,7 @@ def test_sigkill_during_training_then_resume(tiny_data, tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert finished_epochs(read_checkpoint(last)) == done + 1
     assert not list(last.parent.glob(".*.tmp"))
+    # the metrics history of the epochs before the kill survives the resume, each epoch once
+    with open(out / "metrics.csv", newline="") as f:
+        epochs = [int(r["epoch"]) for r in csv.DictReader(f) if r.get("train/loss_epoch")]
+    assert epochs == list(range(done + 1))

@@ -31,14 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..errors import OutputExistsError
-    from ..fileio import write_json
+    from ..fileio import check_output_file, write_json
     from ..tools.benchmark import benchmark, format_table
 
-    if args.json_out and Path(args.json_out).exists() and not args.overwrite:
-        raise OutputExistsError(f"{args.json_out} already exists; use --overwrite or another file name")
+    if args.json_out:
+        check_output_file(args.json_out, replace=args.overwrite)
     rows = benchmark(
         args.models.split(","), [v.strip() for v in args.variants.split(",") if v.strip()], size=args.size,
         device=args.device, vfm=args.vfm, vfm_weights=args.vfm_weights, vfm_layers=args.vfm_layers,

@@ -17,6 +17,9 @@ def add_parser(subparsers) -> None:
     d.add_argument("--sha256", help="expected SHA-256 of the downloaded archive (pins the release)")
     d.add_argument("--url", help="download from this URL instead of the official location")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
+    d.add_argument("--max-unpacked-gb", type=float, default=None, metavar="GB",
+                   help="refuse archives whose files add up to more than this (default 10; a guard against "
+                   "archive bombs)")
     d.set_defaults(func=_download)
 
     r = sub.add_parser("prepare", help="prepare a dataset from an archive or folder you already have")
@@ -27,6 +30,9 @@ def add_parser(subparsers) -> None:
     r.add_argument("--root", required=True, help="folder that will hold ROOT/NAME")
     r.add_argument("--sha256", help="expected SHA-256 of the archive")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--max-unpacked-gb", type=float, default=None, metavar="GB",
+                   help="refuse archives whose files add up to more than this (default 10; a guard against "
+                   "archive bombs)")
     r.set_defaults(func=_prepare)
 
     c = sub.add_parser("check", help="validate a dataset folder and list every problem")
@@ -43,17 +49,27 @@ def add_parser(subparsers) -> None:
     s.set_defaults(func=_synth)
 
 
+def _cap(args: argparse.Namespace) -> dict:
+    from ..errors import InputError
+
+    if args.max_unpacked_gb is None:
+        return {}
+    if not args.max_unpacked_gb > 0:
+        raise InputError(f"--max-unpacked-gb must be > 0, got {args.max_unpacked_gb}")
+    return {"max_unpacked_gb": args.max_unpacked_gb}
+
+
 def _download(args: argparse.Namespace) -> int:
     from ..data.download import download
 
-    download(args.name, args.root, sha256=args.sha256, url=args.url, progress=not args.quiet)
+    download(args.name, args.root, sha256=args.sha256, url=args.url, progress=not args.quiet, **_cap(args))
     return 0
 
 
 def _prepare(args: argparse.Namespace) -> int:
     from ..data.prepare import prepare
 
-    prepare(args.name, args.source, args.root, sha256=args.sha256, progress=not args.quiet)
+    prepare(args.name, args.source, args.root, sha256=args.sha256, progress=not args.quiet, **_cap(args))
     return 0
 
 

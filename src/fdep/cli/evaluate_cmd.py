@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, InputError, OutputExistsError
-from ..fileio import atomic_path, write_json
+from ..errors import ConfigError, InputError
+from ..fileio import atomic_path, check_output_file, write_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,8 +43,9 @@ def parse_thresholds(text: str) -> int | list[float]:
 
 
 def _check_out(path: str | None, force: bool) -> None:
-    if path and Path(path).exists() and not force:
-        raise OutputExistsError(f"{path}: already exists (pass --force to replace it)")
+    """Before any work: ``path`` must be writable as a file (not a folder, not existing unless --force)."""
+    if path:
+        check_output_file(path, replace=force, flag="--force")
 
 
 def format_table(res: dict) -> str:
@@ -57,6 +57,7 @@ def format_table(res: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..metrics import NoTargetError
     from ..metrics.files import evaluate_files, pair_files
 
     if args.demo:
@@ -78,7 +79,12 @@ def run(args: argparse.Namespace) -> int:
         more = f" and {len(pairing.extra_preds) - 10} more" if len(pairing.extra_preds) > 10 else ""
         print(f"fdep evaluate: warning: {len(pairing.extra_preds)} predictions have no GT and are ignored: "
               f"{names}{more}", file=sys.stderr)
-    res = evaluate_files(pairing, thresholds, args.tolerance, bins=args.bins, curves=bool(args.curves))
+    try:
+        res = evaluate_files(pairing, thresholds, args.tolerance, bins=args.bins, curves=bool(args.curves))
+    except NoTargetError as e:  # its text names the Python API's undefined='nan', which the CLI has not
+        what = str(e).split(" (pass undefined")[0]
+        raise InputError(f"{args.gt}: {what}; a mask pixel is a target when its gray value is > 127 (or > 0 in "
+                         f"masks whose maximum is 1)") from None
     curves = res.pop("curves", None)
     nthr = thresholds if isinstance(thresholds, int) else len(thresholds)
     mode = "exact" if args.bins is None else f"{args.bins} bins"

@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "export_cmd",
     "benchmark_cmd",
     "report_cmd",
+    "sweep_cmd",
     "models_cmd",
     "data_cmd",
     "vfm_cmd",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vfm-weights", default=None,
                    help="VFM weights for fdep-main checkpoints, whose inference runs the VFM (default: as recorded)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist in --out")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="predict the readable images when some cannot be read (listed in targets.json 'skipped'); "
+                   "by default every unreadable image is named and nothing is predicted")
     p.set_defaults(func=run)
 
 
@@ -41,8 +45,11 @@ def run(args: argparse.Namespace) -> int:
     report = run_predict(
         args.checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
         batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, vfm_weights=args.vfm_weights,
-        progress=progress, model=args.model,
+        progress=progress, skip_unreadable=args.skip_unreadable, model=args.model,
     )
+    if report["skipped"]:
+        names = ", ".join(Path(s["image"]).name for s in report["skipped"])
+        print(f"fdep predict: warning: skipped {len(report['skipped'])} unreadable image(s): {names}", file=sys.stderr)
     print(f"{report['n_images']} image(s), {report['n_targets']} target(s) at threshold {report['threshold']}; "
           f"results in {args.out} (targets.csv, targets.json)")
     return 0

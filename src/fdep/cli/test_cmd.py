@@ -11,9 +11,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "test",
         help="evaluate a checkpoint (or a classical method) on a dataset split",
         description="Full-image inference (padded to the network's multiple and cropped back; tiles for large "
-        "images) on a split, every metric of fdep.metrics, OUT/results.json, OUT/curves.npz and 16-bit "
-        "probability maps OUT/preds/<id>.png (fdep evaluate on them gives the same numbers). --model runs a "
-        "classical method (fkrw, mpcm, nipps) without weights on the raw 0-255 images.",
+        "images) on a split, every metric of fdep.metrics computed on the float probabilities, OUT/results.json, "
+        "OUT/curves.npz and 16-bit probability maps OUT/preds/<id>.png (rounded to 1/65535, so fdep evaluate "
+        "on them can differ slightly). When the paper publishes a row for the run's network, variant and "
+        "dataset (test split), that row and the differences are printed too. --model runs a classical method "
+        "(fkrw, mpcm, nipps) without weights on the raw 0-255 images.",
     )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--checkpoint", help="a .ckpt written by fdep train")
@@ -22,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +)")
     p.add_argument("--split", default="test", help="split list to evaluate (default: test)")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/test_<split>)")
-    p.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="an existing, non-empty --out is renamed to OUT.old-<time> (nothing deleted) first")
     p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda, cuda:1 ...")
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
@@ -38,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
                    device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
                    progress=not args.quiet, model=args.model)
     print(format_results(res))
+    from ..tools.papercmp import format_comparison
+
+    text = format_comparison(res.get("paper"))
+    if text:
+        print(text)
     return 0
 
 

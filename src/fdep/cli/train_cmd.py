@@ -18,8 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", help="YAML file of settings (keys = the option names below, with underscores)")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="RUN_DIR_OR_CKPT",
-                   help="continue a run from its last.ckpt (a run directory, a .ckpt, or --out when no value)")
-    p.add_argument("--overwrite", action="store_true", help="allow writing into an existing, non-empty --out")
+                   help="continue a run from its last.ckpt (a run directory, a .ckpt, or --out when no value); "
+                   "it goes on in the checkpoint's run directory, or in --out when given (a new or empty one)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="an existing, non-empty --out is renamed to OUT.old-<time> (nothing is deleted) and the "
+                   "run starts in a fresh, empty OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     helps = field_help()
     for name in FIELD_NAMES:
@@ -42,7 +45,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from ..training.checkpoint import config_from_checkpoint, read_checkpoint
     from ..training.config import TrainConfig, resolve
-    from ..training.train import resolve_resume, train
+    from ..training.rundir import resolve_resume
+    from ..training.train import train
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     overrides = overrides_from_args(args)

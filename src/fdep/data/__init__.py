@@ -1,5 +1,6 @@
 """Datasets, validation, transforms, synthetic scenes and download/prepare for SIRST data."""
 
+from .authors import AuthorsTransform
 from .dataset import SIRSTDataset, load_dataset, split_train_val
 from .registry import KNOWN, get_known
 from .synthetic import generate_synthetic
@@ -7,6 +8,7 @@ from .transforms import TrainTransform, crop_to, pad_to_multiple, predict_tiled,
 from .validate import Problem, check_dataset
 
 __all__ = [
+    "AuthorsTransform",
     "KNOWN",
     "Problem",
     "SIRSTDataset",

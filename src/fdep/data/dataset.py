@@ -95,7 +95,12 @@ def resolve_splits(layout: Layout) -> dict[str, list[str]]:
 
 
 class SIRSTDataset(Dataset):
-    """A list of (id, image file, mask file) with normalisation and an optional train transform."""
+    """A list of (id, image file, mask file) with normalisation and an optional train transform.
+
+    A transform normally receives the normalised image; one with ``raw_input = True`` (the
+    authors' augmentation) receives the 0-255 image and its result is normalised afterwards.
+    Images are 1 x H x W, or C x H x W when the transform returns channels.
+    """
 
     def __init__(self, samples: list[Sample], name: str, mean: float, std: float, transform=None, split: str = ""):
         self.samples = list(samples)
@@ -135,16 +140,23 @@ class SIRSTDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         img, mask = self.load(i)
-        norm = (img - np.float32(self.mean)) / np.float32(self.std)
+        mean, std = np.float32(self.mean), np.float32(self.std)
         if self.transform is None:
+            norm = (img - mean) / std
             H, W = img.shape
             box, hf, vf, tr = (0, 0, H, W), False, False, False
         else:
             rng = np.random.default_rng([getattr(self.transform, "seed", 0), self.epoch, int(i)])
-            a = self.transform(norm, mask, rng, pixel_std=self.std)
-            norm, mask, box, hf, vf, tr = a.image, a.mask, a.box, a.hflip, a.vflip, a.transpose
+            if getattr(self.transform, "raw_input", False):  # works on 0-255 pixels, normalised afterwards
+                a = self.transform(img, mask, rng)
+                norm = (a.image - mean) / std
+            else:
+                a = self.transform((img - mean) / std, mask, rng, pixel_std=self.std)
+                norm = a.image
+            mask, box, hf, vf, tr = a.mask, a.box, a.hflip, a.vflip, a.transpose
+        image = torch.from_numpy(np.ascontiguousarray(norm, dtype=np.float32))
         return {
-            "image": torch.from_numpy(np.ascontiguousarray(norm, dtype=np.float32))[None],
+            "image": image[None] if image.ndim == 2 else image,
             "mask": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None],
             "id": self.ids[i],
             "box": torch.tensor(box, dtype=torch.long),

@@ -19,7 +19,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from .prepare import Log, _already, check_sha256, prepare
+from ..fileio import owner_tag
+from .prepare import MAX_UNPACKED_GB, Log, _already, check_sha256, prepare, remove_orphans
 from .registry import get_known
 
 TIMEOUT_S = 60
@@ -69,6 +70,7 @@ def download(
     url: str | None = None,
     progress: bool = True,
     log: Log = print,
+    max_unpacked_gb: float = MAX_UNPACKED_GB,
 ) -> Path:
     """Download dataset ``name`` (from ``url`` or its official location) and prepare it under ``root``."""
     known = get_known(name)
@@ -90,14 +92,16 @@ def download(
         )
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{known.name}.", suffix=".download", dir=root)
+    remove_orphans(root, known.name, log)
+    fd, tmp = tempfile.mkstemp(prefix=f".{known.name}.{owner_tag()}.", suffix=".download", dir=root)
     os.close(fd)
     tmp = Path(tmp)
     try:
         log(f"downloading {known.name} from {url}")
         digest = fetch(url, tmp, progress)
         check_sha256(digest, sha256, url)
-        return prepare(known.name, tmp, root, sha256=sha256, progress=progress, log=log, origin=url, _digest=digest)
+        return prepare(known.name, tmp, root, sha256=sha256, progress=progress, log=log, origin=url, _digest=digest,
+                       max_unpacked_gb=max_unpacked_gb)
     except BaseException:
         tmp.unlink(missing_ok=True)
         if created and not any(root.iterdir()):

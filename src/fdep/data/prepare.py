@@ -3,12 +3,15 @@
 Steps: hash the archive (SHA-256, checked against ``sha256`` when given),
 unpack it into a temporary folder, find the release's image and mask folders,
 check that every id of fdep's packaged literature split lists is present,
-copy images unchanged and write masks as 8-bit 0/255 PNGs (binarised at > 127;
+copy images unchanged and write masks as 8-bit 0/255 PNGs (binarised at > 127, or > 0 for 0/1 masks;
 known quirks fixed, e.g. NUAA-SIRST Misc_111's mask published at another size),
 validate the result, record the SHA-256 and what was done in
 ``fdep_source.json`` and ``source.sha256``, and rename the finished folder into
 place. On any failure every temporary folder is removed and nothing is left at
-the destination. Re-running on a prepared dataset is a no-op.
+the destination; temporaries of a run that was killed (named after its host and
+process) are removed by the next run. Archives are checked member by member before
+anything is unpacked: unsafe paths/links are refused, and so is a total unpacked size
+over ``max_unpacked_gb`` (default 10 GB). Re-running on a prepared dataset is a no-op.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..errors import DataError, InputError, OutputExistsError
-from ..fileio import atomic_write, write_json
-from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, image_size, read_mask_values
+from ..fileio import atomic_write, orphaned, owner_tag, write_json
+from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, binarize_mask, image_size, read_mask_values
 from .layout import SPLITS, write_split_file
 from .registry import KnownDataset, get_known, normalise_name, packaged_split
 from .validate import check_dataset
@@ -81,8 +84,30 @@ def _already(dest: Path, sha: str | None) -> bool:
     return True
 
 
-def _safe_extract(archive: Path, out: Path, progress: bool) -> None:
-    """Unpack a zip or tar archive into ``out``, refusing paths that escape it."""
+#: default cap on what an archive may unpack to (bytes of its files, as the archive declares them)
+MAX_UNPACKED_GB = 10.0
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def _check_size(archive: Path, total: int, out: Path, max_bytes: float) -> None:
+    """Refuse archives unpacking to more than the cap (zip/tar bombs), or than the free disk space."""
+    if total > max_bytes:
+        raise DataError(f"{archive}: unpacks to {_gb(total)}, over the {_gb(max_bytes)} cap on extraction "
+                        f"(--max-unpacked-gb; the known datasets need well under 1 GB)")
+    free = shutil.disk_usage(out).free
+    if total > free:
+        raise DataError(f"{archive}: unpacks to {_gb(total)} but only {_gb(free)} are free in {out}")
+
+
+def _safe_extract(archive: Path, out: Path, progress: bool, max_bytes: float = MAX_UNPACKED_GB * 1e9) -> None:
+    """Unpack a zip or tar archive into ``out``.
+
+    Every member is checked before anything is written: paths leaving ``out``, links, devices
+    (tar's "data" filter) and the total unpacked size (``max_bytes``).
+    """
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as z:
@@ -90,21 +115,55 @@ def _safe_extract(archive: Path, out: Path, progress: bool) -> None:
                 for info in names:
                     target = (out / info.filename).resolve()
                     if not target.is_relative_to(out.resolve()):
-                        raise DataError(f"{archive}: unsafe path in archive: {info.filename}")
+                        raise DataError(f"{archive}: unsafe member {info.filename!r}: its path leaves the folder "
+                                        f"it is unpacked into")
+                # zipfile never writes more than a member's declared size, so the declared sizes bound the output
+                _check_size(archive, sum(i.file_size for i in names), out, max_bytes)
                 for info in tqdm(names, desc="unpack", unit="file", disable=not progress):
                     z.extract(info, out)
             return
         if tarfile.is_tarfile(archive):
             with tarfile.open(archive) as t:
                 members = t.getmembers()
+                for m in members:
+                    try:
+                        tarfile.data_filter(m, str(out))
+                    except tarfile.FilterError as e:
+                        raise DataError(f"{archive}: unsafe member {m.name!r}: {e}") from None
+                _check_size(archive, sum(m.size for m in members if m.isreg()), out, max_bytes)
                 for m in tqdm(members, desc="unpack", unit="file", disable=not progress):
                     t.extract(m, out, filter="data")
             return
+    except tarfile.FilterError as e:  # pragma: no cover - every member was checked above
+        raise DataError(f"{archive}: unsafe member: {e}") from None
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as e:
         raise DataError(f"{archive}: archive is truncated or corrupt ({e.__class__.__name__}: {e})") from None
     except OSError as e:
         raise DataError(f"{archive}: cannot unpack ({e.strerror or e})") from None
     raise DataError(f"{archive}: not a zip or tar archive (or truncated); unpack it yourself and pass the folder")
+
+
+def remove_orphans(root: Path, name: str, log: Log) -> int:
+    """Delete temporaries (``.NAME.HOST.PID.*.tmp`` folders, ``.download`` files) of killed runs on this machine."""
+    if not root.is_dir():
+        return 0
+    n, size = 0, 0
+    for p in [*root.glob(f".{name}.*.tmp"), *root.glob(f".{name}.*.download")]:
+        if not orphaned(p.name):
+            continue
+        try:
+            if p.is_dir():
+                size += sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+                shutil.rmtree(p)
+            else:
+                size += p.stat().st_size
+                p.unlink()
+            n += 1
+        except OSError:
+            continue
+    if n:
+        log(f"removed {n} temporary file(s)/folder(s) ({size / 1e6:.0f} MB) left by an interrupted run in {root}")
+    return n
 
 
 def _candidate_pairs(tree: Path, known: KnownDataset) -> list[tuple[Path, Path]]:
@@ -175,9 +234,10 @@ def _build(known: KnownDataset, img_dir: Path, mask_dir: Path, build: Path, prog
         shutil.copyfile(src, build / "images" / f"{i}{src.suffix.lower()}")
         values = read_mask_values(masks[i])
         uniq = np.unique(values)
-        if np.any((uniq != 0) & (uniq != 255)):
+        top = 1 if uniq.size and uniq[-1] <= 1 else 255
+        if np.any((uniq != 0) & (uniq != top)):
             non_binary += 1
-        m = (values > 127).astype(np.uint8) * 255
+        m = binarize_mask(values).astype(np.uint8) * 255
         h, w = image_size(src)
         if m.shape != (h, w) and i in known.mask_resize_ids:
             fixes.append(f"{i}: mask {m.shape[1]}x{m.shape[0]} resized (nearest) to the image size {w}x{h}")
@@ -202,8 +262,12 @@ def prepare(
     log: Log = print,
     origin: str | None = None,
     _digest: str | None = None,
+    max_unpacked_gb: float = MAX_UNPACKED_GB,
 ) -> Path:
-    """Prepare dataset ``name`` from an archive or folder into ``root/NAME`` (see module doc)."""
+    """Prepare dataset ``name`` from an archive or folder into ``root/NAME`` (see module doc).
+
+    ``max_unpacked_gb``: an archive whose files add up to more is refused before anything is unpacked.
+    """
     known = get_known(name)
     if known.components:
         raise DataError(
@@ -225,12 +289,14 @@ def prepare(
         return dest
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{known.name}.", suffix=".tmp", dir=root))
+    remove_orphans(root, known.name, log)
+    # the owner's host and pid in the name let a later run remove it if this one is killed
+    work = Path(tempfile.mkdtemp(prefix=f".{known.name}.{owner_tag()}.", suffix=".tmp", dir=root))
     try:
         if source.is_file():
             tree = work / "unpacked"
             tree.mkdir()
-            _safe_extract(source, tree, progress)
+            _safe_extract(source, tree, progress, max_unpacked_gb * 1e9)
         else:
             tree = source
         img_dir, mask_dir = locate(tree, known)

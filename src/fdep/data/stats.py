@@ -1,5 +1,7 @@
 """Grayscale normalisation statistics (0-255 scale).
 
+:func:`per_image_stats` gives the authors' variant (mean of per-image means and stds).
+
 Known datasets use the literature constants (SPEC.md section 6). Other datasets
 get the pixel mean/std of their training split, cached in
 ``<dataset>/fdep_stats.json`` (written atomically, keyed by a hash of the
@@ -42,6 +44,24 @@ def compute_stats(paths: list[Path]) -> tuple[float, float, int]:
     mean = s / n
     std = math.sqrt(max(s2 / n - mean * mean, 0.0))
     return mean, max(std, 1e-6), n
+
+
+def per_image_stats(paths: list[Path]) -> tuple[float, float]:
+    """(mean of the per-image means, mean of the per-image stds) on the 0-255 scale.
+
+    The authors' normalisation (PAL components/cal_mean_std.py): each training image read as
+    8-bit grayscale, its own mean and (population) std, then the plain average of each over the
+    images -- not the pixel-pooled statistics of :func:`compute_stats` (the average of per-image
+    stds leaves out the spread between image means, so it is smaller).
+    """
+    if not paths:
+        raise DataError("cannot compute normalisation statistics: the training split is empty")
+    means, stds = [], []
+    for p in paths:
+        a = read_image(p).astype(np.float64)
+        means.append(float(a.mean()))
+        stds.append(float(a.std()))
+    return float(np.mean(means)), max(float(np.mean(stds)), 1e-6)
 
 
 def pixel_count(paths: list[Path]) -> int:

@@ -28,7 +28,7 @@ import scipy.fft
 import scipy.special
 
 from ..errors import InputError, OutputExistsError
-from ..fileio import write_json
+from ..fileio import default_mode, write_json
 from .dataset import split_train_val
 from .layout import write_split_file
 from .stats import STATS_FILE, ids_digest
@@ -209,6 +209,7 @@ def generate_synthetic(out_root, n: int = 500, size: int = 256, seed: int = 0, n
     out_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out_root))
     try:
+        os.chmod(tmp, default_mode(directory=True))  # mkdtemp makes it 0700; the dataset is renamed from it
         (tmp / "images").mkdir()
         (tmp / "masks").mkdir()
         records, ids = [], []

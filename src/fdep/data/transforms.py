@@ -26,7 +26,7 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class Augmented:
-    image: np.ndarray  # float32 H x W (normalised)
+    image: np.ndarray  # float32 H x W, normalised (raw_input transforms: 0-255, C x H x W with channels)
     mask: np.ndarray  # bool H x W
     box: tuple[int, int, int, int]  # (y0, x0, h, w) in original image coordinates
     hflip: bool

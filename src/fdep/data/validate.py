@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError, InputError
-from ..imageio import image_size, read_mask_values
+from ..imageio import binarize_mask, image_size, read_mask_values
 from .layout import SPLITS, Layout, read_split_file
 
 
@@ -99,14 +99,16 @@ def check_files(layout: Layout, ids: Iterable[str], orphans: bool = True) -> lis
                 )
             )
         uniq = np.unique(values)
-        odd = uniq[(uniq != 0) & (uniq != 255)]
+        top = 1 if uniq.size and uniq[-1] <= 1 else 255  # 0/1 masks are binary too
+        odd = uniq[(uniq != 0) & (uniq != top)]
         if odd.size:
             shown = ", ".join(f"{v:g}" for v in uniq[:8]) + (", ..." if uniq.size > 8 else "")
+            rule = "> 0" if top == 1 else "> 127"
             problems.append(
-                _warn("non_binary_mask", f"{mask_p}: mask values {{{shown}}} are not 0/255 (binarised at > 127)")
+                _warn("non_binary_mask", f"{mask_p}: mask values {{{shown}}} are not 0/{top} (binarised at {rule})")
             )
-        if not np.any(values > 127):
-            problems.append(_warn("empty_mask", f"{mask_p}: mask has no target pixel (> 127)"))
+        if not np.any(binarize_mask(values)):
+            problems.append(_warn("empty_mask", f"{mask_p}: mask has no target pixel (> 127, or > 0 in 0/1 masks)"))
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from .export import export_light
 from .model import SHARES, VARIANTS, FDEPModel
-from .samf import FUSIONS, SAMF, AddFusion, ConcatFusion
+from .samf import FUSIONS, SAMF, SAMF_FORMS, AddFusion, ConcatFusion
 
-__all__ = ["FUSIONS", "SAMF", "SHARES", "VARIANTS", "AddFusion", "ConcatFusion", "FDEPModel", "export_light"]
+__all__ = ["FUSIONS", "SAMF", "SAMF_FORMS", "SHARES", "VARIANTS", "AddFusion", "ConcatFusion", "FDEPModel",
+           "export_light"]

@@ -30,7 +30,7 @@ from ..models.base import SIRSTNet
 from ..models.pretrained import model_kwargs
 from ..models.registry import create_model
 from ..vfm.align import window_align
-from .samf import FUSIONS
+from .samf import DEFAULT_SAMF_FORM, FUSIONS, LEGACY_SAMF_FORM, SAMF_FORMS, make_fusion
 
 VARIANTS = ("original", "fdep-main", "fdep")
 SHARES = ("encoder+decoder", "encoder", "decoder")
@@ -59,6 +59,8 @@ class FDEPModel(nn.Module):
         layers: the VFM blocks fused, in order (a subset of the VFM's layers; default all).
         share: "encoder+decoder" | "encoder" | "decoder" (what the two branches share).
         fusion: "samf" | "add" | "concat" (the latter two: SAMF off).
+        samf_form: "table1" (sized as the paper's Table 1; default) | "literal" (Eq. 1-6 as printed);
+            see :mod:`fdep.framework.samf`. Recorded for every fusion, used by "samf" only.
         edl_weight: weight of the explicit distillation term (recorded here, applied by
             :class:`fdep.losses.CoISDLoss`).
         input_mean, input_std: the data's normalisation (0-255 scale); the VFM gets
@@ -73,6 +75,7 @@ class FDEPModel(nn.Module):
         layers: Sequence[int] | None = None,
         share: str = "encoder+decoder",
         fusion: str = "samf",
+        samf_form: str = DEFAULT_SAMF_FORM,
         edl_weight: float = 0.0,
         input_mean: float = 0.0,
         input_std: float = 255.0,
@@ -84,6 +87,8 @@ class FDEPModel(nn.Module):
             raise ConfigError(f"unknown share {share!r}; choose from {', '.join(SHARES)}")
         if fusion not in FUSIONS:
             raise ConfigError(f"unknown fusion {fusion!r}; choose from {', '.join(FUSIONS)}")
+        if samf_form not in SAMF_FORMS:
+            raise ConfigError(f"unknown SAMF form {samf_form!r}; choose from {', '.join(SAMF_FORMS)}")
         if not isinstance(network, SIRSTNet):
             raise ModelError(f"FDEP needs a SIRSTNet with encode/decode, got {type(network).__name__}")
         if getattr(network, "kind", "learned") == "classical":
@@ -92,7 +97,7 @@ class FDEPModel(nn.Module):
                              f"FDEP; run it with `fdep test --model {name}` or `fdep predict --model {name}`")
         if not network.top_channels:
             raise ModelError(f"{network.model_name}: top_channels is not set; it cannot be wrapped by FDEP")
-        self.variant, self.share, self.fusion = variant, share, fusion
+        self.variant, self.share, self.fusion, self.samf_form = variant, share, fusion, samf_form
         self.edl_weight = float(edl_weight)
         self.input_mean, self.input_std = float(input_mean), float(input_std)
         self.network = network
@@ -110,7 +115,8 @@ class FDEPModel(nn.Module):
         self._layer_index = [vfm_layers.index(i) for i in self.layers] if variant != "original" else []
         uses_main = variant != "original"
         self.fusions = nn.ModuleList(
-            [FUSIONS[fusion](info["embed_dim"], network.top_channels) for _ in self.layers] if uses_main else []
+            [make_fusion(fusion, info["embed_dim"], network.top_channels, samf_form) for _ in self.layers]
+            if uses_main else []
         )
         # ablations: the main branch's own copy of the non-shared half
         self.main_net = copy.deepcopy(network) if variant == "fdep" and share != "encoder+decoder" else None
@@ -169,7 +175,8 @@ class FDEPModel(nn.Module):
         """Rebuild the wrapper recorded by :meth:`fdep_config` (fresh weights; load a state dict next).
 
         ``vfm``: the loaded VFM (its name and layers must match the record), or None to use the
-        recorded description (then VFM maps must be passed to ``forward``).
+        recorded description (then VFM maps must be passed to ``forward``). A record without
+        ``samf_form`` predates the forms and gets the literal one it was trained with.
         """
         rec = config.get("vfm")
         if vfm is not None and rec is not None:
@@ -182,7 +189,8 @@ class FDEPModel(nn.Module):
                                **(config.get("network_kwargs") or {}))
         return cls(network, vfm if vfm is not None else rec, variant=config["variant"],
                    layers=config.get("layers") or None, share=config.get("share", "encoder+decoder"),
-                   fusion=config.get("fusion", "samf"), edl_weight=config.get("edl_weight", 0.0),
+                   fusion=config.get("fusion", "samf"),
+                   samf_form=config.get("samf_form", LEGACY_SAMF_FORM), edl_weight=config.get("edl_weight", 0.0),
                    input_mean=config.get("input_mean", 0.0), input_std=config.get("input_std", 255.0))
 
     # -- checkpoints ----------------------------------------------------------------------------
@@ -191,7 +199,7 @@ class FDEPModel(nn.Module):
         return self.state_dict()
 
     def fdep_config(self) -> dict:
-        """What a checkpoint records to rebuild this wrapper: network, variant, ablations, VFM name + layers."""
+        """What a checkpoint records to rebuild this wrapper: network, variant, ablations, SAMF form, VFM."""
         return {
             "network": self.network.model_name,
             "in_chans": self.network.in_chans,
@@ -199,6 +207,7 @@ class FDEPModel(nn.Module):
             "variant": self.variant,
             "share": self.share,
             "fusion": self.fusion,
+            "samf_form": self.samf_form,
             "layers": list(self.layers),
             "edl_weight": self.edl_weight,
             "input_mean": self.input_mean,

@@ -3,9 +3,10 @@
 from .basic import BCELoss, SoftIoULoss, bce_loss, soft_iou_loss
 from .build import LOSSES, DeepSupervisionLoss, build_loss
 from .coisd import CoISDLoss, distillation_loss
-from .eedm import EEDMLoss, edge_band, eedm_loss
+from .eedm import EEDM_FORMS, EEDMLoss, edge_band, eedm_loss
 
 __all__ = [
+    "EEDM_FORMS",
     "LOSSES",
     "BCELoss",
     "CoISDLoss",

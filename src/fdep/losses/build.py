@@ -18,7 +18,11 @@ def _as_target(target: torch.Tensor) -> torch.Tensor:
 
 
 class DeepSupervisionLoss:
-    """``loss(outputs, target)``: the per-map loss, summed over a list of outputs (deep supervision)."""
+    """``loss(outputs, target)``: the per-map loss, summed over a list of outputs (deep supervision).
+
+    A 0-dim tensor in the list is an auxiliary loss term the network computed itself (already
+    weighted, e.g. RPCANet's image-reconstruction term) and is added as it is.
+    """
 
     def __init__(self, per_map: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]):
         self.per_map = per_map
@@ -28,7 +32,7 @@ class DeepSupervisionLoss:
         if isinstance(outputs, (list, tuple)):
             if not outputs:
                 raise ValueError("empty list of outputs")
-            return sum(self.per_map(o, target) for o in outputs)
+            return sum(o if o.dim() == 0 else self.per_map(o, target) for o in outputs)
         return self.per_map(outputs, target)
 
     def __repr__(self) -> str:
@@ -36,7 +40,10 @@ class DeepSupervisionLoss:
 
 
 def build_loss(name: str, **kw) -> DeepSupervisionLoss:
-    """``"eedm"`` (edge_weight=4, p=0.5) | ``"softiou"`` (smooth=1) | ``"bce"`` -> callable(outputs, target)."""
+    """``"eedm"`` (edge_weight=4, p=0.5, form="text"|"released") | ``"softiou"`` (smooth=1) | ``"bce"``.
+
+    Returns callable(outputs, target), summed over deep-supervision outputs.
+    """
     key = name.lower()
     if key not in LOSSES:
         raise ConfigError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}")

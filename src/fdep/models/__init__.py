@@ -17,8 +17,10 @@ from .networks import (
     alcnet,  # noqa: F401
     dnanet,  # noqa: F401
     gglnet,  # noqa: F401
+    ilnet,  # noqa: F401
     mlclnet,  # noqa: F401
     msdanet,  # noqa: F401
+    rpcanet,  # noqa: F401
     uiunet,  # noqa: F401
 )
 

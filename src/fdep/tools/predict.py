@@ -9,8 +9,9 @@ Layout written under ``out``::
     targets.json          the same, grouped per image, with the settings used
 
 Nothing existing is overwritten unless ``overwrite=True``; every file is written
-atomically. All images are read once before inference, so an unreadable image
-is reported (by name) before anything is written.
+atomically. All images are read once before the network is loaded, so every
+unreadable image is reported (by name, in one message) before anything is written;
+with ``skip_unreadable`` the others are predicted and targets.json lists the skipped ones.
 """
 
 from __future__ import annotations
@@ -89,12 +90,15 @@ def run_predict(
     overwrite: bool = False,
     vfm_weights: str | None = None,
     progress: Progress | None = None,
+    skip_unreadable: bool = False,
     model: str | None = None,
 ) -> dict[str, Any]:
     """Predict every image under ``input`` into ``out``; returns the targets.json content.
 
     ``checkpoint``: trained weights (or a ready :class:`Predictor`); ``model`` instead names a
-    classical method, which runs without weights (exactly one of the two).
+    classical method, which runs without weights (exactly one of the two). Unreadable images are
+    all named in one InputError before anything is written; with ``skip_unreadable`` the readable
+    ones are predicted and the others listed under "skipped".
     """
     if (checkpoint is None) == (model is None):
         raise InputError("give either a checkpoint or --model (a classical method), not both or neither")
@@ -102,21 +106,30 @@ def run_predict(
         raise InputError(f"--threshold must lie in [0, 1), got {threshold}")
     if batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+    if model is not None:  # no weights to load: a wrong name fails before any image is read
+        predictor = classical_predictor(model, device)
     out = Path(out)
     images = list_images(input)
     plan = output_paths(images, out, overlay)
     _check_outputs(out, plan, overwrite)
-    if model is not None:
-        predictor = classical_predictor(model, device)
-    elif isinstance(checkpoint, Predictor):
-        predictor = checkpoint
-    else:
-        predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)
 
-    # Pass 1: read every image (an unreadable one stops us before any output) and group by size.
+    # Pass 1, before the network is loaded: read every image, group them by size, report every unreadable one.
     groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
+    unreadable: list[tuple[Path, str]] = []
     for img in images:
-        groups[read_image(img).shape].append(img)
+        try:
+            groups[read_image(img).shape].append(img)
+        except InputError as e:
+            unreadable.append((img, str(e).removeprefix(f"{img}: ")))
+    if unreadable and (not skip_unreadable or len(unreadable) == len(images)):
+        listed = "; ".join(f"{p.name} ({why})" for p, why in unreadable)
+        hint = "; pass --skip-unreadable to predict the others" if len(unreadable) < len(images) else ""
+        raise InputError(f"{len(unreadable)} of {len(images)} image(s) in {input} cannot be read: {listed}{hint}")
+    images = [p for p in images if p not in dict(unreadable)]
+    if isinstance(checkpoint, Predictor):
+        predictor = checkpoint
+    elif model is None:
+        predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)
 
     results: dict[Path, dict[str, Any]] = {}
     done = 0
@@ -137,6 +150,7 @@ def run_predict(
         "n_images": len(images),
         "n_targets": sum(len(r["targets"]) for r in results.values()),
         "images": [results[p] for p in images],
+        "skipped": [{"image": str(p), "error": why} for p, why in unreadable],
     }
     _write_targets(out, report)
     return report

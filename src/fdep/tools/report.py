@@ -5,10 +5,15 @@ For each run directory (or its ``test_<split>/`` folder directly) the report rea
 
 * a table like the paper's Tables 1/2: IoU, nIoU, Pd, Fa (x1e6), HSE-P, HSE-T,
   HSE (x100), parameters (M) and time (s), each with its difference to the first run;
+* under each run, the row the FDEP paper publishes for the same network, variant
+  and dataset (test split; :mod:`fdep.tools.papercmp`), with the run's difference to it;
 * precision-recall curves at pixel and target level, and ROC curves;
 * an overlay grid like the paper's Fig. 3: for a few test images, the image,
   then each run's prediction (correct detections red, false alarms blue, missed
-  targets orange) and the ground truth.
+  targets orange) and the ground truth;
+* learning curves of each run from its ``metrics.csv`` (written by ``fdep train``):
+  training loss, and validation HSE, HSE-P and Pd over epochs, with HSE-P's chance
+  level, so a run that is not learning shows at a glance.
 
 Plots use matplotlib's Agg backend. HTML embeds every image as base64; Markdown
 writes its PNGs to ``<report stem>_files/`` beside it.
@@ -17,9 +22,11 @@ writes its PNGs to ``<report stem>_files/`` beside it.
 from __future__ import annotations
 
 import base64
+import csv
 import html
 import io
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, OutputExistsError
-from ..fileio import atomic_write
+from ..fileio import atomic_write, check_output_file
 from ..imageio import IMAGE_SUFFIXES, read_image, read_mask, read_prob_map
 from ..metrics import classify_detections
 from .overlay import detection_overlay, to_display
@@ -59,6 +66,11 @@ class Run:
     @property
     def preds_dir(self) -> Path:
         return self.test_dir / "preds"
+
+    @property
+    def run_dir(self) -> Path:
+        """The training run directory (where metrics.csv lives) when test_dir is its test_<split>/."""
+        return self.test_dir.parent if self.test_dir.name.startswith("test_") else self.test_dir
 
 
 # -- reading runs -------------------------------------------------------------------------
@@ -114,7 +126,13 @@ def _label_runs(runs: list[Run]) -> None:
 
 # -- the table -------------------------------------------------------------------------------
 def table_rows(runs: list[Run]) -> list[dict[str, Any]]:
-    """Per run: label and, per column, (value as printed, difference to the first run or None)."""
+    """Per run: label and, per column, (value as printed, difference to the first run or None).
+
+    A run that matches a row of the paper is followed by that row (kind "paper"): the paper's value and,
+    as the difference, run - paper (the paper's time, measured on its GPU, without a difference).
+    """
+    from .papercmp import paper_comparison
+
     first = runs[0].results
     rows = []
     for k, r in enumerate(runs):
@@ -129,8 +147,20 @@ def table_rows(runs: list[Run]) -> list[dict[str, Any]]:
                 b = first["params"] / 1e6
             diff = v - float(b) * scale if (k > 0 and v is not None and isinstance(b, (int, float))) else None
             cells[key] = (v, diff)
-        rows.append({"label": r.label, "cells": cells})
+        rows.append({"label": r.label, "cells": cells, "kind": "run"})
+        cmp = paper_comparison(r.results)
+        if cmp is not None:
+            rows.append(_paper_table_row(cmp))
     return rows
+
+
+def _paper_table_row(cmp: dict[str, Any]) -> dict[str, Any]:
+    got = {m["metric"]: (m["paper"], m["diff"]) for m in cmp["metrics"]}
+    if cmp.get("paper_time_s") is not None:
+        got["latency_s"] = (cmp["paper_time_s"], None)
+    cells = {key: got.get(key, (None, None)) for key, _t, _s, _l in COLUMNS}
+    label = f"paper, Table {cmp['table']}: {cmp['network']} \"{cmp['label']}\", {cmp['dataset']}"
+    return {"label": label, "cells": cells, "kind": "paper", "notes": cmp.get("notes") or []}
 
 
 def _fmt(key: str, v: float | None) -> str:
@@ -219,6 +249,126 @@ def curve_figures(runs: list[Run]) -> dict[str, bytes]:
         ax.legend(fontsize=7, loc="lower left" if kind != "roc" else "lower right")
         figures[kind] = _png(fig)
     return figures
+
+
+# -- learning curves ----------------------------------------------------------------------------
+#: what the learning curves show -> the metrics.csv column fdep train's CSVLogger writes
+LEARNING_COLUMNS = {"train_loss": "train/loss_epoch", "hse": "val/hse", "hse_p": "val/hse_p", "pd": "val/pd",
+                    "pos_frac": "val/pos_frac"}
+
+
+def read_learning_curves(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """(epochs, values) per :data:`LEARNING_COLUMNS` key from RUN_DIR/metrics.csv (epochs 1-based; the last
+    value logged for an epoch wins, e.g. after a resume). None when the file is absent or unreadable.
+    HSE logged as -1 (no target in the validation data) becomes NaN."""
+    path = run_dir / "metrics.csv"
+    if not path.is_file():
+        return None
+    per: dict[str, dict[int, float]] = {k: {} for k in LEARNING_COLUMNS}
+    step_loss: dict[int, list[float]] = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            for rec in csv.DictReader(f):
+                try:
+                    epoch = int(float(rec.get("epoch") or "nan")) + 1
+                except ValueError:
+                    continue  # rows without an epoch (learning-rate rows)
+                for key, col in LEARNING_COLUMNS.items():
+                    if rec.get(col):
+                        per[key][epoch] = float(rec[col])
+                if rec.get("train/loss_step"):
+                    step_loss.setdefault(epoch, []).append(float(rec["train/loss_step"]))
+    except (OSError, ValueError, csv.Error):
+        return None
+    for epoch, losses in step_loss.items():  # an interrupted epoch logged steps only: their mean
+        per["train_loss"].setdefault(epoch, float(np.mean(losses)))
+    out = {}
+    for key, d in per.items():
+        if d:
+            e = np.array(sorted(d), dtype=np.int64)
+            v = np.array([d[i] for i in e], dtype=np.float64)
+            if key == "hse":
+                v[v < 0] = np.nan
+            out[key] = (e, v)
+    return out
+
+
+def learning_summary(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """One line: validations, best HSE and its epoch, the last validation, and any chance-level tail."""
+    from ..training.chance import CHANCE_FACTOR, trailing_chance
+
+    parts = []
+    if "hse" in curves:
+        e, v = curves["hse"]
+        parts.append(f"{len(e)} validations")
+        if np.isfinite(v).any():
+            i = int(np.nanargmax(v))
+            parts.append(f"best HSE {100 * v[i]:.2f} at epoch {e[i]}")
+        last = {k: curves[k][1][-1] for k in ("hse", "hse_p", "pd") if k in curves}
+        parts.append(f"last (epoch {e[-1]}): " + ", ".join(
+            f"{name} {100 * last[k]:.2f}" for k, name in (("hse", "HSE"), ("hse_p", "HSE-P"), ("pd", "Pd"))
+            if k in last and math.isfinite(last[k])))
+    if "hse_p" in curves and "pos_frac" in curves:
+        hp = dict(zip(*curves["hse_p"]))
+        pf = dict(zip(*curves["pos_frac"]))
+        epochs = [ep for ep in curves["hse_p"][0] if ep in pf]
+        n = trailing_chance([hp[ep] for ep in epochs], [pf[ep] for ep in epochs])
+        if n:
+            parts.append(f"HSE-P at chance level (< {CHANCE_FACTOR:g} x the positive-pixel fraction) for the "
+                         f"last {n} validation(s): not learning yet")
+    if "train_loss" in curves:
+        parts.append(f"training loss {curves['train_loss'][1][-1]:.4g} at epoch {curves['train_loss'][0][-1]}")
+    return "; ".join(parts) or "metrics.csv holds no training loss or validation scores"
+
+
+def learning_figure(label: str, curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> bytes:
+    """PNG: training loss (left) and validation HSE, HSE-P, Pd x100 with HSE-P's chance level (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    from ..training.chance import CHANCE_FACTOR
+
+    fig = Figure(figsize=(9.0, 3.2))
+    ax_loss, ax_val = fig.subplots(1, 2)
+    if "train_loss" in curves:
+        e, v = curves["train_loss"]
+        ax_loss.plot(e, v, color="black", linewidth=1.2, marker="." if len(e) < 30 else None)
+    ax_loss.set(title="training loss", xlabel="epoch")
+    ax_loss.grid(alpha=0.3)
+    for key, name, colour in (("hse", "HSE", "tab:red"), ("hse_p", "HSE-P", "tab:blue"), ("pd", "Pd", "tab:green")):
+        if key in curves:
+            e, v = curves[key]
+            ax_val.plot(e, 100 * v, label=name, color=colour, linewidth=1.2, marker="." if len(e) < 30 else None)
+    if "pos_frac" in curves:
+        e, v = curves["pos_frac"]
+        ax_val.plot(e, 100 * CHANCE_FACTOR * v, color="grey", linestyle="--", linewidth=1.0,
+                    label=f"HSE-P chance level ({CHANCE_FACTOR:g} x positive fraction)")
+    ax_val.set(title="validation (x100)", xlabel="epoch", ylim=(-2, 102))
+    ax_val.grid(alpha=0.3)
+    if ax_val.lines:
+        ax_val.legend(fontsize=7, loc="best")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax_loss, ax_val):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(label, fontsize=9)
+    return _png(fig)
+
+
+def learning_sections(runs: list[Run]) -> list[tuple[str, bytes | None, str]]:
+    """Per run: (label, learning-curve PNG or None, summary line or why there is none)."""
+    out = []
+    for r in runs:
+        curves = read_learning_curves(r.run_dir)
+        if curves is None:
+            out.append((r.label, None, f"no readable metrics.csv in {r.run_dir} (written by fdep train)"))
+        elif not curves:
+            out.append((r.label, None, "metrics.csv holds no training loss or validation scores"))
+        else:
+            out.append((r.label, learning_figure(r.label, curves), learning_summary(curves)))
+    return out
 
 
 # -- overlay grid ---------------------------------------------------------------------------
@@ -316,8 +466,19 @@ def _b64(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def _paper_notes(rows: list[dict[str, Any]]) -> list[str]:
+    return [f"{row['label']}: {n}" for row in rows if row.get("kind") == "paper" for n in row.get("notes", ())]
+
+
+#: how the Results table is read (both formats)
+TABLE_NOTE = ("IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; Fa x1e6; in brackets: a run's difference to the first run. "
+              "A \"paper\" row under a run is the FDEP paper's published row for the same network, variant and "
+              "dataset (values as printed), in brackets the run's difference to it (run - paper); its time was "
+              "measured on the paper's GPU.")
+
+
 def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes], grid: bytes | None,
-          grid_note: str) -> str:
+          grid_note: str, learning: list[tuple[str, bytes | None, str]]) -> str:
     esc = html.escape
     head = "".join(f"<th>{esc(t)}</th>" for _k, t, _s, _l in COLUMNS)
     body = []
@@ -326,7 +487,9 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes]
             f"<td data-key=\"{k}\">{_fmt(k, row['cells'][k][0])}<span class=\"d\">{_fmt_diff(k, row['cells'][k][1])}"
             f"</span></td>" for k, _t, _s, _l in COLUMNS
         )
-        body.append(f"<tr><th>{esc(row['label'])}</th>{cells}</tr>")
+        tr = '<tr class="paper">' if row.get("kind") == "paper" else "<tr>"
+        body.append(f"{tr}<th>{esc(row['label'])}</th>{cells}</tr>")
+    notes = "".join(f"<li>{esc(n)}</li>" for n in _paper_notes(rows))
     sources = "".join(
         f"<li>{esc(r.label)}: <code>{esc(str(r.test_dir))}</code> ({esc(str(r.results.get('dataset', '?')))}, "
         f"split {esc(str(r.results.get('split', '?')))}, {esc(str(r.results.get('n_images', '?')))} images)</li>"
@@ -334,36 +497,47 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes]
     )
     plots = "".join(f'<img alt="{k}" src="{_b64(png)}">' for k, png in figures.items()) or "<p>no curves.npz</p>"
     grid_html = f'<img alt="overlays" src="{_b64(grid)}">' if grid else ""
+    learn = "".join(
+        f"<h3>{esc(label)}</h3><p>{esc(note)}</p>" + (f'<img alt="learning curves" src="{_b64(png)}">' if png else "")
+        for label, png, note in learning)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>fdep report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th:first-child{{text-align:left}}
-.d{{color:#666;font-size:85%}}img{{max-width:100%;margin:4px}}</style></head><body>
+.d{{color:#666;font-size:85%}}tr.paper{{color:#555;font-style:italic;background:#f6f6f6}}
+img{{max-width:100%;margin:4px}}</style></head><body>
 <h1>fdep report</h1>
 <h2>Results</h2>
-<p>IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; Fa x1e6; differences to the first run in brackets.</p>
+<p>{esc(TABLE_NOTE)}</p>
 <table><tr><th>Run</th>{head}</tr>
 {''.join(body)}</table>
+{f"<ul>{notes}</ul>" if notes else ""}
 <ul>{sources}</ul>
 <h2>Curves</h2>
 {plots}
 <h2>Detections</h2>
 <p>{esc(grid_note)}</p>
 {grid_html}
+<h2>Learning curves</h2>
+<p>From each run's metrics.csv: training loss per epoch; validation HSE, HSE-P and Pd (x100). The dashed line
+is HSE-P's chance level (2 x the validation data's positive-pixel fraction): a run whose HSE-P stays under it
+has not started to learn.</p>
+{learn}
 </body></html>
 """
 
 
 def _markdown(runs: list[Run], rows: list[dict[str, Any]], figure_files: dict[str, str], grid_file: str | None,
-              grid_note: str) -> str:
-    lines = ["# fdep report", "", "## Results", "",
-             "IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; Fa x1e6; differences to the first run in brackets.", "",
+              grid_note: str, learning: list[tuple[str, str | None, str]]) -> str:
+    lines = ["# fdep report", "", "## Results", "", TABLE_NOTE, "",
              "| Run | " + " | ".join(t for _k, t, _s, _l in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
     for row in rows:
         cells = " | ".join(_fmt(k, row["cells"][k][0]) + _fmt_diff(k, row["cells"][k][1]) for k, _t, _s, _l in COLUMNS)
-        lines.append(f"| {row['label'].replace('|', '/')} | {cells} |")
+        label = row["label"].replace("|", "/")
+        lines.append(f"| *{label}* | {cells} |" if row.get("kind") == "paper" else f"| {label} | {cells} |")
     lines.append("")
+    lines += [f"- note: {n}" for n in _paper_notes(rows)]
     lines += [f"- {r.label}: `{r.test_dir}` ({r.results.get('dataset', '?')}, split {r.results.get('split', '?')})"
               for r in runs]
     lines += ["", "## Curves", ""]
@@ -371,6 +545,12 @@ def _markdown(runs: list[Run], rows: list[dict[str, Any]], figure_files: dict[st
     lines += ["", "## Detections", "", grid_note, ""]
     if grid_file:
         lines.append(f"![overlays]({grid_file})")
+    lines += ["", "## Learning curves", "",
+              "From each run's metrics.csv: training loss per epoch; validation HSE, HSE-P and Pd (x100). The dashed "
+              "line is HSE-P's chance level (2 x the validation data's positive-pixel fraction): a run whose HSE-P "
+              "stays under it has not started to learn.", ""]
+    for label, file, note in learning:
+        lines += [f"### {label}", "", note, ""] + ([f"![learning curves]({file})", ""] if file else [])
     return "\n".join(lines) + "\n"
 
 
@@ -383,16 +563,17 @@ def write_report(run_dirs: list[str | os.PathLike], out_path: str | os.PathLike,
         raise InputError(f"{out}: report must end in .html or .md")
     if not run_dirs:
         raise InputError("no run directories given")
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} already exists; use --overwrite or another --out")
+    check_output_file(out, replace=overwrite)
     runs = [load_run(p, split) for p in run_dirs]
     _label_runs(runs)
     rows = table_rows(runs)
     figures = curve_figures(runs)
     grid, note = overlay_grid(runs, n_images)
+    learning = learning_sections(runs)
     if fmt == ".md":
         files_dir = out.parent / f"{out.stem}_files"
-        pngs = {**figures, **({"overlays": grid} if grid else {})}
+        learn_pngs = {f"learning_{i + 1}": png for i, (_l, png, _n) in enumerate(learning) if png}
+        pngs = {**figures, **({"overlays": grid} if grid else {}), **learn_pngs}
         clash = [files_dir / f"{k}.png" for k in pngs if (files_dir / f"{k}.png").exists()]
         if clash and not overwrite:
             raise OutputExistsError(f"{clash[0]} already exists; use --overwrite or another --out")
@@ -400,9 +581,11 @@ def write_report(run_dirs: list[str | os.PathLike], out_path: str | os.PathLike,
             with atomic_write(files_dir / f"{k}.png", "wb") as f:
                 f.write(png)
         rel = {k: f"{files_dir.name}/{k}.png" for k in figures}
-        text = _markdown(runs, rows, rel, f"{files_dir.name}/overlays.png" if grid else None, note)
+        learn_md = [(label, f"{files_dir.name}/learning_{i + 1}.png" if png else None, n)
+                    for i, (label, png, n) in enumerate(learning)]
+        text = _markdown(runs, rows, rel, f"{files_dir.name}/overlays.png" if grid else None, note, learn_md)
     else:
-        text = _html(runs, rows, figures, grid, note)
+        text = _html(runs, rows, figures, grid, note, learning)
     with atomic_write(out, "w", encoding="utf-8") as f:
         f.write(text)
     return out

@@ -1,14 +1,21 @@
 """``fdep test``: full-image inference on a split, every metric, saved probability maps.
 
-The probability maps are saved as 16-bit PNGs and the metrics are computed on
-exactly those quantised values, so ``fdep evaluate --pred DIR/preds`` on the
-saved maps reproduces results.json.
+The metrics are computed on the network's float32 probabilities, not on the
+16-bit PNGs saved as an output: rounding to 1/65535 merges nearby scores into
+ties and moves HSE-P (0.8101 -> 0.8032 on a synthetic set). To keep memory
+bounded, each float map is spilled to a temporary .npy in the output folder and
+scored in two streaming passes (``fdep.metrics``' exact loader), then deleted;
+results.json equals ``fdep.metrics.evaluate`` on the float maps. ``fdep evaluate``
+on the saved PNGs gives the rounded numbers. When the run matches a row the paper
+publishes (network, variant, dataset, test split), results.json holds the
+comparison under "paper" (see :mod:`fdep.tools.papercmp`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import InputError, OutputExistsError
-from ..fileio import write_json
+from ..errors import InputError, OutputExistsError, WeightsError
+from ..fileio import move_aside, write_json
 
 log = logging.getLogger("fdep.tools")
 
@@ -27,7 +34,7 @@ TILE_PIXELS = 1024 * 1024
 
 
 def quantise16(prob: np.ndarray) -> np.ndarray:
-    """The values a 16-bit PNG stores for ``prob`` (round(p*65535)/65535)."""
+    """The values a 16-bit PNG stores for ``prob`` (round(p*65535)/65535): what ``fdep evaluate`` scores."""
     return np.round(np.clip(prob, 0.0, 1.0) * 65535.0) / 65535.0
 
 
@@ -67,12 +74,13 @@ def run_test(
 
     Returns the results dict (also written to OUT/results.json). ``out`` defaults to
     RUN_DIR/test_<split> next to the checkpoint's run directory, and for a classical method to
-    runs/<model>/test_<dataset>_<split>. A classical method gets the raw 0-255 images (its meta
-    has mean 0, std 1) and returns probabilities.
+    runs/<model>/test_<dataset>_<split>. An existing non-empty ``out`` is refused, or with
+    ``overwrite`` renamed to ``OUT.old-<time>`` (nothing deleted). A classical method gets the raw
+    0-255 images (its meta has mean 0, std 1) and returns probabilities.
     """
     from ..data import load_dataset
     from ..imageio import write_prob_png16
-    from ..metrics import evaluate
+    from ..metrics.functional import evaluate_loader
     from ..models import count_parameters
 
     if (checkpoint is None) == (model is None):
@@ -85,6 +93,7 @@ def run_test(
 
         predictor = classical_predictor(model, "cpu")
         model, meta = predictor.run_logits, predictor.meta
+        source = predictor.source
         if out is None:
             out = Path("runs") / meta["model"] / f"test_{'+'.join(Path(p).name for p in str(data).split('+'))}_{split}"
     else:
@@ -92,47 +101,60 @@ def run_test(
 
         checkpoint = Path(checkpoint)
         model, meta = load_model_from_checkpoint(checkpoint, map_location="cpu", vfm_weights=vfm_weights)
+        source = str(checkpoint)
         if out is None:
             run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
             out = run_dir / f"test_{split}"
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite, or another --out)")
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out}: exists and is not a folder")
+    earlier = out.is_dir() and any(out.iterdir())
+    if earlier and not overwrite:
+        raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite to move it aside, or another --out)")
     ds = load_dataset(data, split=split)
+    if earlier:  # nothing of an earlier test (e.g. its preds/) may sit beside the new results
+        log.info("--overwrite: the earlier contents of %s were moved to %s", out, move_aside(out))
     model = model.to(device)
     scale = float(ds.std) / meta["std"]
     shift = (float(ds.mean) - meta["mean"]) / meta["std"]
-    preds: list[np.ndarray] = []
-    gts: list[np.ndarray] = []
     times: list[float] = []
     iterator = range(len(ds))
     if progress:
         from tqdm import tqdm
 
         iterator = tqdm(iterator, desc=f"test {split}", unit="img", leave=False)
+    out.mkdir(parents=True, exist_ok=True)
     raw = meta.get("variant") == "classical"
-    for i in iterator:
-        if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
-            image, mask = ds.load(i)
-            item = {"image": torch.from_numpy(image)[None], "mask": torch.from_numpy(mask)[None].float(),
-                    "id": ds.ids[i]}
-            x = item["image"].unsqueeze(0).to(device)
-        else:
-            item = ds[i]
-            x = (item["image"] * scale + shift).unsqueeze(0).to(device)
-        if x.shape[1] != meta["in_chans"]:
-            x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
-        t0 = time.perf_counter()
-        prob = predict_full(model, x, meta["size_multiple"])
-        if str(device).startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-        p = quantise16(prob[0, 0].cpu().numpy().astype(np.float64))
-        preds.append(p)
-        gts.append(item["mask"][0].numpy() > 0.5)
-        if save_preds:
-            write_prob_png16(out / "preds" / f"{item['id']}.png", p)
-    res = evaluate(preds, gts, curves=True)
+    with tempfile.TemporaryDirectory(prefix=".float-maps.", dir=out) as spill:
+        for i in iterator:
+            if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
+                image, mask = ds.load(i)
+                item = {"image": torch.from_numpy(image)[None], "mask": torch.from_numpy(mask)[None].float(),
+                        "id": ds.ids[i]}
+                x = item["image"].unsqueeze(0).to(device)
+            else:
+                item = ds[i]
+                x = (item["image"] * scale + shift).unsqueeze(0).to(device)
+            if x.shape[1] != meta["in_chans"]:
+                x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
+            t0 = time.perf_counter()
+            prob = predict_full(model, x, meta["size_multiple"])
+            if str(device).startswith("cuda"):
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
+            p = prob[0, 0].cpu().numpy() + np.float32(0.0)  # float32 as computed (+0.0 turns -0.0 into 0.0)
+            if not np.isfinite(p).all():
+                raise WeightsError(f"{source}: the network produced NaN/inf probabilities on image "
+                                    f"{item['id']!r} (diverged weights?)")
+            np.save(Path(spill) / f"{i}_p.npy", p)
+            np.save(Path(spill) / f"{i}_g.npy", item["mask"][0].numpy() > 0.5)
+            if save_preds:
+                write_prob_png16(out / "preds" / f"{item['id']}.png", p)
+
+        def load(i: int) -> tuple[np.ndarray, np.ndarray]:
+            return np.load(Path(spill) / f"{i}_p.npy"), np.load(Path(spill) / f"{i}_g.npy")
+
+        res = evaluate_loader(len(ds), load, curves=True)
     curves = res.pop("curves", None)
     res = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()}
     vfm = getattr(model, "vfm", None)
@@ -156,10 +178,15 @@ def run_test(
         "split": split,
         "checkpoint": None if checkpoint is None else str(checkpoint),
         "epochs_trained": meta.get("epochs_trained"),
+        "scored_on": "float32 probabilities (preds/*.png are rounded to 1/65535)",
+        "train_config": meta.get("config"),
     }
-    if meta.get("variant") == "classical":
+    if raw:
         results["kind"] = "classical"
         results["method_params"] = meta.get("params", {})
+    from .papercmp import paper_comparison
+
+    results["paper"] = paper_comparison(results)
     write_json(out / "results.json", results)
     if curves is not None:
         save_curves(out / "curves.npz", curves)

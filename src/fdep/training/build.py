@@ -51,6 +51,7 @@ def build_model(cfg: TrainConfig, vfm: nn.Module | dict | None = None, vfm_weigh
         layers=cfg.vfm_layers,
         share=cfg.share,
         fusion=cfg.fusion,
+        samf_form=cfg.samf_form,
         edl_weight=cfg.edl_weight,
         input_mean=float(cfg.mean),
         input_std=float(cfg.std),

@@ -21,7 +21,11 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch import nn
 
 from ..errors import ModelError, WeightsError
+from ..fileio import load_failure_reason, usual_mode
 from .config import TrainConfig
+
+#: SAMF form of checkpoints written before the form was recorded (fdep.framework.samf.LEGACY_SAMF_FORM)
+LEGACY_SAMF_FORM = "literal"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -36,7 +40,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 torch.save(checkpoint, f)
                 f.flush()
                 os.fsync(f.fileno())
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
+            os.chmod(tmp, usual_mode(path))  # mkstemp creates 0600; give the usual permissions
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -51,12 +55,6 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
         return read_checkpoint(path, map_location=map_location or "cpu")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def remove_stale_temporaries(ckpt_dir: str | os.PathLike) -> int:
@@ -79,11 +77,21 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to unpickle a file means it is damaged or foreign
-        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise WeightsError(f"{path}: cannot read checkpoint (corrupt or truncated?): {first[:200]}") from None
+        reason, unsafe = load_failure_reason(e)
+        if unsafe:
+            raise WeightsError(f"{path}: not a safe fdep checkpoint: {reason}") from None
+        raise WeightsError(f"{path}: cannot read checkpoint (corrupt or truncated?): {reason}") from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "hyper_parameters" not in ckpt:
         raise WeightsError(f"{path}: not an fdep training checkpoint (no state_dict/hyper_parameters)")
     return ckpt
+
+
+def recorded_hyper_parameters(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's hyper_parameters, with the keys that older fdep versions did not record filled in
+    with the value those versions used."""
+    hp = dict(ckpt.get("hyper_parameters") or {})
+    hp.setdefault("samf_form", LEGACY_SAMF_FORM)
+    return hp
 
 
 def finished_epochs(ckpt: dict[str, Any]) -> int:
@@ -96,7 +104,9 @@ def finished_epochs(ckpt: dict[str, Any]) -> int:
 
 
 def config_from_checkpoint(ckpt: dict[str, Any], path: Any = "checkpoint") -> TrainConfig:
-    hp = dict(ckpt["hyper_parameters"])
+    """The TrainConfig a checkpoint was trained with (one without ``samf_form`` predates the SAMF
+    forms: it was trained with the literal form, whatever today's default is)."""
+    hp = recorded_hyper_parameters(ckpt)
     try:
         return TrainConfig.from_dict(hp, source=f"{path}: hyper_parameters")
     except Exception as e:  # a config from a newer/older fdep

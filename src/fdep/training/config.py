@@ -1,10 +1,15 @@
-"""Training configuration: one dataclass, YAML in and out, CLI overrides.
+"""Training configuration: one dataclass, YAML in and out, CLI overrides, two protocols.
 
 Every effective setting of a run lives in :class:`TrainConfig`. A YAML file may
 set any subset of its fields (unknown keys are a :class:`ConfigError` naming
 them, with a did-you-mean); command-line flags override the file; the result is
 written to ``RUN_DIR/config.yaml`` so ``fdep train --config RUN_DIR/config.yaml``
 repeats the run exactly.
+
+``protocol`` names a coherent set of values for the keys that differ between fdep's own
+protocol (held-out validation, HSE selection, cosine schedule, fp32, flips; the defaults) and
+the authors' released training script (:data:`PROTOCOL_SETTINGS`). A protocol only supplies
+values: any of its keys given in the file or on the command line wins.
 """
 
 from __future__ import annotations
@@ -24,16 +29,42 @@ from ..errors import ConfigError
 from ..fileio import atomic_write
 
 VARIANTS = ("original", "fdep-main", "fdep")
+AUGMENTS = ("flips", "authors")
+NORMALISATIONS = ("dataset", "per-image-mean")
+EEDM_FORMS = ("text", "released")  # = fdep.losses.EEDM_FORMS (not imported: no torch at config time)
+SELECT_METRICS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "auc")
+
+#: What each protocol sets, under any key a config file or flag gives explicitly. "fdep" is the
+#: dataclass defaults; "authors" is the released training script (docs/training.md has the table).
+PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
+    "fdep": {},  # filled in below from the defaults
+    "authors": {
+        "in_chans": 3,  # grayscale read as RGB: 3 identical channels
+        "val_split": "test",  # validated on the test split every epoch ...
+        "select_metric": "iou",  # ... and the checkpoint with the best mIoU kept
+        "val_every": 1,
+        "scheduler": "none",  # constant AdamW lr 1e-3, weight decay 1e-2
+        "warmup_epochs": 0,
+        "precision": "16-mixed",  # fp16 autocast + GradScaler on CUDA (32-true on CPU)
+        "augment": "authors",
+        "target_prob": 0.0,  # uniform crops
+        "normalisation": "per-image-mean",
+        "eedm_form": "released",
+    },
+}
 LOSSES = ("eedm", "softiou", "bce")
 SCHEDULERS = ("cosine", "poly", "none")
 SHARES = ("encoder+decoder", "encoder", "decoder")
 FUSIONS = ("samf", "concat", "add")
+SAMF_FORMS = ("table1", "literal")  # fdep.framework.SAMF_FORMS (kept import-free here)
 
 
 @dataclass
 class TrainConfig:
     """Every setting of a training run (defaults follow the paper where it gives one)."""
 
+    # --- protocol
+    protocol: str = "fdep"  #: fdep (held-out val, HSE, cosine, fp32) | authors (their script): presets keys not given
     # --- network and FDEP
     model: str = "acm"  #: registered network name (fdep.models.list_models())
     variant: str = "fdep"  #: original | fdep-main (FDEP w/o CO-ISD) | fdep (CO-ISD)
@@ -44,6 +75,7 @@ class TrainConfig:
     vfm_cache: str | None = None  #: folder of cached VFM features (fdep vfm cache)
     share: str = "encoder+decoder"  #: which parts the main and light branches share
     fusion: str = "samf"  #: samf | concat | add
+    samf_form: str = "table1"  #: table1 (SAMF sized as the paper's Table 1) | literal (Eq. 1-6 as printed)
     alpha: float = 1.0  #: weight of the light-branch loss in CO-ISD
     edl_weight: float = 0.0  #: explicit distillation loss weight (Table 5 ablation)
     # --- data
@@ -53,13 +85,15 @@ class TrainConfig:
     val_fraction: float = 0.1  #: share of the training split held out for validation
     synthetic_n: int = 200  #: images generated for data: synthetic
     synthetic_size: int = 256  #: their size
+    normalisation: str = "dataset"  #: dataset (literature/pooled constants) | per-image-mean (avg per-image mean/std)
     mean: float | None = None  #: normalisation mean (0-255); None: the training data's
     std: float | None = None  #: normalisation std (0-255); None: the training data's
+    augment: str = "flips"  #: flips (crop + flips/transposes [+ noise]) | authors (their albumentations recipe)
     crop: int = 448  #: random training crop (padded when the image is smaller)
     target_prob: float = 0.5  #: probability that a crop is centred near a target
-    flip: bool = True  #: random horizontal/vertical flips
-    transpose: bool = True  #: random transposes
-    noise: float = 0.0  #: additive Gaussian noise std (0-255 scale) in augmentation
+    flip: bool = True  #: random horizontal/vertical flips (augment: flips)
+    transpose: bool = True  #: random transposes (augment: flips)
+    noise: float = 0.0  #: additive Gaussian noise std (0-255 scale) in augment: flips
     # --- optimisation
     epochs: int = 400  #: training epochs
     batch_size: int = 16  #: per device
@@ -69,19 +103,22 @@ class TrainConfig:
     min_lr: float = 1e-5  #: final learning rate of the cosine schedule
     warmup_epochs: int = 0  #: linear warm-up epochs before the schedule
     loss: str = "eedm"  #: eedm | softiou | bce
+    eedm_form: str = "text"  #: text (8-neighbour edge band x4) | released (the authors' code: x4 everywhere)
     grad_clip: float | None = None  #: gradient norm clipping (None: off)
     seed: int = 0  #: seeds initialisation, the train/val carve, crops and sampling
     # --- validation and logging
     val_every: int = 1  #: validate every N epochs
+    select_metric: str = "hse"  #: validation metric (highest wins) that picks best.ckpt: hse, iou, niou, pd, ...
     val_batch_size: int = 1  #: full images of different sizes: 1 unless all share a size
     log_every: int = 10  #: log the training loss every N steps
+    chance_patience: int = 20  #: warn once when this many validations in a row show chance-level HSE-P (0: never)
     # --- hardware (Lightning Trainer arguments)
     accelerator: str = "auto"  #: cpu | gpu | auto ...
     devices: str = "1"  #: 1, 4, "0,1", auto ...
     num_nodes: int = 1  #: machines (multi-node DDP)
     strategy: str = "auto"  #: auto | ddp | ddp_spawn ... (Lightning)
     precision: str = "32-true"  #: 32-true | 16-mixed | bf16-mixed
-    num_workers: int = 4  #: DataLoader workers per device
+    num_workers: int | None = None  #: DataLoader workers per device (null/auto: from the free cores, at most 4)
     limit_train_batches: float = 1.0  #: fraction (<=1.0) or number (>1) of batches per epoch
     # --- output
     out: str | None = None  #: the run directory
@@ -94,9 +131,17 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "config") -> TrainConfig:
-        """Build from a mapping; unknown keys raise ConfigError naming them."""
+        """Build from a mapping; unknown keys raise ConfigError naming them.
+
+        Defaults <- the protocol's settings (``d["protocol"]``, default fdep) <- every key of ``d``.
+        """
         check_keys(d, source)
         cfg = cls()
+        protocol = coerce("protocol", d.get("protocol", cfg.protocol), source)
+        if protocol not in PROTOCOL_SETTINGS:
+            raise ConfigError(f"{source}: protocol: {protocol!r} is not one of {', '.join(PROTOCOL_SETTINGS)}")
+        for k, v in PROTOCOL_SETTINGS[protocol].items():
+            setattr(cfg, k, v)
         for k, v in d.items():
             setattr(cfg, k, coerce(k, v, source))
         cfg.validate(source)
@@ -113,8 +158,10 @@ class TrainConfig:
         def bad(key: str, msg: str) -> ConfigError:
             return ConfigError(f"{source}: {key}: {msg}")
 
-        for key, choices in (("variant", VARIANTS), ("loss", LOSSES), ("scheduler", SCHEDULERS),
-                             ("share", SHARES), ("fusion", FUSIONS)):
+        for key, choices in (("protocol", tuple(PROTOCOL_SETTINGS)), ("variant", VARIANTS), ("loss", LOSSES),
+                             ("scheduler", SCHEDULERS), ("share", SHARES), ("fusion", FUSIONS),
+                             ("augment", AUGMENTS), ("normalisation", NORMALISATIONS), ("eedm_form", EEDM_FORMS),
+                             ("select_metric", SELECT_METRICS), ("samf_form", SAMF_FORMS)):
             if getattr(self, key) not in choices:
                 raise bad(key, f"{getattr(self, key)!r} is not one of {', '.join(choices)}")
         for key in ("epochs", "batch_size", "crop", "val_every", "val_batch_size", "num_nodes",
@@ -122,8 +169,10 @@ class TrainConfig:
             if getattr(self, key) < 1:
                 raise bad(key, f"must be >= 1, got {getattr(self, key)}")
         for key in ("lr", "alpha", "edl_weight", "weight_decay", "min_lr", "noise", "warmup_epochs", "num_workers"):
-            if getattr(self, key) < 0:
+            if getattr(self, key) is not None and getattr(self, key) < 0:
                 raise bad(key, f"must be >= 0, got {getattr(self, key)}")
+        if self.chance_patience < 0:
+            raise bad("chance_patience", f"must be >= 0, got {self.chance_patience}")
         if not 0.0 < self.val_fraction < 1.0:
             raise bad("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
         if not 0.0 <= self.target_prob <= 1.0:
@@ -140,6 +189,16 @@ class TrainConfig:
 
 FIELD_NAMES = tuple(f.name for f in fields(TrainConfig))
 _DEFAULTS = TrainConfig()
+#: the keys a protocol governs (the union over protocols)
+PROTOCOL_KEYS = tuple(k for k in FIELD_NAMES if any(k in v for v in PROTOCOL_SETTINGS.values()))
+PROTOCOL_SETTINGS["fdep"] = {k: getattr(_DEFAULTS, k) for k in PROTOCOL_KEYS}
+
+
+def protocol_settings(name: str) -> dict[str, Any]:
+    """The keys protocol ``name`` sets and their values."""
+    if name not in PROTOCOL_SETTINGS:
+        raise ConfigError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOL_SETTINGS)}")
+    return dict(PROTOCOL_SETTINGS[name])
 
 
 def field_type(name: str) -> Any:
@@ -169,6 +228,8 @@ def _base_types(tp: Any) -> tuple[Any, bool]:
 def coerce(key: str, value: Any, source: str = "config") -> Any:
     """Convert a YAML or command-line value to the field's type (ConfigError if impossible)."""
     tp, optional = _base_types(field_type(key))
+    if key == "num_workers" and isinstance(value, str) and value.strip().lower() == "auto":
+        value = None
     if value is None or (isinstance(value, str) and value.lower() in ("none", "null") and tp is not str):
         if optional:
             return None
@@ -268,4 +329,5 @@ def field_help() -> dict[str, str]:
     return out
 
 
-__all__ = ["TrainConfig", "FIELD_NAMES", "load_yaml", "resolve", "save_yaml", "coerce", "field_help"]
+__all__ = ["TrainConfig", "FIELD_NAMES", "PROTOCOL_KEYS", "load_yaml", "protocol_settings", "resolve", "save_yaml",
+           "coerce", "field_help"]

@@ -9,6 +9,7 @@ augmentation of an item from (epoch, item) through ``dataset.set_epoch``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -155,19 +156,28 @@ class SIRSTDataModule(L.LightningDataModule):
         except AttributeError:  # pragma: no cover - other Lightning versions
             return int(trainer.current_epoch)
 
+    def workers(self) -> int:
+        """DataLoader workers per process: cfg.num_workers, or chosen from the cores (see :func:`auto_workers`)."""
+        if self.cfg.num_workers is not None:
+            return int(self.cfg.num_workers)
+        trainer = getattr(self, "trainer", None)
+        procs = int(getattr(trainer, "num_devices", 1) or 1) if trainer is not None else 1
+        return auto_workers(procs)
+
     def train_dataloader(self) -> DataLoader:
         cfg = self.cfg
         assert self.train_set is not None
         batch = min(cfg.batch_size, len(self.train_set))
+        workers = self.workers()
         return DataLoader(
             self.train_set,
             batch_size=batch,
             sampler=EpochSampler(len(self.train_set), cfg.seed, self._epoch),
-            num_workers=cfg.num_workers,
+            num_workers=workers,
             collate_fn=collate,
             drop_last=len(self.train_set) >= 2 * batch,
             pin_memory=False,
-            persistent_workers=False,
+            persistent_workers=workers > 0,  # started once, not again every epoch
         )
 
     def val_dataloader(self) -> DataLoader:
@@ -181,20 +191,58 @@ class SIRSTDataModule(L.LightningDataModule):
 
             sampler = UnrepeatedDistributedSampler(self.val_set, num_replicas=trainer.world_size,
                                                    rank=trainer.global_rank, shuffle=False)
+        workers = min(self.workers(), 2)
         return DataLoader(self.val_set, batch_size=cfg.val_batch_size, shuffle=False, sampler=sampler,
-                          num_workers=min(cfg.num_workers, 2), collate_fn=collate)
+                          num_workers=workers, collate_fn=collate, persistent_workers=workers > 0)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def auto_workers(processes: int = 1, cores: int | None = None) -> int:
+    """Workers per training process: the cores left after one per process, shared out, at most 4.
+
+    On a 2-core machine with one process that is 1 (the main process keeps a core for the model);
+    4 workers there (the former default) oversubscribed the cores (measured in docs/training.md).
+    """
+    cores = usable_cores() if cores is None else cores
+    return max(0, min(4, cores // max(1, processes) - 1))
+
+
+def make_transform(cfg: TrainConfig) -> Any:
+    """The training augmentation of ``cfg.augment``: fdep's crop + flips, or the authors' recipe."""
+    from ..data import AuthorsTransform, TrainTransform
+
+    if cfg.augment == "authors":
+        return AuthorsTransform(crop_size=cfg.crop, target_prob=cfg.target_prob, channels=cfg.in_chans,
+                                seed=cfg.seed)
+    return TrainTransform(crop_size=cfg.crop, target_prob=cfg.target_prob, flip=cfg.flip,
+                          transpose=cfg.transpose, noise=cfg.noise, seed=cfg.seed)
+
+
+def split_ids(cfg: TrainConfig) -> tuple[list[str] | None, list[str] | None]:
+    """(training ids, validation ids) when ``val_split: carve``; (None, None) when whole splits are used."""
+    if cfg.val_split != "carve":
+        return None, None
+    from ..data import load_dataset, split_train_val
+
+    ids = load_dataset(data_spec(cfg), split=cfg.train_split).ids
+    return split_train_val(ids, val_fraction=cfg.val_fraction, seed=cfg.seed)
 
 
 def build_datasets(cfg: TrainConfig) -> tuple[Renormalised, Renormalised]:
     """(training set with augmentation, validation set of full images), normalised with cfg.mean/std."""
-    from ..data import TrainTransform, load_dataset, split_train_val
+    from ..data import load_dataset
 
     spec = data_spec(cfg)
-    transform = TrainTransform(crop_size=cfg.crop, target_prob=cfg.target_prob, flip=cfg.flip,
-                               transpose=cfg.transpose, noise=cfg.noise, seed=cfg.seed)
-    if cfg.val_split == "carve":
-        ids = load_dataset(spec, split=cfg.train_split).ids
-        train_ids, val_ids = split_train_val(ids, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    transform = make_transform(cfg)
+    train_ids, val_ids = split_ids(cfg)
+    if train_ids is not None:
         train = load_dataset(spec, split=cfg.train_split, ids=train_ids, transform=transform)
         val = load_dataset(spec, split=cfg.train_split, ids=val_ids)
     else:
@@ -208,13 +256,26 @@ def build_datasets(cfg: TrainConfig) -> tuple[Renormalised, Renormalised]:
 
 
 def normalisation(cfg: TrainConfig, train_ds: Any = None) -> tuple[float, float]:
-    """cfg.mean/std, or the training data's constants when unset."""
+    """cfg.mean/std, else computed from the images the run trains on per ``cfg.normalisation``.
+
+    ``dataset``: the dataset's constants (the literature's for known datasets, pixel-pooled
+    statistics of the training split otherwise); ``per-image-mean``: the authors' mean of
+    per-image means and stds over the training images (the carved training part with
+    ``val_split: carve``).
+    """
     if cfg.mean is not None and cfg.std is not None:
         return float(cfg.mean), float(cfg.std)
     if train_ds is None:
         from ..data import load_dataset
 
-        train_ds = load_dataset(data_spec(cfg), split=cfg.train_split)
-    mean = float(cfg.mean) if cfg.mean is not None else float(train_ds.mean)
-    std = float(cfg.std) if cfg.std is not None else float(train_ds.std)
-    return mean, std
+        train_ids, _ = split_ids(cfg)
+        train_ds = load_dataset(data_spec(cfg), split=cfg.train_split, ids=train_ids)
+    if cfg.normalisation == "per-image-mean":
+        from ..data.stats import per_image_stats
+
+        mean, std = per_image_stats([s.image for s in train_ds.samples])
+        log.info("normalisation: mean of per-image means %.3f and stds %.3f over %d training images", mean, std,
+                 len(train_ds.samples))
+    else:
+        mean, std = float(train_ds.mean), float(train_ds.std)
+    return (float(cfg.mean) if cfg.mean is not None else mean), (float(cfg.std) if cfg.std is not None else std)

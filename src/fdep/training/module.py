@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import TrainingError, WeightsError
+from .checkpoint import recorded_hyper_parameters
 from .config import TrainConfig
 
 log = logging.getLogger("fdep.training")
@@ -43,13 +44,20 @@ class SIRSTModule(L.LightningModule):
         self.model = build_model(self.cfg, vfm=vfm_module)
         from ..losses import CoISDLoss, build_loss
 
-        self.criterion = CoISDLoss(build_loss(self.cfg.loss), alpha=self.cfg.alpha, edl_weight=self.cfg.edl_weight)
+        loss_kw = {"form": self.cfg.eedm_form} if self.cfg.loss == "eedm" else {}
+        # deep supervision: the loss summed over a branch's outputs (as the authors' torch.mean(l_0 + ... + l_k))
+        self.criterion = CoISDLoss(build_loss(self.cfg.loss, **loss_kw), alpha=self.cfg.alpha,
+                                   edl_weight=self.cfg.edl_weight)
         from ..metrics import SIRSTMetrics
 
         self.val_metrics = SIRSTMetrics()
         self.size_multiple = int(self.network.size_multiple)
         self.last_val: dict[str, float] = {}
         self._cache = None
+        # chance-level tracking (fdep.training.chance): target/all pixel counts of the validation data
+        self._val_pixels = [0, 0]
+        self._chance_streak: list[int] = []  # epochs (1-based) of the current run of chance validations
+        self._chance_warned = False
 
     # ------------------------------------------------------------ structure
     @property
@@ -67,6 +75,11 @@ class SIRSTModule(L.LightningModule):
     def set_feature_cache(self, cache: Any) -> None:
         """Use cached VFM features (fdep.vfm cache reader) instead of running the VFM in training."""
         self._cache = cache
+
+    def channels(self, x: torch.Tensor) -> torch.Tensor:
+        """Grayscale N x 1 x H x W replicated to the network's ``in_chans`` (the authors read images as RGB)."""
+        c = self.cfg.in_chans
+        return x.expand(-1, c, -1, -1) if x.shape[1] == 1 and c > 1 else x
 
     def forward(self, x: torch.Tensor, vfm_features: Any = None) -> Any:
         return self.model(x, vfm_features=vfm_features) if vfm_features is not None else self.model(x)
@@ -90,7 +103,7 @@ class SIRSTModule(L.LightningModule):
                           + self.global_rank)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        x, y = batch["image"], batch["mask"]
+        x, y = self.channels(batch["image"]), batch["mask"]
         feats = None
         if self._cache is not None:
             feats = [f.to(device=x.device, dtype=x.dtype) for f in self._cache.for_batch(batch)]
@@ -110,11 +123,13 @@ class SIRSTModule(L.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         from ..data import crop_to, pad_to_multiple
 
-        x, y = batch["image"], batch["mask"]
+        x, y = self.channels(batch["image"]), batch["mask"]
         xp, (h, w) = pad_to_multiple(x, self.size_multiple)
         logits = self.model(xp)
         prob = torch.sigmoid(crop_to(logits, (h, w)).float())
         self.val_metrics.update(prob, y)
+        self._val_pixels[0] += int((y > 0.5).sum().item())
+        self._val_pixels[1] += int(y.numel())
 
     def on_validation_epoch_end(self) -> None:
         res = self.val_metrics.compute()
@@ -123,6 +138,13 @@ class SIRSTModule(L.LightningModule):
         # HSE is undefined on data without targets: log -1 so "max" selection still works, and say so
         if math.isnan(vals.get("hse", float("nan"))):
             vals["hse"] = -1.0
+        pos, pix = self._val_pixels
+        self._val_pixels = [0, 0]
+        if self.trainer.world_size > 1:  # every rank scored its share of the images: add the counts up
+            t = self.trainer.strategy.reduce(torch.tensor([pos, pix], dtype=torch.float64, device=self.device),
+                                             reduce_op="sum")
+            pos, pix = (float(v) for v in t.tolist())
+        vals["pos_frac"] = pos / pix if pix else float("nan")
         self.log_dict({f"val/{k}": v for k, v in vals.items()}, sync_dist=False, rank_zero_only=False)
         self.last_val = vals
         if self.trainer.is_global_zero and not self.trainer.sanity_checking:
@@ -131,6 +153,30 @@ class SIRSTModule(L.LightningModule):
                                 if k in vals)
                     + (f"  fa {1e6 * vals['fa']:.2f}e-6" if "fa" in vals else ""))
             self.print(line)
+            self._track_chance(vals)
+
+    def _track_chance(self, vals: dict[str, float]) -> None:
+        """Count validations in a row at chance level; say so once after ``chance_patience`` of them."""
+        from .chance import CHANCE_FACTOR, at_chance
+
+        if not at_chance(vals.get("hse_p", float("nan")), vals["pos_frac"]):
+            self._chance_streak = []
+            return
+        self._chance_streak.append(self.current_epoch + 1)
+        k = self.cfg.chance_patience
+        if k <= 0 or self._chance_warned or len(self._chance_streak) < k:
+            return
+        self._chance_warned = True
+        late = ("with the EEDM loss a run can sit at chance for hundreds of epochs and then take off (measured: "
+                "ACM on NUAA-SIRST stayed at chance for 220 epochs and reached HSE 74 by epoch 380)"
+                if self.cfg.loss == "eedm" else "some runs leave chance level only after many epochs")
+        log.warning(
+            "validation HSE-P has been at chance level for %d validations in a row (epochs %d-%d; HSE-P %.4g < "
+            "%g x the validation positive-pixel fraction %.3g): the network does not separate targets from "
+            "background yet. Training continues: %s. Follow val/hse_p in metrics.csv or with fdep report RUN_DIR "
+            "(chance_patience sets when this is said; 0 never).",
+            len(self._chance_streak), self._chance_streak[0], self._chance_streak[-1], vals["hse_p"],
+            CHANCE_FACTOR, vals["pos_frac"], late)
 
     # ------------------------------------------------------------ optimisation
     def configure_optimizers(self) -> Any:
@@ -151,8 +197,11 @@ class SIRSTModule(L.LightningModule):
                               "vfm": getattr(self.model, "vfm_info", None)}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        hp = checkpoint.get("hyper_parameters") or {}
-        for key in ("model", "variant"):
+        hp = recorded_hyper_parameters(checkpoint)
+        keys = ["model", "variant"]
+        if self.cfg.variant != "original" and self.cfg.fusion == "samf":
+            keys.append("samf_form")  # the two forms hold different weights
+        for key in keys:
             if key in hp and hp[key] != getattr(self.cfg, key):
                 raise WeightsError(f"checkpoint was trained with {key} {hp[key]!r}, this run uses "
                                    f"{getattr(self.cfg, key)!r}")

@@ -7,15 +7,17 @@ checks/creates the run directory, writes config.yaml and exports.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, FdepError, OutputExistsError, WeightsError
+from ..errors import ConfigError, FdepError
 from .config import TrainConfig, save_yaml
 
 log = logging.getLogger("fdep.training")
@@ -33,41 +35,12 @@ def is_launched_child() -> bool:
     return global_rank() != 0
 
 
-def resolve_resume(resume: str, out: str | None) -> tuple[Path, Path]:
-    """(checkpoint, run directory) of ``--resume`` (a run directory, a .ckpt, or "" meaning --out)."""
-    target = Path(resume) if resume else (Path(out) if out else None)
-    if target is None:
-        raise ConfigError("--resume needs a run directory or checkpoint (or --out RUN_DIR)")
-    if target.is_dir():
-        ckpt = target / "checkpoints" / "last.ckpt"
-        if not ckpt.exists():
-            raise WeightsError(f"{ckpt}: checkpoint not found (nothing to resume in {target})")
-        return ckpt, target
-    if not target.exists():
-        raise WeightsError(f"{target}: checkpoint not found")
-    run_dir = target.parent.parent if target.parent.name == "checkpoints" else target.parent
-    return target, run_dir
-
-
-def prepare_run_dir(cfg: TrainConfig, overwrite: bool, resuming: bool) -> Path:
-    """Create RUN_DIR; refuse to reuse a non-empty one unless resuming or --overwrite."""
-    if not cfg.out:
-        raise ConfigError("no output directory given: set out (--out RUN_DIR)")
-    out = Path(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out}: exists and is not a directory")
-    if not resuming and not overwrite and out.is_dir() and any(out.iterdir()):
-        raise OutputExistsError(f"{out}: run directory exists and is not empty (use --overwrite to write into it, "
-                                f"or --resume to continue it)")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) -> Path:
     """Train per ``cfg``; ``resume``: checkpoint to continue from. Returns the run directory.
 
     A run that fails before writing anything leaves no empty run directory behind (only a
-    directory this call created, and only while it is still empty, is removed).
+    directory this call created, and only while it is still empty, is removed). RUN_DIR is locked
+    while training runs; see :func:`fdep.training.rundir.open_run_dir` for ``overwrite``/``resume``.
     """
     from ..models import get_model_factory
 
@@ -84,24 +57,55 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
         raise
 
 
+def _same_dir(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
 def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
+    from .rundir import open_run_dir, restore_if_untouched
+
+    check_combination(cfg)
+    precision = effective_precision(cfg)
+    if precision != cfg.precision:
+        log.info("precision %s needs CUDA; this run uses %s (the authors' fp16 autocast is CUDA-only too)",
+                 cfg.precision, precision)
+        cfg = cfg.replace(precision=precision)
+    rank0 = not is_launched_child()
+    run = None
+    if rank0:
+        run = open_run_dir(cfg, overwrite, resume)
+    try:
+        return _fit(cfg, resume, rank0)
+    except BaseException:
+        if run is not None and run.moved_aside is not None:
+            restore_if_untouched(run)
+        raise
+    finally:
+        if run is not None:
+            run.close()
+
+
+def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    from lightning.pytorch.loggers import TensorBoardLogger
 
-    from .checkpoint import AtomicCheckpointIO, remove_stale_temporaries
+    from .checkpoint import AtomicCheckpointIO, finished_epochs, read_checkpoint, remove_stale_temporaries
     from .datamodule import SIRSTDataModule, ensure_synthetic, normalisation
     from .module import SIRSTModule
+    from .rundir import METRICS, checkpoint_run_dir, history_csv_logger, keep_history
 
-    rank0 = not is_launched_child()
+    out = Path(cfg.out)
     if rank0:
-        out = prepare_run_dir(cfg, overwrite, resuming=resume is not None)
         if resume is not None:
             remove_stale_temporaries(out / "checkpoints")
+            ck = read_checkpoint(resume)
+            src = checkpoint_run_dir(Path(resume))
+            source = src / METRICS if src is not None and not _same_dir(src, out) else None
+            keep_history(out, finished_epochs(ck), int(ck.get("global_step", 0)), source)
+            del ck
         ensure_synthetic(cfg)
-    else:
-        out = Path(cfg.out)
     mean, std = normalisation(cfg)
     cfg = cfg.replace(mean=mean, std=std)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -119,22 +123,25 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     if rank0:
         save_yaml(cfg, out / "config.yaml")
         log.info("run directory %s (effective config: %s)", out, out / "config.yaml")
+        log.info(protocol_summary(cfg))
     dm = SIRSTDataModule(cfg)
 
     ckpt_dir = out / "checkpoints"
-    best_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/hse", mode="max", save_top_k=1,
+    best_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=f"val/{cfg.select_metric}", mode="max",
+                              save_top_k=1,
                               save_last=False, auto_insert_metric_name=False, enable_version_counter=False)
     # last.ckpt after every epoch. (Lightning 2.6 writes save_last=True checkpoints only when another checkpoint
     # was saved in the same step, so "last" is a top-1 checkpoint without a monitor, i.e. the latest one.)
     last_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1, save_last=False,
                               save_on_train_epoch_end=True, every_n_epochs=1, enable_version_counter=False)
-    loggers = [CSVLogger(save_dir=str(out), name="", version=""),
+    loggers = [history_csv_logger(out),
                TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)]
     devices: Any = int(cfg.devices) if cfg.devices.isdigit() else cfg.devices
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*Checkpoint directory.*exists and is not empty.*")
-        warnings.filterwarnings("ignore", message=".*Experiment logs directory.*")
+    if rank0:
+        n = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        log.info("training %s (%s): %.2f M trainable parameters, %d DataLoader worker(s)%s", cfg.model, cfg.variant,
+                 n / 1e6, dm.workers(), " (auto)" if cfg.num_workers is None else "")
+    with quiet_lightning():
         trainer = L.Trainer(
             max_epochs=cfg.epochs,
             accelerator=cfg.accelerator,
@@ -148,11 +155,11 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
             log_every_n_steps=cfg.log_every,
             limit_train_batches=None if cfg.limit_train_batches == 1.0 else (
                 int(cfg.limit_train_batches) if cfg.limit_train_batches > 1 else cfg.limit_train_batches),
-            callbacks=[best_cb, last_cb, LearningRateMonitor(logging_interval="epoch")],
+            callbacks=[best_cb, last_cb, LearningRateMonitor(logging_interval="epoch"), _processes_line()],
             logger=loggers,
             plugins=[AtomicCheckpointIO()],
             enable_progress_bar=cfg.progress,
-            enable_model_summary=rank0 and cfg.progress,
+            enable_model_summary=False,  # fdep logs its own one-line summary above
             default_root_dir=str(out),
         )
         try:
@@ -166,8 +173,89 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     if trainer.interrupted:
         raise FdepError(f"training interrupted; continue with: fdep train --resume {out}")
     if trainer.is_global_zero and cfg.export_light:
-        export_run(out, cfg)
+        export_run(out, cfg, best=best_cb.best_model_path)
     return out
+
+
+def uses_cuda(cfg: TrainConfig) -> bool:
+    """Whether the Trainer will run on CUDA devices (accelerator gpu/cuda, or auto with CUDA present)."""
+    import torch
+
+    acc = cfg.accelerator.lower()
+    return acc in ("gpu", "cuda") or (acc == "auto" and torch.cuda.is_available())
+
+
+def effective_precision(cfg: TrainConfig) -> str:
+    """cfg.precision, except 16-bit float mixed precision off CUDA, which runs 32-true.
+
+    fp16 autocast is a CUDA feature (Lightning refuses 16-mixed on CPU); the authors' script
+    wraps its steps in ``torch.cuda.amp.autocast``, which does nothing on CPU, so their CPU runs
+    are fp32 too.
+    """
+    if cfg.precision.startswith("16") and not uses_cuda(cfg):
+        return "32-true"
+    return cfg.precision
+
+
+def check_combination(cfg: TrainConfig) -> None:
+    """Refuse settings that cannot work together (one-line ConfigError)."""
+    if cfg.vfm_cache and cfg.augment == "authors":
+        raise ConfigError("vfm_cache cannot follow augment: authors (its rotations, shifts and scalings move pixels "
+                          "the cached VFM maps cannot follow): use augment: flips, or train without vfm_cache")
+
+
+def protocol_summary(cfg: TrainConfig) -> str:
+    """One line saying how this run validates, selects, schedules and augments."""
+    where = (f"{cfg.val_fraction:.0%} of '{cfg.train_split}' held out" if cfg.val_split == "carve"
+             else f"split '{cfg.val_split}'")
+    lr = (f"constant lr {cfg.lr:g}" if cfg.scheduler == "none" and not cfg.warmup_epochs
+          else f"lr {cfg.lr:g} {cfg.scheduler}" + (f" to {cfg.min_lr:g}" if cfg.scheduler == "cosine" else ""))
+    norm = f"normalisation {cfg.normalisation}"
+    if cfg.mean is not None and cfg.std is not None:
+        norm += f" (mean {cfg.mean:.2f}, std {cfg.std:.2f})"
+    return (f"protocol {cfg.protocol}: validation on {where} every {cfg.val_every} epoch(s), best.ckpt by "
+            f"val/{cfg.select_metric}; {lr}; precision {cfg.precision}; augment {cfg.augment} (crop {cfg.crop}); "
+            f"{norm}; loss {cfg.loss}" + (f" ({cfg.eedm_form})" if cfg.loss == "eedm" else "")
+            + f"; in_chans {cfg.in_chans}")
+
+
+def _processes_line() -> Any:
+    """A callback logging fdep's one line about a multi-process run (Lightning's own lines are muted)."""
+    from lightning.pytorch.callbacks import Callback
+
+    class ProcessesLine(Callback):
+        def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+            if trainer.world_size > 1 and trainer.is_global_zero:
+                backend = getattr(trainer.strategy, "process_group_backend", None)
+                log.info("distributed: %d processes on %d node(s) (%s%s)", trainer.world_size, trainer.num_nodes,
+                         type(trainer.strategy).__name__, f", backend {backend}" if backend else "")
+
+    return ProcessesLine()
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Keep Lightning's own chatter off the user's terminal while training: its info lines ("GPU
+    available", tips such as "litlogger", "`Trainer.fit` stopped") and every warning raised from
+    Lightning's code (deprecations such as ``LeafSpec``, "does not have many workers", ...). fdep's
+    own lines, the progress bar and errors still show."""
+    names = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"(lightning|pytorch_lightning|lightning_fabric|lightning_utilities)"
+                                                 r"(\.|$)")
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*Checkpoint directory.*exists and is not empty.*")
+        warnings.filterwarnings("ignore", message=".*Experiment logs directory.*")
+        warnings.filterwarnings("ignore", message=".*The dirpath has changed from.*")
+        for lg in loggers:
+            lg.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
 
 
 def out_of_memory_message(cfg: TrainConfig) -> str:
@@ -175,10 +263,12 @@ def out_of_memory_message(cfg: TrainConfig) -> str:
             f"precision {cfg.precision}): try a smaller --batch-size or --crop, or --precision bf16-mixed")
 
 
-def export_run(out: Path, cfg: TrainConfig) -> Path | None:
-    """Export the inference network of the best (else last) checkpoint to RUN_DIR/light.
+def export_run(out: Path, cfg: TrainConfig, best: str | os.PathLike | None = None) -> Path | None:
+    """Export the inference network of this run's best (else last) checkpoint to RUN_DIR/light.
 
-    Variant fdep-main needs the VFM at inference, so there is no light network to export.
+    ``best``: the best checkpoint the run's callback recorded (used only when it lies in
+    RUN_DIR/checkpoints). Variant fdep-main needs the VFM at inference, so there is no light
+    network to export.
     """
     from ..models import save_pretrained
     from .checkpoint import load_model_from_checkpoint
@@ -187,7 +277,11 @@ def export_run(out: Path, cfg: TrainConfig) -> Path | None:
         log.info("variant fdep-main runs the VFM at inference: no light network exported")
         return None
     ckpts = out / "checkpoints"
-    src = ckpts / "best.ckpt" if (ckpts / "best.ckpt").exists() else ckpts / "last.ckpt"
+    if best is None:
+        best = ckpts / "best.ckpt"
+    best = Path(best) if best else None
+    usable = best is not None and best.is_file() and _same_dir(best.parent, ckpts)
+    src = best if usable else ckpts / "last.ckpt"
     net, meta = load_model_from_checkpoint(src)
     dest = out / "light"
     extra = {"variant": meta["variant"], "vfm": meta["vfm"], "checkpoint": str(src),

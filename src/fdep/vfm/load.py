@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import pickle
 import warnings
 from pathlib import Path
 
 from torch import nn
 
 from ..errors import ConfigError, WeightsError
+from ..fileio import load_failure_reason
 from .backbone import VFM
 from .names import VFM_SPECS, list_vfms, meta_url
 
@@ -77,10 +79,20 @@ def _from_path(path: Path) -> nn.Module:
             return _from_hf(path)
         except OSError as e:
             raise WeightsError(f"cannot load the Hugging Face model in {path}: {str(e).splitlines()[0]}") from None
+        except pickle.UnpicklingError as e:  # a pytorch_model.bin holding more than tensors
+            raise WeightsError(_unsafe_bin_message(path, e)) from None
     if path.suffix in (".pth", ".pt"):
         return _from_meta(path)
     raise WeightsError(f"VFM weights {path}: expected a Hugging Face model folder or Meta's "
                        f"dinov2_vit*14_pretrain.pth file")
+
+
+def _unsafe_bin_message(where: object, e: BaseException) -> str:
+    reason, unsafe = load_failure_reason(e)
+    if unsafe:
+        return (f"{where}: pytorch_model.bin is not a safe weights file: {reason}; a model folder with "
+                f"model.safetensors (what save_pretrained writes by default) loads safely")
+    return f"{where}: cannot read pytorch_model.bin (corrupt or truncated?): {reason}"
 
 
 def _missing_message(name: str) -> str:
@@ -133,4 +145,6 @@ def load_vfm(name_or_path: str | Path, layers=None, weights: str | Path | None =
         model = _from_hf(VFM_SPECS[key.lower()].hf_id)
     except OSError:
         raise WeightsError(_missing_message(key.lower())) from None
+    except pickle.UnpicklingError as e:
+        raise WeightsError(_unsafe_bin_message(f"the HF cache's {VFM_SPECS[key.lower()].hf_id}", e)) from None
     return VFM(model, key.lower(), layers)

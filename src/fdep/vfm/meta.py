@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from ..errors import WeightsError
+from ..fileio import load_failure_reason
 
 HEAD_DIM = 64
 _BLOCK = re.compile(r"^blocks\.(?:\d+\.)?(\d+)\.(.+)$")
@@ -154,7 +155,10 @@ def load_meta_checkpoint(path: str | Path) -> tuple[object, dict[str, torch.Tens
     try:
         sd = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise WeightsError(f"cannot read DINOv2 checkpoint {path}: {type(e).__name__}: {e}") from None
+        reason, unsafe = load_failure_reason(e)
+        if unsafe:
+            raise WeightsError(f"{path}: not a safe DINOv2 weights file: {reason}") from None
+        raise WeightsError(f"cannot read DINOv2 checkpoint {path}: {type(e).__name__}: {reason}") from None
     if isinstance(sd, dict) and "model" in sd and isinstance(sd["model"], dict):
         sd = sd["model"]
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):

@@ -5,6 +5,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...errors import ModelError
+
+#: Constructor ``style`` values of the networks whose readings differ: "authors" (the default) is
+#: the authors' PyTorch implementation behind the FDEP paper's numbers (YuChuang1205/PAL);
+#: "original" is the network's own paper/code (e.g. MXNet open-acm for ACM/ALCNet).
+STYLES = ("authors", "original")
+
+
+def check_style(model: str, style: str) -> str:
+    """Return ``style`` if it is one of STYLES, else raise a one-line ModelError."""
+    if style not in STYLES:
+        raise ModelError(f"{model}: unknown style {style!r}; choose from {', '.join(STYLES)}")
+    return style
+
 
 class PooledBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm for globally pooled N x C x 1 x 1 features that also trains at batch size 1.
@@ -28,16 +42,26 @@ def _as_c11(v: torch.Tensor | float) -> torch.Tensor | float:
     return v.view(1, -1, 1, 1) if isinstance(v, torch.Tensor) else v
 
 
-def channel_gate(channels: int, r: int, pooled: bool) -> nn.Sequential:
-    """1x1 conv bottleneck (C -> C/r -> C) with BN, ending in a sigmoid; global when ``pooled``."""
+def norm2d(channels: int, norm: str, pooled: bool = False) -> nn.Module:
+    """The normalisation of a fusion block: ``"group"`` = GroupNorm with one group (per-sample
+    normalisation over all channels and pixels, the authors' PyTorch choice), ``"batch"`` =
+    BatchNorm (``PooledBatchNorm2d`` for globally pooled maps, so batch 1 trains)."""
+    if norm == "group":
+        return nn.GroupNorm(1, channels)
+    if norm == "batch":
+        return PooledBatchNorm2d(channels) if pooled else nn.BatchNorm2d(channels)
+    raise ValueError(f"norm must be 'group' or 'batch', got {norm!r}")
+
+
+def channel_gate(channels: int, r: int, pooled: bool, norm: str = "batch") -> nn.Sequential:
+    """1x1 conv bottleneck (C -> C/r -> C) with normalisation, ending in a sigmoid; global when ``pooled``."""
     mid = channels // r
-    bn = PooledBatchNorm2d if pooled else nn.BatchNorm2d
     return nn.Sequential(
         *([nn.AdaptiveAvgPool2d(1)] if pooled else []),
         nn.Conv2d(channels, mid, 1),
-        bn(mid),
+        norm2d(mid, norm, pooled),
         nn.ReLU(inplace=True),
         nn.Conv2d(mid, channels, 1),
-        bn(channels),
+        norm2d(channels, norm, pooled),
         nn.Sigmoid(),
     )

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import channel_gate
+from .layers import channel_gate, norm2d
 
 
 def upsample_like(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
@@ -117,23 +117,28 @@ class InteractiveCrossAttentionFusion(nn.Module):
     channel attention computed from the deep input re-weights the shallow input
     (top-down); a spatial attention computed from that re-weighted shallow input
     re-weights the deep input (bottom-up). Both branches go through one shared
-    3x3 conv-BN-ReLU (``post``) and are returned as a pair for concatenation.
+    3x3 conv-norm-ReLU (``post``) and are returned as a pair for concatenation.
+
+    ``norm``: "group" = GroupNorm with one group after every conv (the authors' PyTorch
+    code in PAL, default); "batch" = BatchNorm (the UIU-Net authors' release).
     """
 
-    def __init__(self, high_ch: int, channels: int, r: int = 4) -> None:
+    def __init__(self, high_ch: int, channels: int, r: int = 4, norm: str = "group") -> None:
         super().__init__()
         mid = channels // r
-        self.proj_high = nn.Sequential(nn.Conv2d(high_ch, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
-        self.topdown = channel_gate(channels, r, pooled=True)
+        self.proj_high = nn.Sequential(
+            nn.Conv2d(high_ch, channels, 1), norm2d(channels, norm), nn.ReLU(inplace=True)
+        )
+        self.topdown = channel_gate(channels, r, pooled=True, norm=norm)
         self.bottomup = nn.Sequential(
             nn.Conv2d(channels, mid, 1),
-            nn.BatchNorm2d(mid),
+            norm2d(mid, norm),
             nn.ReLU(inplace=True),
             SpatialAttentionLogits(),
             nn.Sigmoid(),
         )
         self.post = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
+            nn.Conv2d(channels, channels, 3, padding=1), norm2d(channels, norm), nn.ReLU(inplace=True)
         )
 
     def forward(self, high: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from ..base import Features, SIRSTNet
-from ..blocks.acm_family import AsymBiChaFuse, FCNHead, acm_stem, basic_stage, resize_to, up2
+from ..blocks.acm_family import AsymBiChaFuse, FCNHead, acm_stem, acm_style, basic_stage, resize_to, up2
 from ..registry import register_model
 
 
@@ -27,19 +27,25 @@ class ACM(SIRSTNet):
     top_stride = 16
     deep_supervision = False
 
-    def __init__(self, in_chans: int = 1, blocks: int = 3) -> None:
+    def __init__(self, in_chans: int = 1, blocks: int = 3, style: str = "authors") -> None:
+        """``style``: "authors" (default) = the authors' PyTorch ACM in PAL, the network behind the
+        FDEP paper's numbers; "original" = Dai et al.'s MXNet open-acm normalisation (affine-free
+        input BN, PyTorch-default BN momentum, BatchNorm in the fusion). See ``ACMStyle``."""
         super().__init__(in_chans)
-        self.stem = acm_stem(in_chans, 8)
-        self.layer1 = basic_stage(16, 16, blocks, 1)
-        self.layer2 = basic_stage(16, 32, blocks, 2)
-        self.layer3 = basic_stage(32, 64, blocks, 2)
+        st = acm_style("acm", style)
+        self.style = style
+        m, norm = st.momentum, st.fusion_norm
+        self.stem = acm_stem(in_chans, 8, st)
+        self.layer1 = basic_stage(16, 16, blocks, 1, m)
+        self.layer2 = basic_stage(16, 32, blocks, 2, m)
+        self.layer3 = basic_stage(32, 64, blocks, 2, m)
         self.deconv2 = up2(64, 32)
-        self.fuse2 = AsymBiChaFuse(32)
-        self.uplayer2 = basic_stage(32, 32, blocks, 1)
+        self.fuse2 = AsymBiChaFuse(32, norm=norm)
+        self.uplayer2 = basic_stage(32, 32, blocks, 1, m)
         self.deconv1 = up2(32, 16)
-        self.fuse1 = AsymBiChaFuse(16)
-        self.uplayer1 = basic_stage(16, 16, blocks, 1)
-        self.head = FCNHead(16)
+        self.fuse1 = AsymBiChaFuse(16, norm=norm)
+        self.uplayer1 = basic_stage(16, 16, blocks, 1, m)
+        self.head = FCNHead(16, momentum=m)
 
     def encode(self, x: torch.Tensor) -> Features:
         c1 = self.layer1(self.stem(x))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from ..base import Features, SIRSTNet
-from ..blocks.acm_family import AsymBiChaFuse, FCNHead, acm_stem, basic_stage, resize_to, up2
+from ..blocks.acm_family import AsymBiChaFuse, FCNHead, acm_stem, acm_style, basic_stage, resize_to, up2
 from ..registry import register_model
 
 
@@ -29,18 +29,23 @@ class ALCNet(SIRSTNet):
     top_stride = 16
     deep_supervision = False
 
-    def __init__(self, in_chans: int = 1, blocks: int = 4) -> None:
+    def __init__(self, in_chans: int = 1, blocks: int = 4, style: str = "authors") -> None:
+        """``style``: "authors" (default) = the authors' PyTorch ALCNet in PAL; "original" = the
+        MXNet normalisation of Dai et al.'s code (as for ACM; see ``ACMStyle``)."""
         super().__init__(in_chans)
-        self.stem = acm_stem(in_chans, 8)
-        self.layer1 = basic_stage(16, 16, blocks, 1)
-        self.layer2 = basic_stage(16, 32, blocks, 2)
-        self.layer3 = basic_stage(32, 64, blocks, 2)
+        st = acm_style("alcnet", style)
+        self.style = style
+        m, norm = st.momentum, st.fusion_norm
+        self.stem = acm_stem(in_chans, 8, st)
+        self.layer1 = basic_stage(16, 16, blocks, 1, m)
+        self.layer2 = basic_stage(16, 32, blocks, 2, m)
+        self.layer3 = basic_stage(32, 64, blocks, 2, m)
         self.deconv2 = up2(64, 32)
-        self.fuse23 = AsymBiChaFuse(32)
+        self.fuse23 = AsymBiChaFuse(32, norm=norm)
         self.deconv1 = up2(32, 16)
-        self.fuse12 = AsymBiChaFuse(16)
+        self.fuse12 = AsymBiChaFuse(16, norm=norm)
         self.deconv0 = up2(16, 8)
-        self.head = FCNHead(8)
+        self.head = FCNHead(8, momentum=m)
 
     def encode(self, x: torch.Tensor) -> Features:
         c1 = self.layer1(self.stem(x))

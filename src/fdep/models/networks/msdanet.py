@@ -31,16 +31,26 @@ from ...errors import ModelError
 from ..base import Features, SIRSTNet
 from ..registry import register_model
 
+#: Haar tap as the authors' code computes it: pywt's 1/sqrt(2) stored in float32 and squared in
+#: float32, i.e. 0.49999997 rather than 0.5 (1 ulp), so our filters equal theirs bit for bit.
+_HAAR_TAP = float(torch.tensor(2**-0.5, dtype=torch.float32) ** 2)
+
 #: 2x2 Haar analysis filters (pywt 'haar', as correlation kernels), order LL, LH, HL, HH.
 #: LH responds to horizontal edges (rows differ), HL to vertical ones, HH to diagonals.
-_HAAR = torch.tensor(
-    [
-        [[0.5, 0.5], [0.5, 0.5]],
-        [[0.5, 0.5], [-0.5, -0.5]],
-        [[0.5, -0.5], [0.5, -0.5]],
-        [[0.5, -0.5], [-0.5, 0.5]],
-    ]
+_HAAR = (
+    torch.tensor(
+        [
+            [[1.0, 1.0], [1.0, 1.0]],
+            [[1.0, 1.0], [-1.0, -1.0]],
+            [[1.0, -1.0], [1.0, -1.0]],
+            [[1.0, -1.0], [-1.0, 1.0]],
+        ]
+    )
+    * _HAAR_TAP
 )
+
+#: order in which the authors' MDFA evaluates and sums the directions (indices into _HAAR)
+_MDFA_ORDER = (1, 2, 3, 0)  # LH, HL, HH, LL
 
 STAGE_WIDTHS = (16, 32, 64, 64, 64)
 HAAR_INPUT_CHANNELS = 3  # the published design reads a 3-channel image; 1 channel is replicated
@@ -80,7 +90,7 @@ class HaarAttention(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.register_buffer("haar", _HAAR.unsqueeze(1).repeat(channels, 1, 1, 1), persistent=False)
-        # One 7x7 conv per direction, run as a grouped conv over (max, mean) pairs.
+        # One 7x7 conv per direction, stored as one grouped conv (group k = direction k, over (max, mean)).
         self.spatial = nn.Conv2d(8, 4, 7, padding=3, groups=4)
         self.refine = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels))
         _kaiming(self)
@@ -88,11 +98,19 @@ class HaarAttention(nn.Module):
             nn.init.kaiming_normal_(self.spatial.weight[k : k + 1], mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        bands = F.conv2d(F.pad(x, (1, 0, 1, 0)), self.haar, groups=c).view(n, c, 4, h, w)
-        stats = torch.stack([bands.amax(dim=1), bands.mean(dim=1)], dim=2).view(n, 8, h, w)
-        attn = torch.sigmoid(self.spatial(stats)).sum(dim=1, keepdim=True)
-        return F.relu(x + self.refine(x * attn))
+        # Direction by direction, in the authors' order (LH, HL, HH, LL) and summing
+        # x * a_k as they do, so float32 rounding matches theirs too (the grouped
+        # conv's k-th group is the k-th direction's 2->1 conv).
+        c = x.shape[1]
+        padded = F.pad(x, (1, 0, 1, 0))
+        out = None
+        for k in _MDFA_ORDER:
+            band = F.conv2d(padded, self.haar[k::4], groups=c)
+            stats = torch.cat([band.amax(dim=1, keepdim=True), band.mean(dim=1, keepdim=True)], 1)
+            w, b = self.spatial.weight[k : k + 1], self.spatial.bias[k : k + 1]
+            weighted = x * torch.sigmoid(F.conv2d(stats, w, b, padding=3))
+            out = weighted if out is None else out + weighted
+        return F.relu(x + self.refine(out))
 
 
 class SEAttention(nn.Module):

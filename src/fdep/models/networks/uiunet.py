@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import Features, SIRSTNet
+from ..blocks.layers import check_style
 from ..blocks.rsu import RSU, RSUF, InteractiveCrossAttentionFusion, upsample_like
 from ..registry import register_model
 
@@ -33,8 +34,13 @@ class UIUNet(SIRSTNet):
     size_multiple = 32
     deep_supervision = True
 
-    def __init__(self, in_chans: int = 1) -> None:
+    def __init__(self, in_chans: int = 1, style: str = "authors") -> None:
+        """``style``: "authors" (default) = the authors' PyTorch UIU-Net in PAL (GroupNorm with one
+        group in the IC-A fusion), the network behind the FDEP paper's numbers; "original" = the
+        UIU-Net release (danfenghong/IEEE_TIP_UIU-Net), BatchNorm in the fusion."""
         super().__init__(in_chans)
+        self.style = check_style("uiunet", style)
+        norm = "group" if style == "authors" else "batch"
         self.encoder = nn.ModuleList(
             [
                 RSU(7, in_chans, 32, 64),
@@ -48,10 +54,10 @@ class UIUNet(SIRSTNet):
         # IC-A fusion of (upsampled deeper decoder map, encoder skip) at strides 16, 8, 4, 2
         self.fuse = nn.ModuleList(
             [
-                InteractiveCrossAttentionFusion(512, 512),
-                InteractiveCrossAttentionFusion(512, 512),
-                InteractiveCrossAttentionFusion(256, 256),
-                InteractiveCrossAttentionFusion(128, 128),
+                InteractiveCrossAttentionFusion(512, 512, norm=norm),
+                InteractiveCrossAttentionFusion(512, 512, norm=norm),
+                InteractiveCrossAttentionFusion(256, 256, norm=norm),
+                InteractiveCrossAttentionFusion(128, 128, norm=norm),
             ]
         )
         # decoder stages at strides 16, 8, 4, 2, 1

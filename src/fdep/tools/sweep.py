@@ -1,0 +1,433 @@
+"""``fdep sweep``: run a set of training configs as independent rows (train, then test) and tabulate them.
+
+A row is one config file. Its state lives in its own run directory, so a sweep is idempotent and
+restartable by construction:
+
+* ``RUN/sweep_row.json`` with ``"stage": "tested"`` and ``RUN/test_<split>/results.json`` present:
+  the row is finished and skipped;
+* ``RUN/checkpoints/last.ckpt`` present, training not finished: ``fdep train --resume RUN`` continues
+  it from its last completed epoch (a killed or timed-out row);
+* training finished, no results: only ``fdep test`` runs;
+* otherwise a fresh ``fdep train``.
+
+Each stage runs as a child process ``python -m fdep.cli.main ...`` whose output goes to
+``SWEEP/logs/<row>.log``; a failed row is recorded with that log's path and the other rows go on.
+Launchers: ``local`` runs rows one after another on this machine; ``slurm`` submits each row as a
+Slurm job through submitit (``debug``/``local`` are submitit's in-process and local-subprocess
+executors, used by the tests and for trying a sweep without a cluster). Jobs that time out or are
+pre-empted are requeued by submitit and resume from their last checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError, InputError
+from ..fileio import atomic_write, write_json
+
+#: paper table name -> dataset folders of configs/ it covers
+PAPER_TABLES: dict[str, tuple[str, ...]] = {
+    "table1": ("sirst3",),
+    "table2": ("nuaa-sirst", "nudt-sirst", "irstd-1k"),
+}
+LAUNCHERS = ("local", "slurm", "submitit-local", "submitit-debug")
+STATUS_FILE = "sweep_row.json"
+#: results.json keys shown in the table, with their scale (the paper's units)
+METRICS = (("hse", 100.0), ("hse_p", 100.0), ("hse_t", 100.0), ("iou", 100.0), ("niou", 100.0),
+           ("pd", 100.0), ("fa", 1e6))
+
+
+@dataclass
+class Row:
+    """One config of a sweep and where its run goes."""
+
+    name: str
+    config: str
+    run_dir: str
+    data: str
+    model: str
+    variant: str
+    dataset: str
+    epochs: int
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def test_dir(self) -> Path:
+        return Path(self.run_dir) / "test_test"
+
+
+# ----------------------------------------------------------------------------------- choosing rows
+def find_configs(specs: Sequence[str], configs_root: str | os.PathLike = "configs") -> list[Path]:
+    """Config files named by ``specs``: files, folders (their *.yaml), globs, or a paper table name.
+
+    ``table1`` / ``table2`` select the configs of that table under ``configs_root`` (its datasets'
+    folders that exist); a following dataset name (``table2 nuaa-sirst``) narrows it to one dataset.
+    """
+    specs = list(specs)
+    root = Path(configs_root)
+    found: list[Path] = []
+    i = 0
+    while i < len(specs):
+        spec = specs[i]
+        key = spec.lower().replace(" ", "")
+        if key in PAPER_TABLES:
+            datasets, named = PAPER_TABLES[key], False
+            if i + 1 < len(specs) and specs[i + 1].lower() in {d for ds in PAPER_TABLES.values() for d in ds}:
+                if specs[i + 1].lower() not in datasets:
+                    raise InputError(f"{spec} has no dataset {specs[i + 1]!r} (it covers {', '.join(datasets)})")
+                datasets, named = (specs[i + 1].lower(),), True
+                i += 1
+            folders = [root / d for d in datasets if named or (root / d).is_dir()] or [root / datasets[0]]
+            for folder in folders:
+                if not folder.is_dir():
+                    raise InputError(f"{folder}: no such config folder (--configs-root points to the repository's "
+                                     f"configs/)")
+                found += sorted(folder.glob("*.yaml"))
+        elif Path(spec).is_dir():
+            found += sorted(Path(spec).glob("*.yaml"))
+        elif any(c in spec for c in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if p.endswith((".yaml", ".yml")))
+            if not matches:
+                raise InputError(f"{spec}: the pattern matches no YAML config")
+            found += matches
+        elif Path(spec).is_file():
+            found.append(Path(spec))
+        else:
+            raise InputError(f"{spec}: not a config file, folder, glob or paper table ({', '.join(PAPER_TABLES)})")
+        i += 1
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:
+        raise InputError("no configs selected")
+    return unique
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings -> dict (passed to ``fdep train`` as ``--key value``)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {pair!r}: expected KEY=VALUE (e.g. --set epochs=100)")
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def _rebase_data(data: str, data_root: str | None) -> str:
+    """Point a config's ``data/NAME`` paths (joined by +) at ``data_root``."""
+    if not data_root:
+        return data
+    return "+".join(str(Path(data_root) / Path(p).name) for p in data.split("+"))
+
+
+def make_rows(configs: Sequence[Path], out: str | os.PathLike | None = None, data_root: str | None = None,
+              overrides: dict[str, str] | None = None) -> list[Row]:
+    """One :class:`Row` per config; run directories under ``out`` (default: each config's own ``out``)."""
+    overrides = dict(overrides or {})
+    rows, names = [], set()
+    for path in configs:
+        try:
+            cfg = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise InputError(f"{path}: cannot read the config ({e})") from None
+        if not isinstance(cfg, dict) or "model" not in cfg:
+            raise InputError(f"{path}: not a training config (no 'model' key)")
+        dataset = path.parent.name
+        name = f"{dataset}/{path.stem}"
+        if name in names:
+            raise InputError(f"two configs would share the row name {name}")
+        names.add(name)
+        run_dir = Path(out) / dataset / path.stem if out else Path(cfg.get("out") or f"runs/{dataset}/{path.stem}")
+        data = overrides.get("data") or _rebase_data(str(cfg.get("data", "")), data_root)
+        rows.append(Row(name=name, config=str(path), run_dir=str(run_dir.resolve()), data=data,
+                        model=str(cfg["model"]), variant=str(cfg.get("variant", "original")), dataset=dataset,
+                        epochs=int(overrides.get("epochs", cfg.get("epochs", 0)) or 0),
+                        overrides={k: v for k, v in overrides.items() if k != "data"}))
+    return rows
+
+
+# ----------------------------------------------------------------------------------- one row
+def config_digest(row: Row) -> str:
+    """What makes a row's result: its config file's text, data and overrides."""
+    text = Path(row.config).read_text() + json.dumps([row.data, sorted(row.overrides.items())])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_status(row: Row) -> dict[str, Any]:
+    path = Path(row.run_dir) / STATUS_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_status(row: Row, **status: Any) -> None:
+    write_json(Path(row.run_dir) / STATUS_FILE, {"row": row.name, "config": row.config,
+                                                 "digest": config_digest(row), **status})
+
+
+def training_done(row: Row) -> bool:
+    """True when the row's last checkpoint holds every configured epoch."""
+    from ..training.checkpoint import finished_epochs, read_checkpoint
+
+    last = Path(row.run_dir) / "checkpoints" / "last.ckpt"
+    if not last.exists():
+        return False
+    try:
+        return finished_epochs(read_checkpoint(last)) >= row.epochs > 0
+    except Exception:  # noqa: BLE001 - an unreadable last.ckpt is "not done": training reports it precisely
+        return False
+
+
+def row_state(row: Row) -> str:
+    """``tested`` (skip), ``trained`` (test only), ``partial`` (resume) or ``new``."""
+    status = read_status(row)
+    if status.get("stage") == "tested" and (row.test_dir / "results.json").exists():
+        if status.get("digest") != config_digest(row):
+            raise ConfigError(f"{row.run_dir}: finished with a different config, data or overrides than this sweep's "
+                              f"{row.name} (give the sweep another --out, or move that run away)")
+        return "tested"
+    if training_done(row):
+        return "trained"
+    if (Path(row.run_dir) / "checkpoints" / "last.ckpt").exists():
+        return "partial"
+    return "new"
+
+
+def _cli(args: list[str], log: Path) -> int:
+    """Run ``python -m fdep.cli.main ARGS`` appending its output to ``log``; returns its exit code."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as f:
+        f.write(f"\n$ fdep {' '.join(args)}\n")
+        f.flush()
+        return subprocess.call([sys.executable, "-m", "fdep.cli.main", *args], stdout=f, stderr=subprocess.STDOUT)
+
+
+def train_args(row: Row, resume: bool) -> list[str]:
+    args = ["train", "--config", row.config, "--out", row.run_dir, "--data", row.data, "--quiet"]
+    for k, v in row.overrides.items():
+        args += ["--" + k.replace("_", "-"), v]
+    if resume:
+        args += ["--resume", row.run_dir]
+    return args
+
+
+def test_args(row: Row) -> list[str]:
+    ckpts = Path(row.run_dir) / "checkpoints"
+    ckpt = ckpts / "best.ckpt" if (ckpts / "best.ckpt").exists() else ckpts / "last.ckpt"
+    device = "cpu" if row.overrides.get("accelerator") == "cpu" else "auto"
+    return ["test", "--checkpoint", str(ckpt), "--data", row.data, "--split", "test", "--out", str(row.test_dir),
+            "--overwrite", "--quiet", "--device", device]
+
+
+def run_row(row: Row, log_dir: str | os.PathLike) -> dict[str, Any]:
+    """Bring one row to ``tested``; returns its outcome (never raises for a failed stage).
+
+    In a multi-task Slurm job every task runs the training stage (Lightning's SLURM environment makes
+    them one DDP run); only task 0 tests and records the row.
+    """
+    rank = _slurm_rank()
+    log = Path(log_dir) / (row.name.replace("/", "__") + ("" if rank == 0 else f".rank{rank}") + ".log")
+    t0 = time.time()
+    try:
+        state = row_state(row)
+    except ConfigError as e:
+        return {"row": row.name, "outcome": "failed", "error": str(e), "log": str(log)}
+    if state == "tested":
+        return {"row": row.name, "outcome": "skipped", "log": str(log)}
+    if state in ("new", "partial"):
+        Path(row.run_dir).parent.mkdir(parents=True, exist_ok=True)
+        code = _cli(train_args(row, resume=state == "partial"), log)
+        if rank != 0:
+            return {"row": row.name, "outcome": "worker", "exit_code": code, "log": str(log)}
+        if code != 0:
+            write_status(row, stage="failed", failed_stage="train", exit_code=code, log=str(log))
+            return {"row": row.name, "outcome": "failed", "stage": "train", "log": str(log)}
+    if rank != 0:
+        return {"row": row.name, "outcome": "worker", "log": str(log)}
+    write_status(row, stage="trained", log=str(log))
+    code = _cli(test_args(row), log)
+    if code != 0:
+        write_status(row, stage="failed", failed_stage="test", exit_code=code, log=str(log))
+        return {"row": row.name, "outcome": "failed", "stage": "test", "log": str(log)}
+    write_status(row, stage="tested", log=str(log), seconds=round(time.time() - t0, 1))
+    return {"row": row.name, "outcome": "resumed" if state == "partial" else "done", "log": str(log)}
+
+
+def _slurm_rank() -> int:
+    return int(os.environ.get("SLURM_PROCID", "0") or 0)
+
+
+class RowJob:
+    """A row as a submitit job: on timeout or pre-emption it is requeued and resumes from last.ckpt."""
+
+    def __init__(self, row: Row, log_dir: str):
+        self.row, self.log_dir = row, log_dir
+
+    def __call__(self) -> dict[str, Any]:
+        return run_row(self.row, self.log_dir)
+
+    def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(RowJob(self.row, self.log_dir))
+
+
+# ----------------------------------------------------------------------------------- the sweep
+@dataclass
+class SlurmOptions:
+    partition: str | None = None
+    gpus_per_job: int = 1
+    nodes: int = 1
+    cpus_per_task: int = 8
+    time_min: int = 24 * 60
+    concurrency: int = 8
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def submit_rows(rows: list[Row], sweep_dir: Path, launcher: str, slurm: SlurmOptions) -> list[dict[str, Any]]:
+    """Run ``rows`` through submitit (Slurm, or its local/debug executors); waits for every job."""
+    try:
+        import submitit
+    except ImportError:
+        raise ConfigError("the slurm launcher needs submitit: pip install submitit") from None
+    cluster = {"slurm": "slurm", "submitit-local": "local", "submitit-debug": "debug"}[launcher]
+    executor = submitit.AutoExecutor(folder=str(sweep_dir / "submitit" / "%j"), cluster=cluster)
+    params: dict[str, Any] = {"timeout_min": slurm.time_min, "name": "fdep-sweep"}
+    if cluster == "slurm":
+        # one task per GPU so Lightning's SLURM environment drives DDP across the job's GPUs and nodes
+        params.update(slurm_partition=slurm.partition, gpus_per_node=slurm.gpus_per_job, nodes=slurm.nodes,
+                      tasks_per_node=max(1, slurm.gpus_per_job), cpus_per_task=slurm.cpus_per_task,
+                      slurm_array_parallelism=slurm.concurrency, **slurm.extra)
+        params = {k: v for k, v in params.items() if v is not None}
+    executor.update_parameters(**params)
+    if cluster == "slurm":  # the job's GPUs and nodes are the run's DDP world unless the user said otherwise
+        defaults = {"accelerator": "gpu", "devices": str(max(1, slurm.gpus_per_job)), "num_nodes": str(slurm.nodes)}
+        rows = [Row(**{**asdict(r), "overrides": {**defaults, **r.overrides}}) for r in rows]
+    log_dir = str(sweep_dir / "logs")
+    jobs = [executor.submit(RowJob(r, log_dir)) for r in rows]
+    outcomes = []
+    for row, job in zip(rows, jobs):
+        try:
+            result = job.result()
+            outcomes.append(result[0] if isinstance(result, list) else result)  # task 0's outcome
+        except Exception as e:  # noqa: BLE001 - a job that died is a failed row, the others still count
+            outcomes.append({"row": row.name, "outcome": "failed", "error": f"{type(e).__name__}: {e}"[:300],
+                             "log": str(Path(log_dir) / (row.name.replace("/", "__") + ".log")),
+                             "job_id": getattr(job, "job_id", None)})
+    return outcomes
+
+
+def run_sweep(rows: list[Row], sweep_dir: str | os.PathLike, launcher: str = "local",
+              slurm: SlurmOptions | None = None, echo: Any = print) -> dict[str, Any]:
+    """Run every row (skipping finished ones), then write the results table; returns a summary."""
+    if launcher not in LAUNCHERS:
+        raise ConfigError(f"unknown launcher {launcher!r} (choose from {', '.join(LAUNCHERS)})")
+    sweep_dir = Path(sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    write_json(sweep_dir / "rows.json", [asdict(r) for r in rows])
+    if launcher == "local":
+        outcomes = []
+        for i, row in enumerate(rows, 1):
+            echo(f"[{i}/{len(rows)}] {row.name}: {row_state_label(row)}")
+            outcome = run_row(row, sweep_dir / "logs")
+            echo(f"[{i}/{len(rows)}] {row.name}: {outcome['outcome']}"
+                 + (f" ({outcome.get('stage', '')} failed; log {outcome['log']})" if outcome["outcome"] == "failed"
+                    else ""))
+            outcomes.append(outcome)
+    else:
+        echo(f"submitting {len(rows)} rows with the {launcher} launcher")
+        outcomes = submit_rows(rows, sweep_dir, launcher, slurm or SlurmOptions())
+    table = write_results(rows, sweep_dir)
+    failed = [o for o in outcomes if o["outcome"] == "failed"]
+    return {"outcomes": outcomes, "failed": failed, **table}
+
+
+def row_state_label(row: Row) -> str:
+    try:
+        return {"tested": "finished, skipped", "trained": "trained, testing", "partial": "resuming",
+                "new": "training"}[row_state(row)]
+    except ConfigError as e:
+        return f"refused ({e})"
+
+
+# ----------------------------------------------------------------------------------- the table
+def paper_numbers(model: str, variant: str, dataset: str) -> dict[str, float] | None:
+    """The paper's published row for (network, variant, dataset) in the paper's units (fdep.paper), or None."""
+    from ..paper import paper_row
+
+    row = paper_row(model, variant, dataset)
+    if row is None:
+        return None
+    return {k: v for k, v in row.values.items() if k in dict(METRICS)}
+
+
+def table_records(rows: list[Row]) -> list[dict[str, Any]]:
+    """One dict per row: status, our metrics (paper units), the paper's, and the differences."""
+    records = []
+    for row in rows:
+        status = read_status(row)
+        rec: dict[str, Any] = {"row": row.name, "model": row.model, "variant": row.variant, "dataset": row.dataset,
+                               "stage": status.get("stage", "not run"), "log": status.get("log", "")}
+        results_path = row.test_dir / "results.json"
+        ours = json.loads(results_path.read_text()) if status.get("stage") == "tested" and results_path.exists() else {}
+        paper = paper_numbers(row.model, row.variant, row.dataset) or {}
+        for key, scale in METRICS:
+            mine = ours.get(key)
+            rec[key] = None if mine is None else round(scale * float(mine), 2)
+            theirs = paper.get(key)
+            rec[f"paper_{key}"] = None if theirs is None else round(float(theirs), 2)
+            rec[f"diff_{key}"] = (None if rec[key] is None or rec[f"paper_{key}"] is None
+                                  else round(rec[key] - rec[f"paper_{key}"], 2))
+        rec["params_m"] = None if ours.get("params_m") is None else round(float(ours["params_m"]), 3)
+        records.append(rec)
+    return records
+
+
+def _fmt(v: Any, signed: bool = False) -> str:
+    if v is None:
+        return "-"
+    return f"{v:+.2f}" if signed else (f"{v:.2f}" if isinstance(v, float) else str(v))
+
+
+def write_results(rows: list[Row], sweep_dir: Path) -> dict[str, Any]:
+    """SWEEP/results.csv, results.md and (for tested rows) report.html; returns their paths and records."""
+    records = table_records(rows)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else ["row"])
+    writer.writeheader()
+    writer.writerows(records)
+    with atomic_write(sweep_dir / "results.csv", "w") as f:
+        f.write(buf.getvalue())
+    lines = ["| row | stage | " + " | ".join(f"{k} (paper, diff)" for k, _ in METRICS) + " | params (M) |",
+             "|---|---|" + "---|" * (len(METRICS) + 1)]
+    for r in records:
+        cells = []
+        for k, _ in METRICS:
+            cells.append(f"{_fmt(r[k])} ({_fmt(r[f'paper_{k}'])}, {_fmt(r[f'diff_{k}'], signed=True)})")
+        lines.append(f"| {r['row']} | {r['stage']} | " + " | ".join(cells) + f" | {_fmt(r['params_m'])} |")
+    note = "\nHSE, HSE-P, HSE-T, IoU, nIoU, Pd x100; Fa x1e-6. Paper numbers from fdep's copy of the paper's tables.\n"
+    with atomic_write(sweep_dir / "results.md", "w") as f:
+        f.write("\n".join(lines) + "\n" + note)
+    out = {"records": records, "csv": str(sweep_dir / "results.csv"), "markdown": str(sweep_dir / "results.md")}
+    tested = [r for r, rec in zip(rows, records) if rec["stage"] == "tested"]
+    if tested:
+        from .report import write_report
+
+        out["html"] = str(write_report([r.run_dir for r in tested], sweep_dir / "report.html", split="test",
+                                       overwrite=True))
+    return out
+

@@ -1,0 +1,204 @@
+"""fdep sweep: choosing rows, row states, a 3-row local sweep end to end, and submitit's executors
+(a killed job resumed from its last checkpoint)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fdep.cli.main import main
+from fdep.errors import ConfigError, InputError
+from fdep.tools.sweep import (
+    Row,
+    find_configs,
+    make_rows,
+    parse_overrides,
+    row_state,
+    run_sweep,
+    write_status,
+)
+
+TINY = {"batch_size": 4, "crop": 64, "val_every": 1, "num_workers": 0, "accelerator": "cpu", "devices": "1",
+        "loss": "softiou", "lr": 0.003, "log_every": 1, "export_light": False}
+
+
+def write_config(folder: Path, name: str, model: str, epochs: int = 1, **extra) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"model": model, "variant": "original", "data": "data/tiny", "epochs": epochs,
+                                    **TINY, **extra}))
+    return path
+
+
+# ------------------------------------------------------------------------------------ row selection
+def test_find_configs_folder_glob_file_and_paper_table(tmp_path):
+    a = write_config(tmp_path / "nuaa-sirst", "acm_original", "acm")
+    b = write_config(tmp_path / "nuaa-sirst", "alcnet_fdep", "alcnet")
+    c = write_config(tmp_path / "sirst3", "acm_fdep", "acm")
+    write_config(tmp_path / "nudt-sirst", "acm_original", "acm")
+    assert find_configs([str(tmp_path / "nuaa-sirst")]) == [a.resolve(), b.resolve()]
+    globbed = find_configs([str(tmp_path / "*" / "acm_*.yaml")])
+    assert len(globbed) == 3 and a.resolve() in globbed and b.resolve() not in globbed
+    assert find_configs([str(c), str(c)]) == [c.resolve()]  # duplicates collapse
+    assert find_configs(["table1"], tmp_path) == [c.resolve()]
+    assert len(find_configs(["table2"], tmp_path)) == 3
+    assert find_configs(["table2", "nuaa-sirst"], tmp_path) == [a.resolve(), b.resolve()]
+    with pytest.raises(InputError, match="no dataset 'sirst3'"):
+        find_configs(["table2", "sirst3"], tmp_path)
+    with pytest.raises(InputError, match="irstd-1k: no such config folder"):
+        find_configs(["table2", "irstd-1k"], tmp_path)
+    with pytest.raises(InputError, match="matches no YAML"):
+        find_configs([str(tmp_path / "*.none")])
+    with pytest.raises(InputError, match="not a config file"):
+        find_configs([str(tmp_path / "missing.yaml")])
+
+
+def test_paper_configs_of_the_repository_are_selectable():
+    root = Path(__file__).resolve().parents[2] / "configs"
+    rows = make_rows(find_configs(["table2", "nuaa-sirst"], root), out="runs/x")
+    assert len(rows) == 24 and {r.dataset for r in rows} == {"nuaa-sirst"}
+    assert {r.variant for r in rows} == {"original", "fdep-main", "fdep"}
+    assert len(find_configs(["table1"], root)) == 24
+
+
+def test_overrides_and_data_root(tmp_path):
+    assert parse_overrides(["epochs=3", "batch-size = 8"]) == {"epochs": "3", "batch_size": "8"}
+    with pytest.raises(InputError, match="KEY=VALUE"):
+        parse_overrides(["epochs"])
+    cfg = write_config(tmp_path / "sirst3", "acm_original", "acm", data="data/NUAA-SIRST+data/IRSTD-1K")
+    (row,) = make_rows([cfg], out=tmp_path / "sw", data_root="/d", overrides={"epochs": "5"})
+    assert row.data == "/d/NUAA-SIRST+/d/IRSTD-1K"
+    assert row.epochs == 5 and row.overrides == {"epochs": "5"}
+    assert Path(row.run_dir) == (tmp_path / "sw" / "sirst3" / "acm_original").resolve()
+
+
+def test_row_state_follows_the_run_directory(tmp_path):
+    cfg = write_config(tmp_path / "c", "acm_original", "acm", epochs=3)
+    (row,) = make_rows([cfg], out=tmp_path / "sw")
+    assert row_state(row) == "new"
+    write_status(row, stage="tested")
+    assert row_state(row) == "new"  # no results.json: not finished, whatever the status says
+    row.test_dir.mkdir(parents=True)
+    (row.test_dir / "results.json").write_text("{}")
+    assert row_state(row) == "tested"
+    changed = Row(**{**row.__dict__, "overrides": {"epochs": "9"}})
+    with pytest.raises(ConfigError, match="different config"):
+        row_state(changed)
+
+
+# ------------------------------------------------------------------------------------ end to end
+@pytest.fixture(scope="module")
+def sweep_data(tmp_path_factory):
+    from fdep.data import generate_synthetic
+
+    root = tmp_path_factory.mktemp("sweepdata")
+    generate_synthetic(root, n=16, size=64, seed=0, name="tiny")
+    return root
+
+
+def test_local_sweep_three_rows_one_failing_then_rerun_skips(tmp_path, sweep_data, capsys):
+    cfgs = tmp_path / "cfg" / "tiny"
+    write_config(cfgs, "acm_original", "acm")
+    write_config(cfgs, "broken_original", "no-such-network")
+    write_config(cfgs, "mlclnet_original", "mlclnet")
+    out = tmp_path / "sweep"
+    args = ["sweep", str(cfgs), "--out", str(out), "--data-root", str(sweep_data)]
+    assert main(args) == 1  # one row failed, the others ran
+    text = capsys.readouterr().out
+    assert "2/3 rows finished" in text
+    assert "row tiny/broken_original failed in train" in text
+    log = out / "logs" / "tiny__broken_original.log"
+    assert str(log) in text and "no-such-network" in log.read_text()
+    for name in ("acm_original", "mlclnet_original"):
+        results = json.loads((out / "tiny" / name / "test_test" / "results.json").read_text())
+        assert results["model"] == name.split("_")[0] and 0 <= results["hse"] <= 1
+    table = (out / "results.md").read_text()
+    assert "| tiny/acm_original | tested |" in table and "| tiny/broken_original | failed |" in table
+    csv_rows = (out / "results.csv").read_text().splitlines()
+    assert len(csv_rows) == 4 and csv_rows[0].startswith("row,model,variant,dataset,stage")
+    assert (out / "report.html").read_text().count("acm") > 0
+    # a second run skips the finished rows and only retries the failed one
+    mtime = (out / "tiny" / "acm_original" / "test_test" / "results.json").stat().st_mtime_ns
+    assert main(args) == 1
+    text = capsys.readouterr().out
+    assert "tiny/acm_original: finished, skipped" in text and "tiny/mlclnet_original: skipped" in text
+    assert (out / "tiny" / "acm_original" / "test_test" / "results.json").stat().st_mtime_ns == mtime
+
+
+def test_dry_run_lists_rows_without_running(tmp_path, sweep_data, capsys):
+    cfgs = tmp_path / "cfg" / "tiny"
+    write_config(cfgs, "acm_original", "acm")
+    assert main(["sweep", str(cfgs), "--out", str(tmp_path / "s"), "--dry-run"]) == 0
+    assert "tiny/acm_original: training ->" in capsys.readouterr().out
+    assert not (tmp_path / "s").exists()
+
+
+def test_sweep_errors_are_one_line(tmp_path, capsys):
+    assert main(["sweep", str(tmp_path / "nothing")]) == 2
+    assert "not a config file" in capsys.readouterr().err
+    write_config(tmp_path / "c", "a", "acm")
+    assert main(["sweep", str(tmp_path / "c"), "--concurrency", "0"]) == 2
+    assert "--concurrency must be positive" in capsys.readouterr().err
+
+
+submitit = pytest.importorskip("submitit")
+
+
+def test_submitit_debug_executor_runs_rows(tmp_path, sweep_data):
+    cfg = write_config(tmp_path / "cfg" / "tiny", "acm_original", "acm")
+    rows = make_rows([cfg], out=tmp_path / "sw", data_root=str(sweep_data))
+    summary = run_sweep(rows, tmp_path / "sw", launcher="submitit-debug", echo=lambda *_: None)
+    assert summary["failed"] == [] and summary["outcomes"][0]["outcome"] == "done"
+    assert summary["records"][0]["stage"] == "tested" and summary["records"][0]["hse"] is not None
+
+
+def test_submitit_local_job_killed_then_resumed_from_last_checkpoint(tmp_path, sweep_data):
+    from fdep.tools.sweep import RowJob
+    from fdep.training.checkpoint import finished_epochs, read_checkpoint
+
+    cfg = write_config(tmp_path / "cfg" / "tiny", "acm_original", "acm", epochs=6)
+    (row,) = make_rows([cfg], out=tmp_path / "sw", data_root=str(sweep_data))
+    executor = submitit.AutoExecutor(folder=str(tmp_path / "sw" / "submitit" / "%j"), cluster="local")
+    executor.update_parameters(timeout_min=10)
+    job = executor.submit(RowJob(row, str(tmp_path / "sw" / "logs")))
+    last = Path(row.run_dir) / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if last.exists():
+            try:
+                if finished_epochs(read_checkpoint(last)) >= 1:
+                    break
+            except Exception:  # noqa: BLE001 - caught between the atomic rename and reading
+                pass
+        assert not job.done(), f"the job ended before it could be killed: {job.stderr()}"
+        time.sleep(0.5)
+    else:
+        pytest.fail("no checkpoint written in time")
+    job.cancel()
+    deadline = time.time() + 60
+    while not job.done() and time.time() < deadline:
+        time.sleep(0.5)
+    assert job.done()
+    done_before = finished_epochs(read_checkpoint(last))
+    assert 1 <= done_before < 6
+    assert row_state(row) == "partial"
+    summary = run_sweep([row], tmp_path / "sw", launcher="local", echo=lambda *_: None)
+    assert summary["outcomes"][0]["outcome"] == "resumed"
+    assert finished_epochs(read_checkpoint(last)) == 6
+    metrics = (Path(row.run_dir) / "metrics.csv").read_text()
+    assert metrics.count("\n") > 1
+    assert "--resume" in (tmp_path / "sw" / "logs" / "tiny__acm_original.log").read_text()
+
+
+def test_table_uses_the_packaged_paper_rows():
+    from fdep.tools.sweep import paper_numbers
+
+    # row.dataset is the configs/ folder name
+    assert paper_numbers("acm", "fdep", "nuaa-sirst") == {"hse": 80.09, "hse_p": 89.60, "hse_t": 89.39,
+                                                          "iou": 70.34, "pd": 94.68}
+    assert paper_numbers("msdanet", "original", "sirst3")["fa"] == 12.53
+    assert paper_numbers("acm", "fdep", "synthetic") is None
