@@ -61,7 +61,8 @@ def add_parser(subparsers) -> None:
         "models",
         help="list the model zoo: kind, parameters, FLOPs, FDEP top feature, deep supervision, source",
         description="List registered networks and classical methods with their kind (learned/classical), "
-        "parameter count (ours and the paper's), FLOPs/MACs of one forward pass, the channels/stride of the FDEP "
+        "parameter count (ours and the paper's; diff % compares the paper with ours plus the parameters the "
+        "reference code builds but never uses), FLOPs/MACs of one forward pass, the channels/stride of the FDEP "
         "top feature, whether training returns side outputs, and the source. Classical methods have 0 "
         "parameters and no FLOPs or top feature ('-').",
     )

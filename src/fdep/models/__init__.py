@@ -20,7 +20,10 @@ from .networks import (
     ilnet,  # noqa: F401
     mlclnet,  # noqa: F401
     msdanet,  # noqa: F401
+    mtunet,  # noqa: F401
     rpcanet,  # noqa: F401
+    sctransnet,  # noqa: F401
+    sdsnet,  # noqa: F401
     uiunet,  # noqa: F401
 )
 

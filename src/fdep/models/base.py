@@ -49,6 +49,9 @@ class SIRSTNet(nn.Module):
     model_name: str = ""
     #: the paper's parameter count in millions (Table 1 / S3), for comparison
     paper_params_m: float | None = None
+    #: parameters the reference code builds but its forward never uses, which the paper's count
+    #: includes (we do not build them); compare ``count_parameters(net) + paper_unused_params``
+    paper_unused_params: int = 0
     #: channels and stride of ``Features.top``
     top_channels: int = 0
     top_stride: int = 1

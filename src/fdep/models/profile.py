@@ -97,12 +97,14 @@ def summarize_model(name: str, size: int | tuple[int, int] = 256, in_chans: int 
     flops = None if getattr(cls, "kind", "learned") == "classical" else _flops_of(name, in_chans, input_size)
     paper = getattr(cls, "paper_params_m", None)
     params_m = params / 1e6
+    # the paper counts what the reference code builds, used in forward or not: compare like with like
+    compared_m = (params + int(getattr(cls, "paper_unused_params", 0))) / 1e6
     return ModelSummary(
         name=name.lower(),
         params=params,
         params_m=params_m,
         paper_params_m=paper,
-        params_diff_pct=None if not paper else 100.0 * (params_m - paper) / paper,
+        params_diff_pct=None if not paper else 100.0 * (compared_m - paper) / paper,
         input_size=input_size,
         gflops=None if flops is None else flops / 1e9,
         gmacs=None if flops is None else flops / 2e9,
