@@ -111,7 +111,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     wanted = [n for n in args.networks.split(",") if n]
-    registered = list_models()
+    registered = list_models(kind="learned")  # FDEP wraps learned networks only
     names = [n for n in wanted if n in registered]
     if len(names) < len(wanted):
         missing = sorted(set(wanted) - set(names))

@@ -121,7 +121,7 @@ def write_docs(path: Path, body: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("names", nargs="*", help="networks to benchmark (default: all registered)")
+    p.add_argument("names", nargs="*", help="networks to benchmark (default: all learned networks)")
     p.add_argument("--size", type=int, default=256, help="latency input height/width (default: 256)")
     p.add_argument("--flops-sizes", type=int, nargs="+", default=[256, 512], help="FLOPs input sizes")
     p.add_argument("--repeats", type=int, default=10, help="timed runs per network (default: 10)")
@@ -138,10 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         for s in [args.size, *args.flops_sizes]:
             if s < 32 or s % 32:
                 raise InputError(f"sizes must be positive multiples of 32, got {s}")
-        names = [n.lower() for n in (args.names or list_models())]
+        names = [n.lower() for n in (args.names or list_models(kind="learned"))]
         for n in names:
             if not is_model(n):
                 raise ModelError(f"unknown model {n!r}; available: {', '.join(list_models())}")
+            if n in list_models(kind="classical"):
+                raise ModelError(f"{n} is a classical method (no FLOPs to count): time it with "
+                                 f"benchmarks/bench_classical.py")
         baseline = pick_baseline(names, args.baseline)
         if args.write_docs:
             check_docs(args.write_docs)

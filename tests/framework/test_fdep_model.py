@@ -17,7 +17,9 @@ from fdep.vfm import window_align
 from .conftest import TINY_NAME, TinyDSNet
 
 
-@pytest.fixture(params=[*list_models(), TINY_NAME])
+# learned networks only: a classical method has no encoder/decoder (FDEPModel refuses it, tested in
+# test_fdep_model.py::test_classical_methods_are_refused)
+@pytest.fixture(params=[*list_models(kind="learned"), TINY_NAME])
 def net_name(request):
     if request.param == TINY_NAME:
         request.getfixturevalue("tiny_registered")
@@ -232,3 +234,13 @@ def test_pretrained_errors(tmp_path, tiny_registered):
     cfg_path.write_text(json.dumps({**cfg, "model_name": "no_such_net"}))
     with pytest.raises(ModelError, match="no_such_net"):
         load_pretrained(tmp_path / "n")
+
+
+@pytest.mark.parametrize("name", list_models(kind="classical"))
+def test_classical_methods_are_refused(name, tiny_vfm):
+    net = create_model(name)
+    for variant, vfm in (("original", None), ("fdep", {"name": "x", "layers": [1], "embed_dim": 8, "patch_size": 14})):
+        with pytest.raises(ModelError) as e:
+            FDEPModel(net, vfm, variant=variant)
+        msg = str(e.value)
+        assert "\n" not in msg and f"{name} is a classical method" in msg and f"fdep test --model {name}" in msg

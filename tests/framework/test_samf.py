@@ -15,7 +15,9 @@ from fdep.models import create_model, list_models
 from .conftest import TINY_NAME
 
 
-@pytest.fixture(params=[*list_models(), TINY_NAME])
+# learned networks only: a classical method has no encoder/decoder (FDEPModel refuses it, tested in
+# test_fdep_model.py::test_classical_methods_are_refused)
+@pytest.fixture(params=[*list_models(kind="learned"), TINY_NAME])
 def net_name(request):
     if request.param == TINY_NAME:
         request.getfixturevalue("tiny_registered")

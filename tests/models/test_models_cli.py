@@ -14,8 +14,13 @@ def test_models_json_lists_every_network(capsys):
     assert [r["name"] for r in rows] == list_models()
     for r in rows:
         assert r["input_size"] == [1, 1, 64, 64]
-        assert r["gflops"] > 0 and abs(r["gmacs"] * 2 - r["gflops"]) < 1e-9
         assert isinstance(r["deep_supervision"], bool)
+        assert r["kind"] in ("learned", "classical") and r["source"]
+        if r["kind"] == "learned":
+            assert r["gflops"] > 0 and abs(r["gmacs"] * 2 - r["gflops"]) < 1e-9
+        else:  # classical methods: no weights, no FLOP count, no FDEP top feature
+            assert r["params"] == 0 and r["gflops"] is None and r["gmacs"] is None and r["top_channels"] == 0
+    assert sorted(r["name"] for r in rows if r["kind"] == "classical") == ["fkrw", "mpcm", "nipps"]
 
 
 def test_models_json_params_match_model(capsys):
@@ -50,3 +55,13 @@ def test_models_errors(capsys):
     assert err.count("\n") == 1 and "unknown model 'no-such-net'" in err and list_models()[0] in err
     assert main(["models", "--size", "100"]) == 2
     assert "multiple of 32" in capsys.readouterr().err
+
+
+def test_models_table_classical_rows(capsys):
+    assert main(["models", "mpcm", "nipps", "--size", "32"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    for line, name in zip(out[3:], ("mpcm", "nipps")):
+        cells = line.split()
+        assert cells[:3] == [name, "classical", "0.00"]
+        assert cells[3:8] == ["-", "-", "-", "-", "-"]  # paper params, diff, GFLOPs, GMACs, top ch/stride
+        assert cells[8] == "no" and line.endswith(create_model(name).source)

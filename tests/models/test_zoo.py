@@ -1,4 +1,8 @@
-"""The model contract, checked for every registered network (parametrised over list_models()).
+"""The model contract, checked for every registered network (parametrised over list_models("learned")).
+
+The classical methods (kind "classical": FKRW, MPCM, NIPPS) have no encoder/decoder,
+no parameters and take raw intensities; they are excluded here by kind, explicitly
+(``test_every_model_is_covered``), and tested in test_classical.py.
 
 Models are built once per (name, in_chans) and shared between tests; every test
 restores the mode it needs and clears gradients, so the order does not matter.
@@ -22,7 +26,9 @@ from fdep.models import (
     list_models,
 )
 
-NAMES = list_models()
+NAMES = list_models(kind="learned")
+#: the training-free methods, tested in test_classical.py instead
+CLASSICAL = ("fkrw", "mpcm", "nipps")
 
 
 @functools.cache
@@ -44,6 +50,15 @@ def _x(*shape: int, seed: int = 0) -> torch.Tensor:
 
 def test_zoo_is_not_empty():
     assert NAMES, "no network registered"
+
+
+def test_every_model_is_covered():
+    """Every registered model is a learned network (tested here) or a known classical method (not silently dropped)."""
+    assert sorted(NAMES + list_models(kind="classical")) == list_models()
+    assert list_models(kind="classical") == sorted(CLASSICAL)
+    for name in NAMES:
+        assert get_model_factory(name).kind == "learned"
+        assert get_model_factory(name).outputs == "logits"
 
 
 @pytest.mark.parametrize("model", NAMES, indirect=True)

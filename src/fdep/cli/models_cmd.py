@@ -1,4 +1,4 @@
-"""``fdep models``: list the registered networks with their size, cost and FDEP interface."""
+"""``fdep models``: list the registered networks and classical methods with their size, cost and FDEP interface."""
 
 from __future__ import annotations
 
@@ -17,15 +17,16 @@ LEFT = {"name", "kind", "source"}
 def _row(s: ModelSummary) -> tuple[str, ...]:
     paper = f"{s.paper_params_m:.2f}" if s.paper_params_m else "-"
     diff = f"{s.params_diff_pct:+.2f}" if s.params_diff_pct is not None else "-"
+    # classical methods: no FLOP count, no FDEP top feature
     return (
         s.name,
         s.kind,
         f"{s.params_m:.2f}",
         paper,
         diff,
-        f"{s.gflops:.2f}",
-        f"{s.gmacs:.2f}",
-        f"{s.top_channels}/{s.top_stride}",
+        "-" if s.gflops is None else f"{s.gflops:.2f}",
+        "-" if s.gmacs is None else f"{s.gmacs:.2f}",
+        f"{s.top_channels}/{s.top_stride}" if s.top_channels else "-",
         "yes" if s.deep_supervision else "no",
         s.source,
     )
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([s.to_dict() for s in summaries], indent=2))
     else:
-        print(f"FLOPs/MACs at 1x{args.in_chans}x{args.size}x{args.size} (conv/matmul only; GFLOPs = 2 x GMACs)")
+        print(f"FLOPs/MACs at 1x{args.in_chans}x{args.size}x{args.size} (conv/matmul only; GFLOPs = 2 x GMACs; "
+              f"'-' for classical methods)")
         print(format_table([_row(s) for s in summaries]))
     return 0
 
@@ -57,10 +59,12 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "models",
-        help="list the model zoo: parameters, FLOPs, FDEP top feature, deep supervision",
-        description="List registered networks with parameter count (ours and the paper's; diff % compares the paper "
-        "with ours plus the parameters the reference code builds but never uses), FLOPs/MACs of one "
-        "forward pass, the channels/stride of the FDEP top feature and whether training returns side outputs.",
+        help="list the model zoo: kind, parameters, FLOPs, FDEP top feature, deep supervision, source",
+        description="List registered networks and classical methods with their kind (learned/classical), "
+        "parameter count (ours and the paper's; diff % compares the paper with ours plus the parameters the "
+        "reference code builds but never uses), FLOPs/MACs of one forward pass, the channels/stride of the FDEP "
+        "top feature, whether training returns side outputs, and the source. Classical methods have 0 "
+        "parameters and no FLOPs or top feature ('-').",
     )
     p.add_argument("names", nargs="*", help="networks to list (default: all registered)")
     p.add_argument("--size", type=int, default=256, help="input height and width for FLOPs (default: 256)")

@@ -1,4 +1,4 @@
-"""``fdep predict``: run a trained network on your own images."""
+"""``fdep predict``: run a trained network, or a classical method, on your own images."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="probability maps, masks, target lists and overlays for your images",
-        description="Run a trained network (Lightning .ckpt, exported network folder or .onnx) on one image "
-        "or a folder of images of any size and mode. Writes OUT/probs/*.png (16-bit probabilities), "
-        "OUT/masks/*.png, OUT/targets.csv, OUT/targets.json and, with --overlay, OUT/overlays/*.png.",
+        description="Run a trained network (Lightning .ckpt, exported network folder or .onnx), or a classical "
+        "method (--model fkrw|mpcm|nipps, no weights), on one image or a folder of images of any size and mode. "
+        "Writes OUT/probs/*.png (16-bit probabilities), OUT/masks/*.png, OUT/targets.csv, OUT/targets.json and, "
+        "with --overlay, OUT/overlays/*.png.",
     )
-    p.add_argument("--checkpoint", required=True,
-                   help="a .ckpt, an exported network folder (RUN_DIR/light) or an .onnx file")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", help="a .ckpt, an exported network folder (RUN_DIR/light) or an .onnx file")
+    which.add_argument("--model", help="a classical method to run without weights (fkrw, mpcm, nipps; see fdep "
+                       "models): it gets the raw 0-255 gray image")
     p.add_argument("--input", required=True, help="an image file or a folder of images")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--threshold", type=float, default=0.5, help="binarisation threshold, prob > t (default 0.5)")
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     report = run_predict(
         args.checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
         batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, vfm_weights=args.vfm_weights,
-        progress=progress, skip_unreadable=args.skip_unreadable,
+        progress=progress, skip_unreadable=args.skip_unreadable, model=args.model,
     )
     if report["skipped"]:
         names = ", ".join(Path(s["image"]).name for s in report["skipped"])

@@ -1,4 +1,4 @@
-"""``fdep test``: evaluate a training checkpoint on a dataset split (all metrics, saved maps)."""
+"""``fdep test``: evaluate a training checkpoint, or a classical method, on a dataset split (all metrics, maps)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ import logging
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "test",
-        help="evaluate a checkpoint on a dataset split",
+        help="evaluate a checkpoint (or a classical method) on a dataset split",
         description="Full-image inference (padded to the network's multiple and cropped back; tiles for large "
         "images) on a split, every metric of fdep.metrics computed on the float probabilities, OUT/results.json, "
         "OUT/curves.npz and 16-bit probability maps OUT/preds/<id>.png (rounded to 1/65535, so fdep evaluate "
         "on them can differ slightly). When the paper publishes a row for the run's network, variant and "
-        "dataset (test split), that row and the differences are printed too.",
+        "dataset (test split), that row and the differences are printed too. --model runs a classical method "
+        "(fkrw, mpcm, nipps) without weights on the raw 0-255 images.",
     )
-    p.add_argument("--checkpoint", required=True, help="a .ckpt written by fdep train")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", help="a .ckpt written by fdep train")
+    which.add_argument("--model", help="a classical method to evaluate without weights (fkrw, mpcm, nipps); "
+                       "default --out: runs/MODEL/test_DATASET_SPLIT")
     p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +)")
     p.add_argument("--split", default="test", help="split list to evaluate (default: test)")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/test_<split>)")
@@ -35,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     res = run_test(args.checkpoint, args.data, split=args.split, out=args.out, overwrite=args.overwrite,
                    device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
-                   progress=not args.quiet)
+                   progress=not args.quiet, model=args.model)
     print(format_results(res))
     from ..tools.papercmp import format_comparison
 

@@ -91,6 +91,10 @@ class FDEPModel(nn.Module):
             raise ConfigError(f"unknown SAMF form {samf_form!r}; choose from {', '.join(SAMF_FORMS)}")
         if not isinstance(network, SIRSTNet):
             raise ModelError(f"FDEP needs a SIRSTNet with encode/decode, got {type(network).__name__}")
+        if getattr(network, "kind", "learned") == "classical":
+            name = network.model_name
+            raise ModelError(f"{name} is a classical method: it has no encoder/decoder to train or to enhance with "
+                             f"FDEP; run it with `fdep test --model {name}` or `fdep predict --model {name}`")
         if not network.top_channels:
             raise ModelError(f"{network.model_name}: top_channels is not set; it cannot be wrapped by FDEP")
         self.variant, self.share, self.fusion, self.samf_form = variant, share, fusion, samf_form

@@ -1,7 +1,8 @@
 """The model zoo: every network behind one registry.
 
 Layout: ``networks/`` holds the learned networks (one module each), ``blocks/`` the layers and
-family blocks they share. Importing this package registers every network.
+family blocks they share, ``classical/`` the training-free methods (FKRW, MPCM, NIPPS). Importing
+this package registers every network and method.
 """
 
 from .base import Features, SIRSTNet, count_parameters, final_output
@@ -25,6 +26,10 @@ from .networks import (
     sdsnet,  # noqa: F401
     uiunet,  # noqa: F401
 )
+
+# The classical (training-free) methods register themselves on import too.
+# isort: split
+from . import classical  # noqa: F401
 
 __all__ = [
     "Features",

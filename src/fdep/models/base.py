@@ -63,6 +63,8 @@ class SIRSTNet(nn.Module):
     kind: str = "learned"
     #: where the design (and the implementation our default equals) comes from: paper and code
     source: str = ""
+    #: what ``forward`` returns in eval mode: "logits" (networks) or "probability" (classical methods)
+    outputs: str = "logits"
 
     def __init__(self, in_chans: int = 1) -> None:
         super().__init__()

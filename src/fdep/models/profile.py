@@ -68,8 +68,8 @@ class ModelSummary:
     paper_params_m: float | None
     params_diff_pct: float | None
     input_size: tuple[int, ...]
-    gflops: float
-    gmacs: float
+    gflops: float | None  #: None for classical methods (their cost is not convolutions/matmuls)
+    gmacs: float | None
     top_channels: int
     top_stride: int
     size_multiple: int
@@ -84,13 +84,17 @@ class ModelSummary:
 
 
 def summarize_model(name: str, size: int | tuple[int, int] = 256, in_chans: int = 1) -> ModelSummary:
-    """Parameters, FLOPs at 1 x in_chans x size x size and the contract attributes of one network."""
+    """Parameters, FLOPs at 1 x in_chans x size x size and the contract attributes of one network.
+
+    A classical method has 0 parameters and no FLOP count (``gflops``/``gmacs`` None).
+    """
     cls = get_model_factory(name)
     h, w = (size, size) if isinstance(size, int) else size
     input_size = (1, in_chans, h, w)
     with torch.device("meta"):
         params = count_parameters(create_model(name, in_chans=in_chans))
-    flops = _flops_of(name, in_chans, input_size)
+    # a classical method's work (filters, solves, SVDs) is not what the FLOP counter counts
+    flops = None if getattr(cls, "kind", "learned") == "classical" else _flops_of(name, in_chans, input_size)
     paper = getattr(cls, "paper_params_m", None)
     params_m = params / 1e6
     # the paper counts what the reference code builds, used in forward or not: compare like with like
@@ -102,8 +106,8 @@ def summarize_model(name: str, size: int | tuple[int, int] = 256, in_chans: int 
         paper_params_m=paper,
         params_diff_pct=None if not paper else 100.0 * (compared_m - paper) / paper,
         input_size=input_size,
-        gflops=flops / 1e9,
-        gmacs=flops / 2e9,
+        gflops=None if flops is None else flops / 1e9,
+        gmacs=None if flops is None else flops / 2e9,
         top_channels=int(getattr(cls, "top_channels", 0)),
         top_stride=int(getattr(cls, "top_stride", 0)),
         size_multiple=int(getattr(cls, "size_multiple", 0)),

@@ -8,6 +8,8 @@ from ..errors import ModelError
 from .base import SIRSTNet
 
 _REGISTRY: dict[str, Callable[..., SIRSTNet]] = {}
+#: the kinds of registered models: trained networks and training-free (classical) methods
+KINDS = ("learned", "classical")
 
 
 def register_model(fn: Callable[..., SIRSTNet] | None = None, *, name: str | None = None):
@@ -29,9 +31,13 @@ def register_model(fn: Callable[..., SIRSTNet] | None = None, *, name: str | Non
     return deco(fn) if fn is not None else deco
 
 
-def list_models() -> list[str]:
-    """Registered model names, sorted."""
-    return sorted(_REGISTRY)
+def list_models(kind: str | None = None) -> list[str]:
+    """Registered model names, sorted; ``kind`` = "learned" or "classical" keeps that kind only."""
+    if kind is None:
+        return sorted(_REGISTRY)
+    if kind not in KINDS:
+        raise ModelError(f"unknown model kind {kind!r}; choose from {', '.join(KINDS)}")
+    return sorted(k for k, f in _REGISTRY.items() if getattr(f, "kind", "learned") == kind)
 
 
 def is_model(name: str) -> bool:

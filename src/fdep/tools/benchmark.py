@@ -83,6 +83,10 @@ def benchmark(
     if not models or unknown:
         raise ConfigError(f"unknown model(s) {', '.join(unknown) or '(none given)'}; "
                           f"available: {', '.join(list_models())}")
+    classical = [m for m in models if m in list_models(kind="classical")]
+    if classical:
+        raise ConfigError(f"{', '.join(classical)}: classical method(s), which have no FDEP variants; `fdep test "
+                          f"--model NAME` reports their latency (benchmarks/bench_classical.py times them)")
     bad = [v for v in variants if v not in VARIANTS]
     if bad or not variants:
         raise ConfigError(f"unknown variant(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(VARIANTS)}")

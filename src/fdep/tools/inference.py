@@ -12,6 +12,11 @@ Three sources are accepted, all giving the same predictor:
 * a Lightning checkpoint (``.ckpt``) written by ``fdep train``;
 * a directory written by ``fdep.models.save_pretrained`` (``RUN_DIR/light``);
 * an ONNX file written by ``fdep export`` (run with onnxruntime).
+
+A classical (training-free) method needs no file: :func:`classical_predictor`
+(``fdep predict --model mpcm``) feeds it the raw 0-255 gray image (mean 0,
+std 1: no normalisation), whole (no padding, no tiles: its response depends on
+the whole image), and takes its output as probabilities (no sigmoid).
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ class Predictor:
 
     ``run_logits`` maps a normalised N x C x h x w float tensor (h, w multiples of
     ``size_multiple``) to N x 1 x h x w logits; the backends differ only there.
+    ``outputs="probability"`` (classical methods) means ``run_logits`` already
+    returns probabilities: no sigmoid is applied.
     """
 
     def __init__(
@@ -71,10 +78,13 @@ class Predictor:
         device: torch.device | str = "cpu",
         source: str = "",
         meta: dict[str, Any] | None = None,
-        tile_pixels: int = DEFAULT_TILE_PIXELS,
+        tile_pixels: float = DEFAULT_TILE_PIXELS,
         tile: int = DEFAULT_TILE,
         overlap: int = DEFAULT_OVERLAP,
+        outputs: str = "logits",
     ) -> None:
+        if outputs not in ("logits", "probability"):
+            raise ValueError(f"outputs must be 'logits' or 'probability', got {outputs!r}")
         if not std or not math.isfinite(float(std)) or float(std) <= 0:
             raise WeightsError(f"{source}: recorded normalisation std must be > 0, got {std!r}")
         self.run_logits = run_logits
@@ -86,9 +96,10 @@ class Predictor:
         self.device = torch.device(device)
         self.source = source
         self.meta = dict(meta or {})
-        self.tile_pixels = int(tile_pixels)
+        self.tile_pixels = tile_pixels if math.isinf(tile_pixels) else int(tile_pixels)  # inf: never tile
         self.tile = int(tile)
         self.overlap = int(overlap)
+        self.outputs = outputs
 
     # -- one batch of same-size images -------------------------------------------------
     def _to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
@@ -106,7 +117,10 @@ class Predictor:
 
     @torch.inference_mode()
     def logits(self, images: Sequence[np.ndarray]) -> torch.Tensor:
-        """N x 1 x H x W logits of same-size images (tiled when they are large)."""
+        """N x 1 x H x W raw outputs of same-size images (tiled when they are large).
+
+        Logits for networks; probabilities when ``outputs == "probability"``.
+        """
         shapes = {np.shape(im) for im in images}
         if len(shapes) != 1 or len(next(iter(shapes))) != 2:
             raise InputError(f"a batch must hold 2-D images of one size, got shapes {sorted(shapes)}")
@@ -129,7 +143,8 @@ class Predictor:
 
     def predict_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Probability maps (float32, [0, 1]) of same-size images, in order."""
-        prob = torch.sigmoid(self.logits(images).float())[:, 0]
+        out = self.logits(images).float()
+        prob = (torch.sigmoid(out) if self.outputs == "logits" else out.clamp(0.0, 1.0))[:, 0]
         return list(prob.cpu().numpy())
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
@@ -168,6 +183,27 @@ def load_predictor(
         kw = {"vfm_weights": vfm_weights} if vfm_weights is not None else {}
         model, meta = load_model_from_checkpoint(path, map_location="cpu", **kw)
     return torch_predictor(model, meta, dev, source=str(path), **opts)
+
+
+def classical_predictor(name: str, device: str | torch.device | None = "cpu", **kwargs: Any) -> Predictor:
+    """A predictor running the registered classical method ``name`` (kwargs go to its constructor).
+
+    A learned network has nothing to run without trained weights: :class:`WeightsError` naming the
+    options. The method gets the raw 0-255 gray image and runs on it whole.
+    """
+    from ..models import create_model, get_model_factory, list_models
+
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    if getattr(get_model_factory(name), "kind", "learned") != "classical":
+        raise WeightsError(f"{name} is a learned network and needs trained weights: pass --checkpoint (a .ckpt, an "
+                           f"exported folder or an .onnx file); --model runs only the classical methods "
+                           f"({', '.join(list_models(kind='classical'))})")
+    model = create_model(name, **kwargs).to(dev).eval()
+    meta = {"model": model.model_name, "variant": "classical", "in_chans": model.in_chans, "mean": 0.0,
+            "std": 1.0, "size_multiple": 1, "vfm": None, "params": dict(getattr(model, "init_kwargs", {}))}
+    return Predictor(model, mean=0.0, std=1.0, size_multiple=1, in_chans=model.in_chans, device=dev,
+                     source=f"classical method {model.model_name}", meta=meta, tile_pixels=math.inf,
+                     outputs="probability")
 
 
 def torch_predictor(model: torch.nn.Module, meta: dict[str, Any], device: torch.device | str = "cpu",

@@ -31,7 +31,9 @@ def paper_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
     if setting is None:
         return None
     dataset = str(results.get("dataset_name") or results.get("dataset") or "")
-    row = paper_row(str(results["model"]), str(results.get("variant")), dataset, setting)
+    # the paper lists its classical methods (FKRW, MPCM, NIPPS) as "original" rows
+    variant = "original" if results.get("variant") == "classical" else str(results.get("variant"))
+    row = paper_row(str(results["model"]), variant, dataset, setting)
     if row is None:
         return None
     metrics = [{"metric": k, "title": METRICS[k][0], "run": run, "paper": paper, "diff": diff}

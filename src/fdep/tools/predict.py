@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import InputError, OutputExistsError
 from ..fileio import atomic_write, write_json
 from ..imageio import IMAGE_SUFFIXES, read_image, write_image_png, write_mask_png, write_prob_png16
-from .inference import Predictor, load_predictor
+from .inference import Predictor, classical_predictor, load_predictor
 from .overlay import prediction_overlay
 from .targets import TARGET_FIELDS, binarize, find_targets
 
@@ -79,7 +79,7 @@ def _check_outputs(out: Path, plan: dict[Path, dict[str, Path]], overwrite: bool
 
 
 def run_predict(
-    checkpoint: str | os.PathLike | Predictor,
+    checkpoint: str | os.PathLike | Predictor | None,
     input: str | os.PathLike,
     out: str | os.PathLike,
     *,
@@ -91,16 +91,23 @@ def run_predict(
     vfm_weights: str | None = None,
     progress: Progress | None = None,
     skip_unreadable: bool = False,
+    model: str | None = None,
 ) -> dict[str, Any]:
     """Predict every image under ``input`` into ``out``; returns the targets.json content.
 
-    Unreadable images are all named in one InputError before anything is written; with
-    ``skip_unreadable`` the readable ones are predicted and the others listed under "skipped".
+    ``checkpoint``: trained weights (or a ready :class:`Predictor`); ``model`` instead names a
+    classical method, which runs without weights (exactly one of the two). Unreadable images are
+    all named in one InputError before anything is written; with ``skip_unreadable`` the readable
+    ones are predicted and the others listed under "skipped".
     """
+    if (checkpoint is None) == (model is None):
+        raise InputError("give either a checkpoint or --model (a classical method), not both or neither")
     if not 0.0 <= threshold < 1.0:
         raise InputError(f"--threshold must lie in [0, 1), got {threshold}")
     if batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+    if model is not None:  # no weights to load: a wrong name fails before any image is read
+        predictor = classical_predictor(model, device)
     out = Path(out)
     images = list_images(input)
     plan = output_paths(images, out, overlay)
@@ -121,7 +128,7 @@ def run_predict(
     images = [p for p in images if p not in dict(unreadable)]
     if isinstance(checkpoint, Predictor):
         predictor = checkpoint
-    else:
+    elif model is None:
         predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)
 
     results: dict[Path, dict[str, Any]] = {}

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import OutputExistsError, WeightsError
+from ..errors import InputError, OutputExistsError, WeightsError
 from ..fileio import move_aside, write_json
 
 log = logging.getLogger("fdep.tools")
@@ -40,9 +40,15 @@ def quantise16(prob: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def predict_full(model: nn.Module, x: torch.Tensor, multiple: int, tile: int = 512) -> torch.Tensor:
-    """Probabilities for a normalised 1 x C x H x W image: pad to ``multiple``, run, crop back (tiles if large)."""
+    """Probabilities for a normalised 1 x C x H x W image: pad to ``multiple``, run, crop back (tiles if large).
+
+    A model whose ``outputs`` is "probability" (a classical method, fed raw 0-255 intensities) runs on the
+    whole image as it is: no padding, no tiles, no sigmoid.
+    """
     from ..data import crop_to, pad_to_multiple, predict_tiled
 
+    if getattr(model, "outputs", "logits") == "probability":
+        return model(x).float().clamp(0.0, 1.0)
     h, w = x.shape[-2:]
     if h * w > TILE_PIXELS:
         logits = predict_tiled(model, x, tile=tile, overlap=64, multiple=multiple)
@@ -53,7 +59,7 @@ def predict_full(model: nn.Module, x: torch.Tensor, multiple: int, tile: int = 5
 
 
 def run_test(
-    checkpoint: str | os.PathLike,
+    checkpoint: str | os.PathLike | None,
     data: str,
     split: str = "test",
     out: str | os.PathLike | None = None,
@@ -62,25 +68,43 @@ def run_test(
     save_preds: bool = True,
     vfm_weights: str | None = None,
     progress: bool = True,
+    model: str | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint on ``data``/``split``; returns the results dict (also written to OUT/results.json).
+    """Evaluate a checkpoint (or, with ``model``, a classical method) on ``data``/``split``.
 
-    ``out`` defaults to RUN_DIR/test_<split> next to the checkpoint's run directory. An existing
-    non-empty ``out`` is refused, or with ``overwrite`` renamed to ``OUT.old-<time>`` (nothing deleted).
+    Returns the results dict (also written to OUT/results.json). ``out`` defaults to
+    RUN_DIR/test_<split> next to the checkpoint's run directory, and for a classical method to
+    runs/<model>/test_<dataset>_<split>. An existing non-empty ``out`` is refused, or with
+    ``overwrite`` renamed to ``OUT.old-<time>`` (nothing deleted). A classical method gets the raw
+    0-255 images (its meta has mean 0, std 1) and returns probabilities.
     """
     from ..data import load_dataset
     from ..imageio import write_prob_png16
     from ..metrics.functional import evaluate_loader
     from ..models import count_parameters
-    from ..training.checkpoint import load_model_from_checkpoint
 
+    if (checkpoint is None) == (model is None):
+        raise InputError("give either --checkpoint (trained weights) or --model (a classical method), not both "
+                         "or neither")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    checkpoint = Path(checkpoint)
-    model, meta = load_model_from_checkpoint(checkpoint, map_location="cpu", vfm_weights=vfm_weights)
-    if out is None:
-        run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
-        out = run_dir / f"test_{split}"
+    if model is not None:
+        from .inference import classical_predictor
+
+        predictor = classical_predictor(model, "cpu")
+        model, meta = predictor.run_logits, predictor.meta
+        source = predictor.source
+        if out is None:
+            out = Path("runs") / meta["model"] / f"test_{'+'.join(Path(p).name for p in str(data).split('+'))}_{split}"
+    else:
+        from ..training.checkpoint import load_model_from_checkpoint
+
+        checkpoint = Path(checkpoint)
+        model, meta = load_model_from_checkpoint(checkpoint, map_location="cpu", vfm_weights=vfm_weights)
+        source = str(checkpoint)
+        if out is None:
+            run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+            out = run_dir / f"test_{split}"
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out}: exists and is not a folder")
@@ -100,10 +124,17 @@ def run_test(
 
         iterator = tqdm(iterator, desc=f"test {split}", unit="img", leave=False)
     out.mkdir(parents=True, exist_ok=True)
+    raw = meta.get("variant") == "classical"
     with tempfile.TemporaryDirectory(prefix=".float-maps.", dir=out) as spill:
         for i in iterator:
-            item = ds[i]
-            x = (item["image"] * scale + shift).unsqueeze(0).to(device)
+            if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
+                image, mask = ds.load(i)
+                item = {"image": torch.from_numpy(image)[None], "mask": torch.from_numpy(mask)[None].float(),
+                        "id": ds.ids[i]}
+                x = item["image"].unsqueeze(0).to(device)
+            else:
+                item = ds[i]
+                x = (item["image"] * scale + shift).unsqueeze(0).to(device)
             if x.shape[1] != meta["in_chans"]:
                 x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
             t0 = time.perf_counter()
@@ -113,7 +144,7 @@ def run_test(
             times.append(time.perf_counter() - t0)
             p = prob[0, 0].cpu().numpy() + np.float32(0.0)  # float32 as computed (+0.0 turns -0.0 into 0.0)
             if not np.isfinite(p).all():
-                raise WeightsError(f"{checkpoint}: the network produced NaN/inf probabilities on image "
+                raise WeightsError(f"{source}: the network produced NaN/inf probabilities on image "
                                     f"{item['id']!r} (diverged weights?)")
             np.save(Path(spill) / f"{i}_p.npy", p)
             np.save(Path(spill) / f"{i}_g.npy", item["mask"][0].numpy() > 0.5)
@@ -145,11 +176,14 @@ def run_test(
         "dataset": data,
         "dataset_name": getattr(ds, "name", Path(data).name),
         "split": split,
-        "checkpoint": str(checkpoint),
+        "checkpoint": None if checkpoint is None else str(checkpoint),
         "epochs_trained": meta.get("epochs_trained"),
         "scored_on": "float32 probabilities (preds/*.png are rounded to 1/65535)",
         "train_config": meta.get("config"),
     }
+    if raw:
+        results["kind"] = "classical"
+        results["method_params"] = meta.get("params", {})
     from .papercmp import paper_comparison
 
     results["paper"] = paper_comparison(results)

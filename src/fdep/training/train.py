@@ -42,6 +42,11 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
     directory this call created, and only while it is still empty, is removed). RUN_DIR is locked
     while training runs; see :func:`fdep.training.rundir.open_run_dir` for ``overwrite``/``resume``.
     """
+    from ..models import get_model_factory
+
+    if getattr(get_model_factory(cfg.model), "kind", "learned") == "classical":  # before any output or data work
+        raise ConfigError(f"model: {cfg.model!r} is a classical method and has nothing to train; run it with "
+                          f"`fdep test --model {cfg.model}` or `fdep predict --model {cfg.model}`")
     out = Path(cfg.out) if cfg.out else None
     created = out is not None and not out.exists()
     try:
