@@ -40,6 +40,16 @@ def leaky_res_stage(cin: int, cout: int, n: int = 1) -> nn.Sequential:
     return nn.Sequential(LeakyResBlock(cin, cout), *[LeakyResBlock(cout, cout) for _ in range(n - 1)])
 
 
+def unet_encoder_levels(stages: nn.ModuleList, x: torch.Tensor) -> list[torch.Tensor]:
+    """Outputs of a U-Net encoder: stage 0 at full resolution, every later stage after a 2x2 max-pool."""
+    levels = []
+    h = x
+    for i, stage in enumerate(stages):
+        h = stage(F.max_pool2d(h, 2) if i else h)
+        levels.append(h)
+    return levels
+
+
 class ChannelLayerNorm(nn.Module):
     """LayerNorm over the channels of every pixel of an N x C x H x W map (weight and bias, eps 1e-5)."""
 

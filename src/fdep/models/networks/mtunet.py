@@ -27,12 +27,11 @@ hold at most 4096 stride-16 cells (H * W <= 1024 * 1024).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...errors import ModelError
 from ..base import Features, SIRSTNet
-from ..blocks.transformer_unet import leaky_res_stage, upsample_to
+from ..blocks.transformer_unet import leaky_res_stage, unet_encoder_levels, upsample_to
 from ..registry import register_model
 
 WIDTHS = (16, 32, 64, 128, 256)
@@ -158,11 +157,7 @@ class MTUNet(SIRSTNet):
             )
 
     def encode(self, x: torch.Tensor) -> Features:
-        levels = []
-        h = x
-        for i, stage in enumerate(self.enc):
-            h = stage(F.max_pool2d(h, 2) if i else h)
-            levels.append(h)
+        levels = unet_encoder_levels(self.enc, x)
         deep = levels.pop()
         # the reference runs (and draws dropout masks for) the deepest level's ViT first
         maps = [vit(level) for vit, level in reversed(list(zip(self.vits, levels)))]

@@ -25,7 +25,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import Features, SIRSTNet
-from ..blocks.transformer_unet import ChannelLayerNorm, LeakyResBlock, TokenMapping, channel_attention, upsample_to
+from ..blocks.transformer_unet import (
+    ChannelLayerNorm,
+    LeakyResBlock,
+    TokenMapping,
+    channel_attention,
+    unet_encoder_levels,
+    upsample_to,
+)
 from ..registry import register_model
 
 BASE = 32
@@ -202,11 +209,7 @@ class SCTransNet(SIRSTNet):
         self.fuse = nn.Conv2d(5, 1, 1)
 
     def encode(self, x: torch.Tensor) -> Features:
-        skips = []
-        h = x
-        for i, stage in enumerate(self.enc):
-            h = stage(F.max_pool2d(h, 2) if i else h)
-            skips.append(h)
+        skips = unet_encoder_levels(self.enc, x)
         top = skips.pop()
         return Features(top=top, skips=tuple(self.cct(skips)))
 

@@ -26,11 +26,17 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..base import Features, SIRSTNet
-from ..blocks.transformer_unet import ChannelLayerNorm, LeakyResBlock, TokenMapping, channel_attention, upsample_to
+from ..blocks.transformer_unet import (
+    ChannelLayerNorm,
+    LeakyResBlock,
+    TokenMapping,
+    channel_attention,
+    unet_encoder_levels,
+    upsample_to,
+)
 from ..registry import register_model
 
 BASE = 32
@@ -225,11 +231,7 @@ class SDSNet(SIRSTNet):
         self.fuse = nn.Conv2d(4, 1, 1)
 
     def encode(self, x: torch.Tensor) -> Features:
-        feats = []
-        h = x
-        for i, stage in enumerate(self.enc):
-            h = stage(F.max_pool2d(h, 2) if i else h)
-            feats.append(h)
+        feats = unet_encoder_levels(self.enc, x)
         top = self.deep(feats.pop())
         return Features(top=top, skips=tuple(self.shallow(feats)))
 
