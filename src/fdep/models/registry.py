@@ -51,9 +51,15 @@ def get_model_factory(name: str) -> Callable[..., SIRSTNet]:
     return _REGISTRY[key]
 
 
-def create_model(name: str, in_chans: int = 1, **kwargs) -> SIRSTNet:
-    """Build a registered network by name."""
+def create_model(name: str, in_chans: int = 1, init: str = "original", **kwargs) -> SIRSTNet:
+    """Build a registered network by name.
+
+    ``init``: "original" (the initialisation of the network's own paper code) or "authors" (as the
+    FDEP authors' PAL copy starts; :mod:`fdep.models.init_schemes`).
+    """
+    from .init_schemes import apply_init
+
     model = get_model_factory(name)(in_chans=in_chans, **kwargs)
     if not model.model_name:
         model.model_name = name.lower()
-    return model
+    return apply_init(model, name, init)

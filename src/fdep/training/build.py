@@ -34,7 +34,7 @@ def build_model(cfg: TrainConfig, vfm: nn.Module | dict | None = None, vfm_weigh
 
     if cfg.mean is None or cfg.std is None:
         raise ConfigError("mean/std must be known before the model is built (they come from the training data)")
-    network = create_model(cfg.model, in_chans=cfg.in_chans)
+    network = create_model(cfg.model, in_chans=cfg.in_chans, init=cfg.init)
     if cfg.variant == "original":
         vfm = None
     elif vfm is None:

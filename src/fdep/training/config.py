@@ -45,11 +45,17 @@ PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
         "val_every": 1,
         "scheduler": "none",  # constant AdamW lr 1e-3, weight decay 1e-2
         "warmup_epochs": 0,
-        "precision": "16-mixed",  # fp16 autocast + GradScaler on CUDA (32-true on CPU)
+        "precision": "auto",  # auto: fp16 autocast + GradScaler on CUDA as theirs; bf16 on CPUs with AMX/AVX512-BF16
         "augment": "authors",
         "target_prob": 0.0,  # uniform crops
         "normalisation": "per-image-mean",
         "eedm_form": "released",
+        "drop_last": False,  # their DataLoader keeps the last partial batch (NUAA-SIRST: 14 steps, not 13)
+        "val_pad": "black",  # raw image zero padded (bottom/right) before normalisation
+        "val_precision": "32-true",  # their val_fn runs without autocast
+        "select_from": 2,  # num_start_test_epochs = 1: validated from the 2nd epoch on
+        "select_floor": 0.0,  # best_mIoU starts at 0 and must be beaten strictly: nothing saved while IoU is 0
+        "init": "authors",  # the networks' initialisation in the authors' code (fdep.models: init=)
     },
 }
 LOSSES = ("eedm", "softiou", "bce")
@@ -57,6 +63,10 @@ SCHEDULERS = ("cosine", "poly", "none")
 SHARES = ("encoder+decoder", "encoder", "decoder")
 FUSIONS = ("samf", "concat", "add")
 SAMF_FORMS = ("table1", "literal")  # fdep.framework.SAMF_FORMS (kept import-free here)
+VAL_PADS = ("mean", "black")
+VAL_PRECISIONS = ("train", "32-true")
+INITS = ("original", "authors")  # fdep.models.INITS (kept import-free here)
+PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16", "bf16-true", "16-true", "64-true", "64")
 
 
 @dataclass
@@ -67,6 +77,7 @@ class TrainConfig:
     protocol: str = "fdep"  #: fdep (held-out val, HSE, cosine, fp32) | authors (their script): presets keys not given
     # --- network and FDEP
     model: str = "acm"  #: registered network name (fdep.models.list_models())
+    init: str = "original"  #: weight initialisation: original (each network's paper code) | authors (PAL's code)
     variant: str = "fdep"  #: original | fdep-main (FDEP w/o CO-ISD) | fdep (CO-ISD)
     in_chans: int = 1  #: input channels of the network
     vfm: str = "dinov2_vitl14"  #: VFM name or local folder (fdep.vfm.load_vfm)
@@ -89,7 +100,7 @@ class TrainConfig:
     mean: float | None = None  #: normalisation mean (0-255); None: the training data's
     std: float | None = None  #: normalisation std (0-255); None: the training data's
     augment: str = "flips"  #: flips (crop + flips/transposes [+ noise]) | authors (their albumentations recipe)
-    crop: int = 448  #: random training crop (padded when the image is smaller)
+    crop: int = 448  #: random training crop (padded when the image is smaller); the authors' script: 256
     target_prob: float = 0.5  #: probability that a crop is centred near a target
     flip: bool = True  #: random horizontal/vertical flips (augment: flips)
     transpose: bool = True  #: random transposes (augment: flips)
@@ -97,6 +108,7 @@ class TrainConfig:
     # --- optimisation
     epochs: int = 400  #: training epochs
     batch_size: int = 16  #: per device
+    drop_last: bool = True  #: drop the last partial training batch of an epoch
     lr: float = 1e-3  #: AdamW learning rate
     weight_decay: float = 1e-2  #: AdamW weight decay (torch default)
     scheduler: str = "cosine"  #: cosine (to min_lr) | poly (power 0.9) | none; stepped per epoch
@@ -110,6 +122,10 @@ class TrainConfig:
     val_every: int = 1  #: validate every N epochs
     select_metric: str = "hse"  #: validation metric (highest wins) that picks best.ckpt: hse, iou, niou, pd, ...
     val_batch_size: int = 1  #: full images of different sizes: 1 unless all share a size
+    val_pad: str = "mean"  #: validation padding to the size multiple: mean (0 after normalising) | black (raw 0)
+    val_precision: str = "train"  #: validation precision: train (as training) | 32-true (fp32, the authors')
+    select_from: int = 1  #: first epoch whose validation may be selected as best.ckpt
+    select_floor: float | None = None  #: best.ckpt only once the metric beats this (None: any value)
     log_every: int = 10  #: log the training loss every N steps
     chance_patience: int = 20  #: warn once when this many validations in a row show chance-level HSE-P (0: never)
     # --- hardware (Lightning Trainer arguments)
@@ -117,7 +133,7 @@ class TrainConfig:
     devices: str = "1"  #: 1, 4, "0,1", auto ...
     num_nodes: int = 1  #: machines (multi-node DDP)
     strategy: str = "auto"  #: auto | ddp | ddp_spawn ... (Lightning)
-    precision: str = "32-true"  #: 32-true | 16-mixed | bf16-mixed
+    precision: str = "auto"  #: auto (bf16-mixed on CPUs with AMX/AVX512-BF16, else 32-true; CUDA: see docs) | 32-true | 16-mixed | bf16-mixed
     num_workers: int | None = None  #: DataLoader workers per device (null/auto: from the free cores, at most 4)
     limit_train_batches: float = 1.0  #: fraction (<=1.0) or number (>1) of batches per epoch
     # --- output
@@ -161,11 +177,12 @@ class TrainConfig:
         for key, choices in (("protocol", tuple(PROTOCOL_SETTINGS)), ("variant", VARIANTS), ("loss", LOSSES),
                              ("scheduler", SCHEDULERS), ("share", SHARES), ("fusion", FUSIONS),
                              ("augment", AUGMENTS), ("normalisation", NORMALISATIONS), ("eedm_form", EEDM_FORMS),
-                             ("select_metric", SELECT_METRICS), ("samf_form", SAMF_FORMS)):
+                             ("select_metric", SELECT_METRICS), ("samf_form", SAMF_FORMS), ("val_pad", VAL_PADS),
+                             ("val_precision", VAL_PRECISIONS), ("init", INITS), ("precision", PRECISIONS)):
             if getattr(self, key) not in choices:
                 raise bad(key, f"{getattr(self, key)!r} is not one of {', '.join(choices)}")
         for key in ("epochs", "batch_size", "crop", "val_every", "val_batch_size", "num_nodes",
-                    "synthetic_n", "synthetic_size", "log_every", "in_chans"):
+                    "synthetic_n", "synthetic_size", "log_every", "in_chans", "select_from"):
             if getattr(self, key) < 1:
                 raise bad(key, f"must be >= 1, got {getattr(self, key)}")
         for key in ("lr", "alpha", "edl_weight", "weight_decay", "min_lr", "noise", "warmup_epochs", "num_workers"):

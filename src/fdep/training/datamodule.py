@@ -175,7 +175,7 @@ class SIRSTDataModule(L.LightningDataModule):
             sampler=EpochSampler(len(self.train_set), cfg.seed, self._epoch),
             num_workers=workers,
             collate_fn=collate,
-            drop_last=len(self.train_set) >= 2 * batch,
+            drop_last=cfg.drop_last and len(self.train_set) >= 2 * batch,
             pin_memory=False,
             persistent_workers=workers > 0,  # started once, not again every epoch
         )

@@ -63,6 +63,8 @@ class SIRSTModule(L.LightningModule):
         self._val_pixels = [0, 0]
         self._chance_streak: list[int] = []  # epochs (1-based) of the current run of chance validations
         self._chance_warned = False
+        self._train_probs = [0.0, 0, 0.0, 0]  # sum p on target, target pixels, sum p on background, background pixels
+        self._printed_val_line = False
 
     # ------------------------------------------------------------ structure
     @property
@@ -90,6 +92,7 @@ class SIRSTModule(L.LightningModule):
         return self.model(x, vfm_features=vfm_features) if vfm_features is not None else self.model(x)
 
     def on_train_epoch_start(self) -> None:
+        self._reset_train_probs()
         # the learning rate is a function of the epoch: set it from the schedule, so a resumed run whose
         # epoch count was changed (--resume --epochs N) follows the new schedule from its first epoch
         sched = self.lr_schedulers()
@@ -114,6 +117,7 @@ class SIRSTModule(L.LightningModule):
             feats = [f.to(device=x.device, dtype=x.dtype) for f in self._cache.for_batch(batch)]
         out = self(x, vfm_features=feats)
         loss = self.criterion(out, y)
+        self._track_probabilities(out, y)
         if not torch.isfinite(loss):
             hint = ("16-bit mixed precision overflows on large activations: use --precision bf16-mixed or 32-true"
                     if str(self.trainer.precision).startswith("16") else
@@ -124,17 +128,66 @@ class SIRSTModule(L.LightningModule):
                  sync_dist=True)
         return loss
 
+    def _track_probabilities(self, out: Any, y: torch.Tensor) -> None:
+        """Add this batch's mean predicted probability on target and on background pixels to the epoch's sums.
+
+        These move long before the validation HSE does (an EEDM run first pushes the background down,
+        then lifts the targets: docs/results.md), so ``fdep train`` prints them to show learning is under way.
+        """
+        branch = out.get("main", out.get("light")) if isinstance(out, dict) else out
+        logit = branch[-1] if isinstance(branch, (list, tuple)) else branch
+        with torch.no_grad():
+            p = torch.sigmoid(logit.detach().float())
+            on = y > 0.5
+            n_on = int(on.sum().item())
+            sums = self._train_probs
+            sums[0] += float(p[on].sum().item()) if n_on else 0.0
+            sums[1] += n_on
+            sums[2] += float(p[~on].sum().item())
+            sums[3] += int(on.numel()) - n_on
+
+    def train_probabilities(self) -> tuple[float, float]:
+        """(mean probability on target pixels, on background pixels) of this epoch's training batches so far."""
+        s = self._train_probs
+        return (s[0] / s[1] if s[1] else float("nan"), s[2] / s[3] if s[3] else float("nan"))
+
+    def on_train_epoch_end(self) -> None:
+        p_target, p_background = self.train_probabilities()
+        self.log_dict({"train/p_target": _finite(p_target), "train/p_background": _finite(p_background)},
+                      sync_dist=True)
+        if self.trainer.is_global_zero and not self._printed_val_line:
+            self.print(f"epoch {self.current_epoch + 1}/{self.trainer.max_epochs}  " + self._train_probs_text())
+        self._printed_val_line = False
+
+    def _train_probs_text(self) -> str:
+        p_target, p_background = self.train_probabilities()
+        return f"train: p(target) {p_target:.4f}  p(background) {p_background:.4f}"
+
     # ------------------------------------------------------------ validation
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         from ..data import crop_to, pad_to_multiple
 
         x, y = self.channels(batch["image"]), batch["mask"]
-        xp, (h, w) = pad_to_multiple(x, self.size_multiple)
-        logits = self.model(xp)
+        # val_pad black: the raw image padded with 0 before normalising (the authors'), i.e. -mean/std after it
+        value = -float(self.cfg.mean) / float(self.cfg.std) if self.cfg.val_pad == "black" else 0.0
+        xp, (h, w) = pad_to_multiple(x, self.size_multiple, value=value)
+        with self._validation_precision():
+            logits = self.model(xp)
         prob = torch.sigmoid(crop_to(logits, (h, w)).float())
         self.val_metrics.update(prob, y)
         self._val_pixels[0] += int((y > 0.5).sum().item())
         self._val_pixels[1] += int(y.numel())
+
+    def _validation_precision(self) -> Any:
+        """fp32 (autocast off) when ``val_precision: 32-true``, else the training precision (Lightning's context)."""
+        import contextlib
+
+        if self.cfg.val_precision == "32-true":
+            return torch.autocast(device_type=self.device.type, enabled=False)
+        return contextlib.nullcontext()
+
+    def _reset_train_probs(self) -> None:
+        self._train_probs = [0.0, 0, 0.0, 0]
 
     def on_validation_epoch_end(self) -> None:
         res = self.val_metrics.compute()
@@ -157,6 +210,9 @@ class SIRSTModule(L.LightningModule):
                     + "  ".join(f"{k} {100 * vals[k]:.2f}" for k in ("hse", "hse_p", "hse_t", "iou", "niou", "pd")
                                 if k in vals)
                     + (f"  fa {1e6 * vals['fa']:.2f}e-6" if "fa" in vals else ""))
+            if self.trainer.state.fn == "fit":  # validation inside fit: report the training epoch too
+                line += "  | " + self._train_probs_text()
+                self._printed_val_line = True
             self.print(line)
             self._track_chance(vals)
 
