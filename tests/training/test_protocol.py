@@ -17,11 +17,13 @@ from tests.run_helpers import train_args
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 AUTHORS = {"in_chans": 3, "val_split": "test", "select_metric": "iou", "val_every": 1, "scheduler": "none",
-           "warmup_epochs": 0, "precision": "16-mixed", "augment": "authors", "target_prob": 0.0,
-           "normalisation": "per-image-mean", "eedm_form": "released"}
+           "warmup_epochs": 0, "precision": "auto", "augment": "authors", "target_prob": 0.0,
+           "normalisation": "per-image-mean", "eedm_form": "released", "drop_last": False, "val_pad": "black",
+           "val_precision": "32-true", "select_from": 2, "select_floor": 0.0, "init": "authors"}
 FDEP = {"in_chans": 1, "val_split": "carve", "select_metric": "hse", "val_every": 1, "scheduler": "cosine",
-        "warmup_epochs": 0, "precision": "32-true", "augment": "flips", "target_prob": 0.5,
-        "normalisation": "dataset", "eedm_form": "text"}
+        "warmup_epochs": 0, "precision": "auto", "augment": "flips", "target_prob": 0.5,
+        "normalisation": "dataset", "eedm_form": "text", "drop_last": True, "val_pad": "mean",
+        "val_precision": "train", "select_from": 1, "select_floor": None, "init": "original"}
 
 
 def _settings(cfg: TrainConfig) -> dict:
@@ -101,15 +103,26 @@ def test_generator_output_is_committed(tmp_path):
         assert (CONFIGS / rel).read_text() == f.read_text(), rel
 
 
-def test_precision_falls_back_off_cuda_and_cache_conflict():
+def test_precision_falls_back_off_cuda_and_cache_conflict(monkeypatch):
+    from fdep.training import train as train_mod
     from fdep.training.train import check_combination, effective_precision
 
-    cfg = TrainConfig.from_dict({"protocol": "authors", "accelerator": "cpu"})
+    cfg = TrainConfig.from_dict({"protocol": "authors", "accelerator": "cpu", "precision": "16-mixed"})
     assert effective_precision(cfg) == "32-true"
     assert effective_precision(cfg.replace(accelerator="gpu")) == "16-mixed"
     assert effective_precision(cfg.replace(precision="bf16-mixed")) == "bf16-mixed"
     if not torch.cuda.is_available():
         assert effective_precision(cfg.replace(accelerator="auto")) == "32-true"
+    # precision auto: the authors' fp16 on CUDA (bf16 under fdep's protocol), bf16 on CPUs with native bf16
+    auto = cfg.replace(precision="auto")
+    assert effective_precision(auto.replace(accelerator="gpu")) == "16-mixed"
+    assert effective_precision(auto.replace(accelerator="gpu", protocol="fdep")) == "bf16-mixed"
+    monkeypatch.setattr(train_mod, "cpu_has_fast_bf16", lambda: True)
+    assert effective_precision(auto) == "bf16-mixed"
+    monkeypatch.setattr(train_mod, "cpu_has_fast_bf16", lambda: False)
+    assert effective_precision(auto) == "32-true"
+    with pytest.raises(ConfigError, match="precision"):
+        cfg.replace(precision="8-true")
     with pytest.raises(ConfigError, match="vfm_cache"):
         check_combination(cfg.replace(vfm_cache="cache/x"))
     check_combination(cfg.replace(vfm_cache="cache/x", augment="flips"))
@@ -149,8 +162,11 @@ def test_authors_run_end_to_end(authors_run, tiny_data):
     from fdep.models import load_pretrained
     from fdep.training.checkpoint import read_checkpoint
 
+    from fdep.training.train import cpu_has_fast_bf16
+
     cfg = resolve(authors_run / "config.yaml", {})
-    assert _settings(cfg) == dict(AUTHORS, precision="32-true")  # fp16 is CUDA-only: recorded as run
+    ran = "bf16-mixed" if cpu_has_fast_bf16() else "32-true"
+    assert _settings(cfg) == dict(AUTHORS, precision=ran)  # auto resolved on this CPU: recorded as run
     mean, std = per_image_stats([s.image for s in load_dataset(tiny_data, "train").samples])
     assert (cfg.mean, cfg.std) == pytest.approx((mean, std), rel=1e-12)
     with open(authors_run / "metrics.csv", newline="") as f:
@@ -160,8 +176,9 @@ def test_authors_run_end_to_end(authors_run, tiny_data):
     ious = [(float(r["val/iou"]), int(r["epoch"])) for r in rows if r.get("val/iou")]
     assert len(ious) == 3  # validated every epoch, on the test split
     best = read_checkpoint(authors_run / "checkpoints" / "best.ckpt")
-    top = max(v for v, _ in ious)
-    assert best["epoch"] == min(e for v, e in ious if v == top)  # selected by val/iou, first of ties
+    selectable = [(v, e) for v, e in ious if e + 1 >= 2 and v > 0]  # the authors' rule: from epoch 2, IoU > 0
+    top = max(v for v, _ in selectable)
+    assert best["epoch"] == min(e for v, e in selectable if v == top)  # selected by val/iou, first of ties
     states = [v for k, v in best["callbacks"].items() if "'monitor': 'val/iou'" in k]
     assert states and float(states[0]["best_model_score"]) == pytest.approx(top, rel=1e-6)
     net = load_pretrained(authors_run / "light")
