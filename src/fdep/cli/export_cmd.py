@@ -19,6 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="a Lightning .ckpt or an exported network folder")
     p.add_argument("--onnx", help="ONNX file to write")
     p.add_argument("--torchscript", help="TorchScript file to write (torch.jit.trace)")
+    p.add_argument("--hub", metavar="DIR", help="write a Hugging Face model-repo folder: config.json, "
+                   "model.safetensors and a README.md model card (loadable with --weights DIR)")
+    p.add_argument("--results", help="with --hub: the fdep test results.json for the model card (default: "
+                   "RUN_DIR/test_test/results.json when present)")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
     p.add_argument("--exporter", choices=EXPORTERS, default="auto",
                    help="ONNX exporter: dynamo (torch.export), legacy (TorchScript-based) or auto "
@@ -34,6 +38,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..tools.export import run_export
 
+    if args.hub:
+        from ..tools.hub_export import export_hub
+
+        out = export_hub(args.checkpoint, args.hub, overwrite=args.overwrite, results=args.results)
+        print(f"wrote {out}/ (config.json, model.safetensors, README.md): upload it as a Hugging Face model repo, "
+              f"or load it with --weights {out}")
+        if not (args.onnx or args.torchscript):
+            return 0
     for s in run_export(args.checkpoint, args.onnx, args.torchscript, opset=args.opset, exporter=args.exporter,
                         overwrite=args.overwrite, atol=args.atol, rtol=args.atol,
                         vfm_weights=args.vfm_weights):

@@ -11,7 +11,7 @@ from ..models.profile import ModelSummary, summarize_models
 HEADER = ("name", "kind", "params (M)", "paper (M)", "diff %", "GFLOPs", "GMACs", "top ch/stride", "deep sup.",
           "source")
 #: text columns (left-aligned); the others are numbers
-LEFT = {"name", "kind", "source"}
+LEFT = {"name", "kind", "source", "dataset", "variant", "protocol", "sha256"}
 
 
 def _row(s: ModelSummary) -> tuple[str, ...]:
@@ -44,6 +44,12 @@ def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = HEADER) 
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "weights", False):
+        from ..models.weights import list_weights
+
+        sets = [w for w in list_weights() if not args.names or w.model in args.names]
+        print(json.dumps([w.to_dict() for w in sets], indent=2) if args.json else format_weights(sets))
+        return 0
     if args.size < 32 or args.size % 32:
         raise InputError(f"--size must be a positive multiple of 32, got {args.size}")
     summaries = summarize_models(args.names or None, size=args.size, in_chans=args.in_chans)
@@ -70,4 +76,23 @@ def add_parser(subparsers) -> None:
     p.add_argument("--size", type=int, default=256, help="input height and width for FLOPs (default: 256)")
     p.add_argument("--in-chans", type=int, default=1, help="input channels (default: 1)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.add_argument("--weights", action="store_true", help="list the published trained weight sets instead "
+                   "(load one with create_model(NAME, weights=TAG) or --model NAME --weights TAG)")
     p.set_defaults(func=run)
+
+
+WEIGHTS_HEADER = ("name", "dataset", "variant", "protocol", "crop", "epochs", "HSE", "IoU", "Pd", "paper HSE",
+                  "paper IoU", "MB", "sha256")
+
+
+def format_weights(sets) -> str:
+    """The published weight sets as a table (scores x100, as the paper prints them)."""
+    def num(d: dict, k: str) -> str:
+        return f"{d[k]:.2f}" if d.get(k) is not None else "-"
+
+    rows = [(w.name, w.dataset, w.variant, w.protocol, str(w.crop), str(w.epochs), num(w.scores, "hse"),
+             num(w.scores, "iou"), num(w.scores, "pd"), num(w.paper, "hse"), num(w.paper, "iou"),
+             f"{w.size_bytes / 1e6:.2f}", w.sha256[:12]) for w in sets]
+    if not rows:
+        return "no trained weight sets are published yet (docs/models.md)"
+    return format_table(rows, WEIGHTS_HEADER)

@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overlay", action="store_true", help="also write overlay PNGs")
     p.add_argument("--batch-size", type=int, default=8, help="images of the same size per batch (default 8)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    p.add_argument("--weights", help="with --model NAME: a published weight set of that network (e.g. nuaa-sirst; "
+                   "fdep models --weights lists them), a folder written by fdep export --hub, or a Hugging Face repo "
+                   "id in the local cache")
     p.add_argument("--vfm-weights", default=None,
                    help="VFM weights for fdep-main checkpoints, whose inference runs the VFM (default: as recorded)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist in --out")
@@ -42,10 +45,13 @@ def run(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():  # a one-line counter on terminals; logs stay clean
             print(f"\r\033[K[{done}/{total}] {name}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
+    from .weights_arg import checkpoint_from_weights
+
+    checkpoint, model, _ = checkpoint_from_weights(args)
     report = run_predict(
-        args.checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
+        checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
         batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, vfm_weights=args.vfm_weights,
-        progress=progress, skip_unreadable=args.skip_unreadable, model=args.model,
+        progress=progress, skip_unreadable=args.skip_unreadable, model=model,
     )
     if report["skipped"]:
         names = ", ".join(Path(s["image"]).name for s in report["skipped"])

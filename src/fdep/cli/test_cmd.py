@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(fkrw, mpcm, nipps) without weights on the raw 0-255 images.",
     )
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--checkpoint", help="a .ckpt written by fdep train")
+    which.add_argument("--checkpoint", help="a .ckpt written by fdep train, or an exported network folder "
+                       "(RUN_DIR/light, fdep export --hub)")
     which.add_argument("--model", help="a classical method to evaluate without weights (fkrw, mpcm, nipps); "
                        "default --out: runs/MODEL/test_DATASET_SPLIT")
     p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +)")
@@ -27,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="an existing, non-empty --out is renamed to OUT.old-<time> (nothing deleted) first")
     p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda, cuda:1 ...")
+    p.add_argument("--weights", help="with --model NAME: a published weight set of that network (e.g. nuaa-sirst; "
+                   "fdep models --weights lists them), a folder written by fdep export --hub, or a Hugging Face repo "
+                   "id in the local cache")
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -37,10 +41,15 @@ def run(args: argparse.Namespace) -> int:
     from ..tools.tester import run_test
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    res = run_test(args.checkpoint, args.data, split=args.split, out=args.out, overwrite=args.overwrite,
+    from .weights_arg import checkpoint_from_weights
+
+    checkpoint, model, ws = checkpoint_from_weights(args)
+    res = run_test(checkpoint, args.data, split=args.split, out=args.out, overwrite=args.overwrite,
                    device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
-                   progress=not args.quiet, model=args.model)
+                   progress=not args.quiet, model=model)
     print(format_results(res))
+    if ws is not None and ws.scores:
+        print(f"recorded for weights {ws.name}: " + "  ".join(f"{k} {v:.2f}" for k, v in ws.scores.items()))
     from ..tools.papercmp import format_comparison
 
     text = format_comparison(res.get("paper"))

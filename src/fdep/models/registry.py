@@ -51,13 +51,22 @@ def get_model_factory(name: str) -> Callable[..., SIRSTNet]:
     return _REGISTRY[key]
 
 
-def create_model(name: str, in_chans: int = 1, init: str = "original", **kwargs) -> SIRSTNet:
+def create_model(name: str, in_chans: int = 1, init: str = "original", weights: str | None = None,
+                 **kwargs) -> SIRSTNet:
     """Build a registered network by name.
 
     ``init``: "original" (the initialisation of the network's own paper code) or "authors" (as the
-    FDEP authors' PAL copy starts; :mod:`fdep.models.init_schemes`).
+    FDEP authors' PAL copy starts; :mod:`fdep.models.init_schemes`). ``weights``: a published weight
+    set's tag (``"nuaa-sirst"``), a folder in the Hub layout or a cached Hub repo id
+    (:mod:`fdep.models.weights`); the network comes back with them loaded, in eval mode.
     """
     from .init_schemes import apply_init
+
+    if weights is not None:
+        from .weights import load_weights
+
+        get_model_factory(name)  # an unknown name is reported as such first
+        return load_weights(name, weights)
 
     model = get_model_factory(name)(in_chans=in_chans, **kwargs)
     if not model.model_name:

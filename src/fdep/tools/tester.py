@@ -39,7 +39,8 @@ def quantise16(prob: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def predict_full(model: nn.Module, x: torch.Tensor, multiple: int, tile: int = 512) -> torch.Tensor:
+def predict_full(model: nn.Module, x: torch.Tensor, multiple: int, tile: int = 512,
+                 pad_value: float = 0.0) -> torch.Tensor:
     """Probabilities for a normalised 1 x C x H x W image: pad to ``multiple``, run, crop back (tiles if large).
 
     A model whose ``outputs`` is "probability" (a classical method, fed raw 0-255 intensities) runs on the
@@ -53,7 +54,7 @@ def predict_full(model: nn.Module, x: torch.Tensor, multiple: int, tile: int = 5
     if h * w > TILE_PIXELS:
         logits = predict_tiled(model, x, tile=tile, overlap=64, multiple=multiple)
     else:
-        xp, (h, w) = pad_to_multiple(x, multiple)
+        xp, (h, w) = pad_to_multiple(x, multiple, value=pad_value)
         logits = crop_to(model(xp), (h, w))
     return torch.sigmoid(logits.float())
 
@@ -96,6 +97,17 @@ def run_test(
         source = predictor.source
         if out is None:
             out = Path("runs") / meta["model"] / f"test_{'+'.join(Path(p).name for p in str(data).split('+'))}_{split}"
+    elif Path(checkpoint).is_dir():  # an exported network folder (RUN_DIR/light, fdep export --hub)
+        from .inference import _load_exported_dir
+
+        checkpoint = Path(checkpoint)
+        model, meta = _load_exported_dir(checkpoint)
+        extra = (getattr(model, "pretrained_config", None) or {}).get("extra") or {}
+        meta = {**meta, "vfm": extra.get("vfm"), "epochs_trained": extra.get("epochs_trained"),
+                "config": extra.get("train_config")}
+        source = str(checkpoint)
+        if out is None:
+            out = checkpoint / f"test_{split}" if checkpoint.name != "light" else checkpoint.parent / f"test_{split}"
     else:
         from ..training.checkpoint import load_model_from_checkpoint
 
@@ -115,6 +127,8 @@ def run_test(
     if earlier:  # nothing of an earlier test (e.g. its preds/) may sit beside the new results
         log.info("--overwrite: the earlier contents of %s were moved to %s", out, move_aside(out))
     model = model.to(device)
+    # padding as the run validated: the authors' protocol pads the raw image with black (val_pad, docs/training.md)
+    pad_value = -meta["mean"] / meta["std"] if (meta.get("config") or {}).get("val_pad") == "black" else 0.0
     scale = float(ds.std) / meta["std"]
     shift = (float(ds.mean) - meta["mean"]) / meta["std"]
     times: list[float] = []
@@ -138,7 +152,7 @@ def run_test(
             if x.shape[1] != meta["in_chans"]:
                 x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
             t0 = time.perf_counter()
-            prob = predict_full(model, x, meta["size_multiple"])
+            prob = predict_full(model, x, meta["size_multiple"], pad_value=pad_value)
             if str(device).startswith("cuda"):
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - t0)

@@ -312,7 +312,7 @@ def export_run(out: Path, cfg: TrainConfig, best: str | os.PathLike | None = Non
     net, meta = load_model_from_checkpoint(src)
     dest = out / "light"
     extra = {"variant": meta["variant"], "vfm": meta["vfm"], "checkpoint": str(src),
-             "epochs_trained": meta["epochs_trained"]}
+             "epochs_trained": meta["epochs_trained"], "train_config": cfg.to_dict()}
     # written beside and moved into place file by file, so an earlier export is only replaced by a complete one
     tmp = Path(tempfile.mkdtemp(prefix=".light.", dir=out))
     try:

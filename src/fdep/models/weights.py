@@ -1,0 +1,161 @@
+"""Trained weight sets, named and hashed: ``create_model("acm", weights="nuaa-sirst")``.
+
+:data:`WEIGHTS` is data only: for each weight set fdep publishes, the network, dataset,
+variant, protocol, how it was trained (command, seed, crop), the test scores it reached (with
+the paper's row beside them), and the size and sha256 of its ``model.safetensors``. Small
+sets ship inside the package (``fdep/weights/<folder>/``, in the Hugging Face layout that
+``fdep export --hub`` writes: ``config.json``, ``model.safetensors``, ``README.md``).
+
+``weights=`` accepts, in this order:
+
+1. a registered tag of that network (``"nuaa-sirst"``): the shipped folder, checked against its hash;
+2. a local folder in that layout (``fdep export --hub DIR``, or ``RUN_DIR/light``);
+3. a Hugging Face repo id (``"owner/name"``) already in the local HF cache (never downloaded:
+   ``huggingface_hub.snapshot_download(local_files_only=True)``; ``huggingface-cli download`` fetches one).
+
+Nothing is unpickled: weights are safetensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ..errors import WeightsError
+
+WEIGHTS_FILE = "model.safetensors"
+
+
+@dataclass(frozen=True)
+class WeightSet:
+    """One published weight set of one network (see the module docstring)."""
+
+    model: str  #: registered network name
+    tag: str  #: name of the set for that network, e.g. "nuaa-sirst"
+    dataset: str  #: what it was trained on
+    variant: str  #: original | fdep (the exported light network)
+    protocol: str  #: authors | fdep (docs/training.md)
+    folder: str  #: folder under fdep/weights/ holding config.json, model.safetensors, README.md
+    sha256: str  #: of model.safetensors
+    size_bytes: int  #: of model.safetensors
+    command: str  #: the training command
+    seed: int
+    crop: int
+    epochs: int  #: epochs trained
+    best_epoch: int  #: epoch of the selected checkpoint
+    scores: dict = field(default_factory=dict)  #: fdep test on the test split (x100; fa x1e-6)
+    paper: dict = field(default_factory=dict)  #: the paper's row for the same network/variant/dataset
+    paper_table: str = ""  #: where that row is
+    licence: str = ""  #: the training data's licence
+    repo_id: str | None = None  #: Hugging Face repo id, when uploaded
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}.{self.tag}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: every published weight set (filled as real-data runs finish: docs/results.md)
+WEIGHTS: tuple[WeightSet, ...] = ()
+
+
+def list_weights(model: str | None = None) -> list[WeightSet]:
+    """The published weight sets (of ``model`` only, when given)."""
+    return [w for w in WEIGHTS if model is None or w.model == model.lower()]
+
+
+def get_weight_set(model: str, tag: str) -> WeightSet | None:
+    for w in WEIGHTS:
+        if w.model == model.lower() and w.tag == tag:
+            return w
+    return None
+
+
+def shipped_folder(ws: WeightSet) -> Path:
+    """Where a shipped weight set lies inside the installed package."""
+    return Path(str(resources.files("fdep") / "weights" / ws.folder))
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_hash(ws: WeightSet, folder: Path) -> None:
+    """WeightsError naming the file when it is missing or its sha256 is not the registered one."""
+    f = folder / WEIGHTS_FILE
+    if not f.is_file():
+        raise WeightsError(f"{f}: weights file of {ws.name} not found (a damaged install? reinstall fdep)")
+    got = sha256_of(f)
+    if got != ws.sha256:
+        raise WeightsError(f"{f}: sha256 {got[:16]}... is not the registered {ws.sha256[:16]}... of {ws.name} "
+                           f"(damaged or replaced file)")
+
+
+def _from_hf_cache(repo_id: str) -> Path | None:
+    """The local snapshot folder of a Hub repo id, or None when it is not in the cache."""
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+    except ImportError:  # pragma: no cover - huggingface_hub is a dependency
+        return None
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except (LocalEntryNotFoundError, ValueError, OSError):
+        return None
+    except Exception:  # noqa: BLE001 - invalid repo ids and the like: treated as "not there"
+        return None
+
+
+def resolve_weights(model: str, weights: str | Path) -> tuple[Path, WeightSet | None]:
+    """(folder holding config.json + model.safetensors, the registered WeightSet or None) for ``weights``."""
+    text = str(weights)
+    ws = get_weight_set(model, text)
+    if ws is not None:
+        folder = shipped_folder(ws)
+        check_hash(ws, folder)
+        return folder, ws
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path, None
+    if path.is_file():
+        raise WeightsError(f"{path}: give the folder holding config.json and {WEIGHTS_FILE}, not a file "
+                           f"(a .ckpt goes to --checkpoint)")
+    if text.count("/") == 1 and not text.startswith((".", "/")):
+        snap = _from_hf_cache(text)
+        if snap is not None:
+            return snap, None
+        raise WeightsError(f"{text}: no such folder, and no Hugging Face repo of that id in the local cache "
+                           f"(fdep never downloads: `huggingface-cli download {text}` first)")
+    tags = ", ".join(w.tag for w in list_weights(model)) or "none published yet"
+    raise WeightsError(f"{text}: not a weight set of {model} (published: {tags}) nor a folder; see `fdep models "
+                       f"--weights`")
+
+
+def weights_folder(model: str, weights: str | Path) -> tuple[Path, WeightSet | None]:
+    """:func:`resolve_weights`, and a WeightsError when the folder holds another network's weights."""
+    from .pretrained import read_pretrained_config
+
+    folder, ws = resolve_weights(model, weights)
+    recorded = read_pretrained_config(folder)["model_name"]
+    if recorded != model.lower():
+        raise WeightsError(f"{folder}: these weights are for network {recorded!r}, not {model!r}")
+    return folder, ws
+
+
+def load_weights(model: str, weights: str | Path, map_location: str = "cpu"):
+    """The network ``model`` with ``weights`` loaded (eval mode); its ``weight_set`` is the registry entry or None."""
+    from .pretrained import load_pretrained
+
+    folder, ws = weights_folder(model, weights)
+    net = load_pretrained(folder, map_location=map_location)
+    net.weight_set = ws
+    net.weights_folder = folder
+    return net
