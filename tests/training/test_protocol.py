@@ -161,7 +161,6 @@ def test_authors_run_end_to_end(authors_run, tiny_data):
     from fdep.data.stats import per_image_stats
     from fdep.models import load_pretrained
     from fdep.training.checkpoint import read_checkpoint
-
     from fdep.training.train import cpu_has_fast_bf16
 
     cfg = resolve(authors_run / "config.yaml", {})

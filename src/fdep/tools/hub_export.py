@@ -114,8 +114,8 @@ def export_hub(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, overwr
     ``test_test/results.json`` when present). An existing non-empty ``out_dir`` is refused
     unless ``overwrite``, which replaces only the three files.
     """
-    from ..models import save_pretrained
     from .. import __version__
+    from ..models import save_pretrained
     from .export import load_for_export
 
     src, out = Path(checkpoint), Path(out_dir)

@@ -133,7 +133,7 @@ class TrainConfig:
     devices: str = "1"  #: 1, 4, "0,1", auto ...
     num_nodes: int = 1  #: machines (multi-node DDP)
     strategy: str = "auto"  #: auto | ddp | ddp_spawn ... (Lightning)
-    precision: str = "auto"  #: auto (bf16-mixed on CPUs with AMX/AVX512-BF16, else 32-true; CUDA: see docs) | 32-true | 16-mixed | bf16-mixed
+    precision: str = "auto"  #: auto (bf16 on AMX/AVX512-BF16 CPUs, else fp32; CUDA: docs) | 32-true | bf16-mixed ...
     num_workers: int | None = None  #: DataLoader workers per device (null/auto: from the free cores, at most 4)
     limit_train_batches: float = 1.0  #: fraction (<=1.0) or number (>1) of batches per epoch
     # --- output

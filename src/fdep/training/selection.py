@@ -31,7 +31,6 @@ class SelectionCheckpoint(ModelCheckpoint):
 
     def _save_topk_checkpoint(self, trainer: Any, monitor_candidates: dict[str, Any]) -> None:
         value = monitor_candidates.get(self.monitor) if self.monitor else None
-        if self.monitor is not None and value is not None:
-            if not self.selectable(trainer.current_epoch + 1, float(value)):
-                return
+        if value is not None and not self.selectable(trainer.current_epoch + 1, float(value)):
+            return
         super()._save_topk_checkpoint(trainer, monitor_candidates)
