@@ -138,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd = fdep_cmd("train", "--config", str(ROOT / "configs" / "nuaa-sirst" / f"{n}_original.yaml"),
                        "--data", a.data, "--out", str(run), "--crop", str(a.crop), "--epochs", str(a.epochs),
                        "--accelerator", a.accelerator, "--quiet", "--num-workers", "1", "--overwrite")
-        log = open(out / "rows" / f"{n}.log", "w")
-        procs[n] = (subprocess.Popen(cmd, env=env_with_threads(threads), stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=str(ROOT)), time.monotonic())
+        with open(out / "rows" / f"{n}.log", "w") as log:  # the child keeps its own handle
+            procs[n] = (subprocess.Popen(cmd, env=env_with_threads(threads), stdout=log, stderr=subprocess.STDOUT,
+                                         cwd=str(ROOT)), time.monotonic())
         print(f"started {n} ({threads} threads): {' '.join(cmd[2:])}", flush=True)
     deadline = t_start + a.budget_s - a.test_reserve_s
     status: dict[str, dict] = {}
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         if not procs or time.monotonic() >= deadline:
             break
         time.sleep(2)
-    for n, (p, t0) in procs.items():  # stop what is still running, cleanly
+    for p, _ in procs.values():  # stop what is still running, cleanly
         p.send_signal(signal.SIGINT)
     for n, (p, t0) in procs.items():
         try:

@@ -1,0 +1,55 @@
+"""Publish a finished run as a shipped weight set: the Hub folder inside the package and its registry entry.
+
+    PYTHONPATH=src python benchmarks/publish_weights.py RUN_DIR --tag nuaa-sirst --command "fdep train ..."
+
+Writes ``src/fdep/weights/<model>-<tag>/`` (``fdep export --hub`` of RUN_DIR/checkpoints/best.ckpt, with
+RUN_DIR/test_test/results.json in its card) and prints the ``WeightSet(...)`` to add to
+``fdep.models.weights.WEIGHTS`` (hash, size, scores x100 at full precision, the paper's row).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import yaml
+
+from fdep.models.weights import WEIGHTS_FILE, sha256_of
+from fdep.tools.hub_export import export_hub
+
+PKG = Path(__file__).resolve().parents[1] / "src" / "fdep" / "weights"
+KEYS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa", "auc")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run")
+    ap.add_argument("--tag", required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--licence", default="the SIRST dataset's terms (YimianDai/sirst), academic research use")
+    a = ap.parse_args(argv)
+    run = Path(a.run)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    res = json.loads((run / "test_test" / "results.json").read_text())
+    folder = f"{cfg['model']}-{a.tag}"
+    out = export_hub(run / "checkpoints" / "best.ckpt", PKG / folder, overwrite=True,
+                     results=run / "test_test" / "results.json")
+    f = out / WEIGHTS_FILE
+    scores = {k: (1e6 if k == "fa" else 100.0) * res[k] for k in KEYS if res.get(k) is not None}
+    paper = {m["metric"]: m["paper"] for m in ((res.get("paper") or {}).get("metrics") or [])}
+    print(f"""    WeightSet(
+        model={cfg['model']!r}, tag={a.tag!r}, dataset={res['dataset_name']!r}, variant={cfg['variant']!r},
+        protocol={cfg['protocol']!r}, folder={folder!r},
+        sha256={sha256_of(f)!r}, size_bytes={f.stat().st_size},
+        command={a.command!r},
+        seed={cfg['seed']}, crop={cfg['crop']}, epochs={cfg['epochs']}, best_epoch={res['epochs_trained']},
+        scores={scores!r},
+        paper={paper!r}, paper_table={(res.get('paper') or {}).get('table', '')!r},
+        licence={a.licence!r},
+    ),""")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
