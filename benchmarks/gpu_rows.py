@@ -48,6 +48,11 @@ def by_size(names: list[str]) -> list[str]:
     return sorted(names, key=lambda n: count_parameters(create_model(n, in_chans=3)))
 
 
+def _default_sigint() -> None:
+    """Children take SIGINT again even when this script runs in the background (where bash ignores it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def fdep_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "fdep.cli.main", *args]
 
@@ -140,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                        "--accelerator", a.accelerator, "--quiet", "--num-workers", "1", "--overwrite")
         with open(out / "rows" / f"{n}.log", "w") as log:  # the child keeps its own handle
             procs[n] = (subprocess.Popen(cmd, env=env_with_threads(threads), stdout=log, stderr=subprocess.STDOUT,
-                                         cwd=str(ROOT)), time.monotonic())
+                                         cwd=str(ROOT), preexec_fn=_default_sigint), time.monotonic())
         print(f"started {n} ({threads} threads): {' '.join(cmd[2:])}", flush=True)
     deadline = t_start + a.budget_s - a.test_reserve_s
     status: dict[str, dict] = {}

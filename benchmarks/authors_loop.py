@@ -1,0 +1,108 @@
+"""Train the authors' own network, loss and optimiser on NUAA-SIRST, epoch by epoch, beside an fdep run.
+
+The network is PAL's ``<X>_No_Sigmoid`` from a checkout (``--pal``), the loss their
+``edgeSCE_loss`` with their edge band, the optimiser ``AdamW(lr=1e-3)``; on a CPU their
+``torch.cuda.amp.autocast`` does nothing, so this runs fp32 as their script would there. The
+batches come from fdep's ``protocol: authors`` data pipeline (their crop, SomeOf augmentation,
+per-image-mean normalisation, 3 channels, last partial batch kept), which equals albumentations
+1.3.0 operation by operation (docs/training.md). Per epoch it writes a CSV row: training loss, the
+mean probability on target and on background pixels of the training batches, and the spatial std
+of the logits on the first test image (0 means the output no longer depends on the input).
+
+    PYTHONPATH=src python benchmarks/authors_loop.py --pal PAL --model alcnet --data data/NUAA-SIRST \\
+        --epochs 25 --out authors_alcnet.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_train_step import _install_smp_standin  # noqa: E402
+from compare_with_pal import PAL_NAMES, build_pal, install_standins  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pal", required=True)
+    ap.add_argument("--model", default="alcnet")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    from fdep.training.config import TrainConfig
+    from fdep.training.datamodule import SIRSTDataModule
+
+    install_standins()
+    _install_smp_standin()
+    sys.path.insert(0, a.pal)
+    from components.edges import mask_to_onehot, onehot_to_binary_edges
+    from loss.Edge_loss import edgeSCE_loss
+
+    torch.manual_seed(a.seed)
+    cfg = TrainConfig.from_dict({"protocol": "authors", "model": a.model, "variant": "original", "data": a.data,
+                                 "crop": a.crop, "num_workers": 0, "seed": a.seed})
+    dm = SIRSTDataModule(cfg)
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    probe = dm.val_set[0]["image"][None].expand(-1, 3, -1, -1)
+    h, w = probe.shape[-2] // 32 * 32, probe.shape[-1] // 32 * 32
+    probe = probe[..., :h, :w].contiguous()
+    net = build_pal(Path(a.pal), a.model).train()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    deep = PAL_NAMES[a.model] in ("DNA", "UIU")
+    with open(a.out, "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["epoch", "loss", "p_target", "p_background", "logit_std_test0", "seconds"])
+        for epoch in range(a.epochs):
+            t0 = time.perf_counter()
+            sums = [0.0, 0, 0.0, 0]
+            losses = []
+            net.train()
+            for batch in loader:
+                x = batch["image"].expand(-1, 3, -1, -1)
+                y = batch["mask"]
+                edge = torch.stack([torch.from_numpy(onehot_to_binary_edges(mask_to_onehot(
+                    m[0].numpy().astype("int64"), 2), 1, 2)).long()[None] for m in y])
+                edge[..., 1, :] = 0  # their dataset zeroes these rows/columns of the band
+                edge[..., -1:, :] = 0
+                edge[..., :, :1] = 0
+                edge[..., :, -1:] = 0
+                out = net(x)
+                outs = list(out) if deep else [out]
+                loss = sum(edgeSCE_loss(o, y, edge) for o in outs)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(float(loss))
+                with torch.no_grad():
+                    p = torch.sigmoid(outs[0] if PAL_NAMES[a.model] == "UIU" else outs[-1])
+                    on = y > 0.5
+                    sums[0] += float(p[on].sum())
+                    sums[1] += int(on.sum())
+                    sums[2] += float(p[~on].sum())
+                    sums[3] += int((~on).sum())
+            net.eval()
+            with torch.no_grad():
+                o = net(probe)
+                o = o[0] if PAL_NAMES[a.model] == "UIU" and isinstance(o, (list, tuple)) else o
+                o = o[-1] if isinstance(o, (list, tuple)) else o
+            row = [epoch + 1, sum(losses) / len(losses), sums[0] / max(1, sums[1]), sums[2] / max(1, sums[3]),
+                   float(o.std()), time.perf_counter() - t0]
+            wr.writerow(row)
+            f.flush()
+            print("epoch %d loss %.4f p(target) %.4f p(background) %.4f logit std %.5f (%.1f s)" % tuple(row),
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
