@@ -54,8 +54,8 @@ def _squash(monkeypatch):
     real = tester.predict_full
     maps = []
 
-    def squashed(model, x, multiple, tile=512):
-        p = 0.5 + (real(model, x, multiple, tile) - 0.5) * 1e-4
+    def squashed(model, x, multiple, tile=512, pad_value=0.0):
+        p = 0.5 + (real(model, x, multiple, tile, pad_value=pad_value) - 0.5) * 1e-4
         maps.append(p[0, 0].numpy().copy())
         return p
 
