@@ -134,6 +134,7 @@ class TrainConfig:
     num_nodes: int = 1  #: machines (multi-node DDP)
     strategy: str = "auto"  #: auto | ddp | ddp_spawn ... (Lightning)
     precision: str = "auto"  #: auto (bf16 on AMX/AVX512-BF16 CPUs, else fp32; CUDA: docs) | 32-true | bf16-mixed ...
+    channels_last: bool | None = None  #: channels_last memory format (null: on for bf16 on a CPU, measured faster)
     num_workers: int | None = None  #: DataLoader workers per device (null/auto: from the free cores, at most 4)
     limit_train_batches: float = 1.0  #: fraction (<=1.0) or number (>1) of batches per epoch
     # --- output
