@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
                 with torch.no_grad():
                     p = torch.sigmoid(outs[0] if PAL_NAMES[a.model] == "UIU" else outs[-1])
                     on = y > 0.5
@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                    float(o.std()), time.perf_counter() - t0]
             wr.writerow(row)
             f.flush()
-            print("epoch %d loss %.4f p(target) %.4f p(background) %.4f logit std %.5f (%.1f s)" % tuple(row),
-                  flush=True)
+            e, loss_, pt, pb, sd, sec = row
+            print(f"epoch {e} loss {loss_:.4f} p(target) {pt:.4f} p(background) {pb:.4f} logit std {sd:.5f} "
+                  f"({sec:.1f} s)", flush=True)
     return 0
 
 
