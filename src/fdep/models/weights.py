@@ -60,7 +60,21 @@ class WeightSet:
 
 
 #: every published weight set (filled as real-data runs finish: docs/results.md)
-WEIGHTS: tuple[WeightSet, ...] = ()
+WEIGHTS: tuple[WeightSet, ...] = (
+    WeightSet(
+        model='acm', tag='nuaa-sirst', dataset='NUAA-SIRST', variant='original',
+        protocol='authors', folder='acm-nuaa-sirst',
+        sha256='8c40150ba4f743d02d0cec08f68ec58bb70aa6cd3defd8973cdf31a6f5383207', size_bytes=1624060,
+        command=('OMP_NUM_THREADS=1 taskset -c 0 fdep train --config configs/nuaa-sirst/acm_original.yaml '
+                 '--data data/NUAA-SIRST --crop 256 --num-workers 0'),
+        seed=0, crop=256, epochs=400, best_epoch=387,
+        scores={'hse': 76.44382119901782, 'hse_p': 87.73644340429615, 'hse_t': 87.12892639921466,
+                'iou': 67.70884702633396, 'niou': 66.07279728862757, 'pd': 92.39543726235742,
+                'fa': 37.318864590009056, 'auc': 99.8838783480664},
+        paper={'iou': 67.07, 'pd': 91.63, 'hse_p': 87.25, 'hse_t': 89.23, 'hse': 77.86}, paper_table='2',
+        licence="the SIRST dataset's terms (YimianDai/sirst), academic research use",
+    ),
+)
 
 
 def list_weights(model: str | None = None) -> list[WeightSet]:
