@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
                 loss_f.backward()
                 opt.step()
                 step += 1
-                worst = max(worst, abs(float(loss_a) - float(loss_f)))
-                losses["authors"].append(float(loss_a))
-                losses["fdep"].append(float(loss_f))
+                worst = max(worst, abs(float(loss_a.detach()) - float(loss_f.detach())))
+                losses["authors"].append(float(loss_a.detach()))
+                losses["fdep"].append(float(loss_f.detach()))
                 with torch.no_grad():
                     on = y > 0.5
                     for k, o in (("authors", _last(out_a)), ("fdep", _last(out_f))):
