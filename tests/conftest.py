@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,9 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# fdep's cache (split lists and statistics of user folders without them): never the user's own ~/.cache/fdep
+os.environ["FDEP_CACHE"] = tempfile.mkdtemp(prefix="fdep-test-cache-")
+atexit.register(shutil.rmtree, os.environ["FDEP_CACHE"], True)
 
 try:
     import torch

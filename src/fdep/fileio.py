@@ -141,6 +141,15 @@ def load_failure_reason(e: BaseException) -> tuple[str, bool]:
 # --- moving an earlier output aside -----------------------------------------------------------
 
 
+#: the names :func:`move_aside` gives (``NAME.old-YYYYmmdd-HHMMSS``, ``-N`` when that was taken)
+MOVED_ASIDE = re.compile(r"\.old-\d{8}-\d{6}(-\d+)?$")
+
+
+def is_moved_aside(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is named like an earlier output that :func:`move_aside` renamed (not a live output)."""
+    return MOVED_ASIDE.search(Path(path).name) is not None
+
+
 def move_aside(path: str | os.PathLike) -> Path:
     """Rename the folder ``path`` to ``path.old-YYYYmmdd-HHMMSS`` (a free name beside it); nothing is deleted.
 

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from fdep.data import load_dataset, split_train_val
+from fdep.data.layout import dataset_cache_dir
 from fdep.data.registry import KNOWN, find_known, packaged_split
 from fdep.data.stats import STATS_FILE
 from fdep.errors import DataError
@@ -97,13 +98,17 @@ def test_custom_stats_computed_and_cached(toy):
     ds = load_dataset(toy, "test")
     pix = np.concatenate([np.asarray(Image.open(toy / "images" / f"img{k}.png"), np.float64).ravel() for k in range(3)])
     assert ds.mean == pytest.approx(pix.mean(), rel=1e-9) and ds.std == pytest.approx(pix.std(), rel=1e-9)
-    cache = json.loads((toy / STATS_FILE).read_text())
-    assert cache["mean"] == pytest.approx(pix.mean())
+    assert not (toy / STATS_FILE).exists()  # kept in fdep's cache, not in the user's dataset folder
+    cached = dataset_cache_dir(toy, "stats") / STATS_FILE
+    cache = json.loads(cached.read_text())
+    assert cache["mean"] == pytest.approx(pix.mean()) and cache["dataset"] == str(toy.resolve())
     cache["mean"] = 42.0  # the cache is used when its ids match
-    (toy / STATS_FILE).write_text(json.dumps(cache))
+    cached.write_text(json.dumps(cache))
     assert load_dataset(toy, "train").mean == 42.0
+    (toy / STATS_FILE).write_text(json.dumps({**cache, "mean": 41.0}))  # written by an earlier fdep: still read
+    assert load_dataset(toy, "train").mean == 41.0
     (toy / "img_idx" / "train_toy.txt").write_text("img0\n")  # changed split -> recomputed
-    assert load_dataset(toy, "train").mean != 42.0
+    assert load_dataset(toy, "train").mean not in (41.0, 42.0)
 
 
 def test_user_folder_gets_written_seeded_split(tmp_path):
@@ -111,7 +116,8 @@ def test_user_folder_gets_written_seeded_split(tmp_path):
     train = load_dataset(d, "train").ids
     test = load_dataset(d, "test").ids
     assert len(test) == 2 and sorted(train + test) == sorted(f"img{k}" for k in range(10))
-    assert (d / "img_idx" / "train_mine.txt").read_text().split() == train
+    assert not (d / "img_idx").exists()  # nothing written into the user's folder: the lists are in fdep's cache
+    assert (dataset_cache_dir(d, "splits") / "train_mine.txt").read_text().split() == train
     # a second folder with the same files gets the same split (seeded)
     d2 = write_dataset(tmp_path / "other", "mine", n=10, splits=False)
     assert load_dataset(d2, "test").ids == test

@@ -65,3 +65,18 @@ def test_models_table_classical_rows(capsys):
         assert cells[:3] == [name, "classical", "0.00"]
         assert cells[3:8] == ["-", "-", "-", "-", "-"]  # paper params, diff, GFLOPs, GMACs, top ch/stride
         assert cells[8] == "no" and line.endswith(create_model(name).source)
+
+
+def test_models_table_footnotes_the_unused_parameters(capsys):
+    """MTU-Net lists 9.27 M against the paper's 12.75 M with diff +0.00: a footnote under the table says why."""
+    from fdep.models import get_model_factory
+
+    assert main(["models", "mtunet", "acm", "--size", "32"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line for line in out[3:5]}
+    assert "*" in rows["mtunet"].split()[4] and "*" not in rows["acm"]
+    unused = get_model_factory("mtunet").paper_unused_params / 1e6
+    notes = out[5:]
+    assert len(notes) == 1 and notes[0].startswith("* mtunet:") and f"{unused:.2f} M" in notes[0]
+    assert main(["models", "acm", "--size", "32"]) == 0
+    assert "*" not in capsys.readouterr().out

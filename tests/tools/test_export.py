@@ -126,6 +126,8 @@ def test_export_keeps_eval_mode(tmp_path, exporter):
     with torch.no_grad():
         np.testing.assert_allclose(net(x).numpy(), before.numpy(), atol=1e-6)
     np.testing.assert_allclose(_ort(tmp_path / "bn.onnx", x), before.numpy(), atol=1e-4)
+    # the file is self-contained: no hidden external-data file (.bn.<random>.tmp.onnx.data) is left beside it
+    assert [p.name for p in tmp_path.iterdir()] == ["bn.onnx"]
 
 
 class _Noisy(ToolsTinyNet):
@@ -135,11 +137,13 @@ class _Noisy(ToolsTinyNet):
         return super().forward(x) + torch.rand_like(x)
 
 
-def test_mismatch_is_reported_and_no_file_left(tmp_path):
+@pytest.mark.parametrize("exporter", ["legacy", "dynamo"])
+def test_mismatch_is_reported_and_no_file_left(tmp_path, exporter):
     torch.manual_seed(0)
     net = _Noisy().eval()
     with pytest.raises(ModelError, match="export check failed"):
-        export_onnx(net, META, tmp_path / "n.onnx", exporter="legacy")
+        export_onnx(net, META, tmp_path / "n.onnx", exporter=exporter)
+    assert not list(tmp_path.iterdir())
     with pytest.raises(ModelError, match="TorchScript export check failed"):
         export_torchscript(net, META, tmp_path / "n.pt")
     assert not list(tmp_path.iterdir())

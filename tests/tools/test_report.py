@@ -223,3 +223,29 @@ def test_report_embeds_learning_curves(runs, tmp_path):
     assert "![learning curves](r_files/learning_1.png)" in md
     assert (tmp_path / "r_files" / "learning_1.png").read_bytes().startswith(b"\x89PNG")
     assert not (tmp_path / "r_files" / "learning_2.png").exists()
+
+
+def test_a_moved_aside_test_output_is_not_a_split(runs, tmp_path):
+    """`fdep test --overwrite` leaves test_test.old-<time>/ beside the new test_test/: not a second split."""
+    import shutil
+
+    from fdep.fileio import is_moved_aside, move_aside
+
+    moved = move_aside(runs[0] / "test_test")
+    shutil.copytree(moved, runs[0] / "test_test")
+    assert is_moved_aside(moved) and not is_moved_aside(runs[0] / "test_test")
+    assert load_run(runs[0]).test_dir == runs[0] / "test_test"
+    assert write_report(runs, tmp_path / "r.html").exists()
+
+
+def test_report_says_when_runs_were_tested_on_different_data(runs, tmp_path, capsys):
+    same = write_report(runs, tmp_path / "same.html").read_text()
+    assert "different data" not in same
+    other = tmp_path / "data" / "synthetic"
+    results = load_run(runs[1]).results
+    write_json(runs[1] / "test_test" / "results.json", {**results, "dataset": str(other), "dataset_name": "synthetic"})
+    html = write_report(runs, tmp_path / "r.html").read_text()
+    assert "tested on different data" in html and "synthetic/test" in html and "toy/test" in html
+    assert main(["report", *map(str, runs), "--out", str(tmp_path / "r.md")]) == 0
+    assert "tested on different data" in (tmp_path / "r.md").read_text()
+    assert "tested on different data" in capsys.readouterr().out

@@ -129,6 +129,18 @@ def test_local_sweep_three_rows_one_failing_then_rerun_skips(tmp_path, sweep_dat
     assert (out / "tiny" / "acm_original" / "test_test" / "results.json").stat().st_mtime_ns == mtime
 
 
+def test_a_row_on_synthetic_data_is_tested_on_the_data_its_run_generated(tmp_path, capsys):
+    """configs/cpu/*.yaml say `data: synthetic`: the test stage reads RUN/data/synthetic, not a folder 'synthetic'."""
+    cfgs = tmp_path / "cfg" / "cpu"
+    write_config(cfgs, "acm_synthetic_original", "acm", data="synthetic", synthetic_n=12, synthetic_size=64)
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(cfgs), "--out", str(out)]) == 0, capsys.readouterr().out
+    run = out / "cpu" / "acm_synthetic_original"
+    results = json.loads((run / "test_test" / "results.json").read_text())
+    assert Path(results["dataset"]) == run / "data" / "synthetic" and results["n_images"] > 0
+    assert "| cpu/acm_synthetic_original | tested |" in (out / "results.md").read_text()
+
+
 def test_dry_run_lists_rows_without_running(tmp_path, sweep_data, capsys):
     cfgs = tmp_path / "cfg" / "tiny"
     write_config(cfgs, "acm_original", "acm")

@@ -154,3 +154,50 @@ def test_non_matching_runs_print_no_paper_row(tested, tiny_data, tmp_path, capsy
     assert main(["test", "--checkpoint", str(ckpt), "--data", str(data), "--split", "train",
                  "--out", str(tmp_path / "b"), "--quiet", "--no-preds"]) == 0
     assert "paper" not in capsys.readouterr().out
+
+
+def test_accepts_what_predict_accepts_light_folder_and_onnx(tested, tiny_data, tmp_path, capsys):
+    """`fdep test` takes RUN/light and an .onnx from fdep export as predict does, with the same numbers."""
+    run = tested.parent
+    ref = json.loads((tested / "results.json").read_text())
+    onnx = tmp_path / "m.onnx"
+    assert main(["export", "--checkpoint", str(run / "checkpoints" / "best.ckpt"), "--onnx", str(onnx),
+                 "--exporter", "legacy"]) == 0
+    for source, out in ((run / "light", tmp_path / "t_light"), (onnx, tmp_path / "t_onnx")):
+        capsys.readouterr()
+        assert main(["test", "--checkpoint", str(source), "--data", str(tiny_data), "--out", str(out), "--quiet"]) == 0
+        assert "acm (original) on tiny/test" in capsys.readouterr().out
+        res = json.loads((out / "results.json").read_text())
+        assert res["checkpoint"] == str(source) and res["n_images"] == ref["n_images"]
+        for key in ("iou", "niou", "pd", "fa", "hse_p"):
+            assert res[key] == pytest.approx(ref[key], abs=1e-4), (source, key)
+    assert json.loads((tmp_path / "t_onnx" / "results.json").read_text())["params"] > 0
+
+
+@pytest.mark.parametrize("command", ["test", "predict", "export"])
+def test_a_run_directory_says_exactly_what_to_pass(tested, tiny_data, tmp_path, capsys, command):
+    run = tested.parent
+    args = {"test": ["--data", str(tiny_data), "--out", str(tmp_path / "t")],
+            "predict": ["--input", str(tiny_data / "images"), "--out", str(tmp_path / "p")],
+            "export": ["--onnx", str(tmp_path / "m.onnx")]}[command]
+    capsys.readouterr()
+    assert main([command, "--checkpoint", str(run), *args]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert str(run / "checkpoints" / "best.ckpt") in err and str(run / "light") in err
+    assert not (tmp_path / "t").exists() and not (tmp_path / "p").exists()
+
+
+def test_resume_from_an_exported_folder_names_only_files_that_exist(tested, capsys):
+    run = tested.parent
+    assert main(["train", "--resume", str(run / "light")]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "light/checkpoints" not in err and str(run / "checkpoints" / "last.ckpt") in err
+
+
+def test_data_synthetic_of_a_run_without_generated_data_is_one_line(tested, tmp_path, capsys):
+    run = tested.parent
+    assert main(["test", "--checkpoint", str(run / "checkpoints" / "best.ckpt"), "--data", "synthetic",
+                 "--out", str(tmp_path / "t"), "--quiet"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(run / "data" / "synthetic") + " not found" in err

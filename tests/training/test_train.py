@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 
 import pytest
 import torch
@@ -145,3 +146,25 @@ def test_selecting_on_test_split_is_logged_loudly(tiny_data, tmp_path, caplog):
                                "--export-light", "false", epochs=1)) == 0
     assert any("TEST split" in r.getMessage() for r in caplog.records)
     assert resolve(tmp_path / "t" / "config.yaml", {}).val_split == "test"
+
+
+def test_training_on_a_folder_without_split_lists_writes_nothing_into_it(tmp_path, caplog):
+    """The seeded split and the statistics go to fdep's cache; fdep test of the run finds the same split."""
+    from fdep.data import generate_synthetic
+    from fdep.data.stats import STATS_FILE
+
+    data = generate_synthetic(tmp_path / "d", n=12, size=64, seed=1, name="mine")
+    shutil.rmtree(data / "img_idx")
+    (data / STATS_FILE).unlink()  # the generator's own
+    before = sorted(str(p.relative_to(data)) for p in data.rglob("*"))
+    run = tmp_path / "run"
+    assert main(train_args(data, run, "--variant", "original", "--export-light", "false", epochs=1)) == 0
+    assert sorted(str(p.relative_to(data)) for p in data.rglob("*")) == before
+    from fdep.data.layout import dataset_cache_dir
+
+    splits = dataset_cache_dir(data, "splits")
+    assert str(splits) in caplog.text and "no split lists" in caplog.text  # it says where the split went
+    assert main(["test", "--checkpoint", str(run / "checkpoints" / "best.ckpt"), "--data", str(data), "--quiet"]) == 0
+    test_ids = (splits / "test_mine.txt").read_text().split()
+    assert sorted(p.stem for p in (run / "test_test" / "preds").glob("*.png")) == sorted(test_ids)
+    assert sorted(str(p.relative_to(data)) for p in data.rglob("*")) == before

@@ -14,9 +14,18 @@ HEADER = ("name", "kind", "params (M)", "paper (M)", "diff %", "GFLOPs", "GMACs"
 LEFT = {"name", "kind", "source", "dataset", "variant", "protocol", "sha256"}
 
 
+def _unused_m(s: ModelSummary) -> float:
+    """Millions of parameters the network's reference code builds but never uses (counted in the paper's P)."""
+    from ..models import get_model_factory
+
+    return int(getattr(get_model_factory(s.name), "paper_unused_params", 0)) / 1e6
+
+
 def _row(s: ModelSummary) -> tuple[str, ...]:
     paper = f"{s.paper_params_m:.2f}" if s.paper_params_m else "-"
     diff = f"{s.params_diff_pct:+.2f}" if s.params_diff_pct is not None else "-"
+    if s.params_diff_pct is not None and _unused_m(s):
+        diff += "*"  # explained under the table
     # classical methods: no FLOP count, no FDEP top feature
     return (
         s.name,
@@ -59,7 +68,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"FLOPs/MACs at 1x{args.in_chans}x{args.size}x{args.size} (conv/matmul only; GFLOPs = 2 x GMACs; "
               f"'-' for classical methods)")
         print(format_table([_row(s) for s in summaries]))
+        for note in footnotes(summaries):
+            print(note)
     return 0
+
+
+def footnotes(summaries: list[ModelSummary]) -> list[str]:
+    """One line per starred diff: why params (M) and paper (M) differ while diff % is about 0."""
+    return [f"* {s.name}: the reference code builds {_unused_m(s):.2f} M parameters it never uses (fdep does not "
+            f"build them); the paper counts them, so diff % compares it with {s.params_m:.2f} + {_unused_m(s):.2f} M"
+            for s in summaries if s.params_diff_pct is not None and _unused_m(s)]
 
 
 def add_parser(subparsers) -> None:

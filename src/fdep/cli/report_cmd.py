@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..tools.report import write_report
 
-    out = write_report(args.runs, args.out, split=args.split, n_images=args.images, overwrite=args.overwrite)
+    out = write_report(args.runs, args.out, split=args.split, n_images=args.images, overwrite=args.overwrite,
+                       warn=lambda text: print(f"fdep report: warning: {text}"))
     print(f"wrote {out}")
     return 0

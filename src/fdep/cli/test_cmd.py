@@ -18,11 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(fkrw, mpcm, nipps) without weights on the raw 0-255 images.",
     )
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--checkpoint", help="a .ckpt written by fdep train, or an exported network folder "
-                       "(RUN_DIR/light, fdep export --hub)")
+    which.add_argument("--checkpoint", help="a .ckpt written by fdep train (RUN_DIR/checkpoints/best.ckpt), an "
+                       "exported network folder (RUN_DIR/light, fdep export --hub) or an .onnx file from fdep export")
     which.add_argument("--model", help="a classical method to evaluate without weights (fkrw, mpcm, nipps); "
                        "default --out: runs/MODEL/test_DATASET_SPLIT")
-    p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +)")
+    p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +), or synthetic: the "
+                   "data a run trained with data: synthetic generated for itself (RUN_DIR/data/synthetic)")
     p.add_argument("--split", default="test", help="split list to evaluate (default: test)")
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/test_<split>)")
     p.add_argument("--overwrite", action="store_true",

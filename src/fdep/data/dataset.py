@@ -9,7 +9,7 @@ name (``ROOT/SIRST3``) that is not itself a folder expands to its components.
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -20,11 +20,14 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError, InputError
+from ..fileio import write_json
 from ..imageio import read_image, read_mask
-from .layout import SPLITS, Layout, read_split_file, scan, write_split_file
+from .layout import SPLITS, Layout, dataset_cache_dir, read_split_file, scan, write_split_file
 from .registry import find_known, packaged_split
 from .stats import cached_stats, pixel_count, pool_stats
 from .validate import check_files, check_split_lists, raise_on_errors
+
+log = logging.getLogger("fdep.data")
 
 #: fraction of a user folder's images put in the test split when it has no split lists
 USER_TEST_FRACTION = 0.2
@@ -52,14 +55,9 @@ def split_train_val(ids: list[str], val_fraction: float = 0.1, seed: int = 0) ->
     return [i for k, i in enumerate(ids) if k not in val_pos], [i for k, i in enumerate(ids) if k in val_pos]
 
 
-def _fallback_split_dir(root: Path) -> Path:
-    base = Path(os.environ.get("FDEP_CACHE", Path.home() / ".cache" / "fdep"))
-    return base / "splits" / hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
-
-
 def resolve_splits(layout: Layout) -> dict[str, list[str]]:
-    """Split lists of a dataset folder: its own files, else fdep's packaged lists for a
-    known dataset, else a seeded random split written down (never overwriting a file)."""
+    """Split lists of a dataset folder: its own files, else fdep's packaged lists for a known dataset,
+    else a seeded random split kept in fdep's cache (:func:`dataset_cache_dir`), never in the user's folder."""
     own = {s: layout.split_file(s) for s in SPLITS}
     if all(own.values()):
         return {s: read_split_file(p) for s, p in own.items()}
@@ -67,30 +65,23 @@ def resolve_splits(layout: Layout) -> dict[str, list[str]]:
     if known is not None and not known.components and not any(own.values()):
         return {s: packaged_split(known.name, s) for s in SPLITS}
     usable = sorted(set(layout.images) & set(layout.masks))
-    fallback = _fallback_split_dir(layout.root)
-    cached = {s: fallback / f"{s}_{layout.name}.txt" for s in SPLITS}
-    if not any(own.values()) and all(p.is_file() for p in cached.values()):
-        return {s: read_split_file(p) for s, p in cached.items()}
     if any(own.values()):  # one list given: the other is every remaining id
         given = next(s for s in SPLITS if own[s])
         taken = set(read_split_file(own[given]))
         other = "test" if given == "train" else "train"
-        splits = {given: read_split_file(own[given]), other: [i for i in usable if i not in taken]}
-    else:
-        train, test = split_train_val(usable, USER_TEST_FRACTION, USER_SPLIT_SEED)
-        splits = {"train": train, "test": test}
+        return {given: read_split_file(own[given]), other: [i for i in usable if i not in taken]}
+    folder = dataset_cache_dir(layout.root, "splits")
+    cached = {s: folder / f"{s}_{layout.name}.txt" for s in SPLITS}
+    if all(p.is_file() for p in cached.values()):  # drawn earlier: the same split for every later run and test
+        return {s: read_split_file(p) for s, p in cached.items()}
+    train, test = split_train_val(usable, USER_TEST_FRACTION, USER_SPLIT_SEED)
+    splits = {"train": train, "test": test}
     for s in SPLITS:
-        if own[s]:
-            continue
-        target = layout.split_dir / f"{s}_{layout.name}.txt"
-        try:
-            if target.exists():  # never overwrite (e.g. a concurrent writer)
-                splits[s] = read_split_file(target)
-                continue
-            write_split_file(target, splits[s])
-        except OSError:
-            write_split_file(cached[s], splits[s])
-            warnings.warn(f"{layout.split_dir} is not writable; split list written to {cached[s]}", stacklevel=3)
+        write_split_file(cached[s], splits[s])
+    write_json(folder / "dataset.json", {"dataset": str(layout.root.resolve())})
+    log.warning("%s has no split lists (img_idx/): drew a seeded split, %d train / %d test, and kept it in %s "
+                "(nothing is written into the dataset folder; see docs/data.md)", layout.root, len(train), len(test),
+                folder)
     return splits
 
 

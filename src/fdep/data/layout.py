@@ -81,6 +81,16 @@ def scan(root: str | os.PathLike) -> Layout:
     return Layout(root=root, name=root.name, images=images, masks=masks, duplicates=dups)
 
 
+def dataset_cache_dir(root: str | os.PathLike, kind: str) -> Path:
+    """``$FDEP_CACHE/<kind>/<hash of the folder's absolute path>`` (default ``~/.cache/fdep``): where fdep keeps
+    what it derives from a user's dataset folder (split lists, statistics) instead of writing into that folder.
+    Keyed by the path, so every later run and ``fdep test`` of the same folder finds the same files."""
+    import hashlib
+
+    base = Path(os.environ.get("FDEP_CACHE") or Path.home() / ".cache" / "fdep")
+    return base / kind / hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:16]
+
+
 def read_split_file(path: str | os.PathLike) -> list[str]:
     """Ids of a split list: one per line; blank lines ignored; a trailing file suffix is dropped."""
     try:

@@ -3,9 +3,11 @@
 :func:`per_image_stats` gives the authors' variant (mean of per-image means and stds).
 
 Known datasets use the literature constants (SPEC.md section 6). Other datasets
-get the pixel mean/std of their training split, cached in
-``<dataset>/fdep_stats.json`` (written atomically, keyed by a hash of the
-training ids so a changed split recomputes). Unions pool their components'
+get the pixel mean/std of their training split, cached in fdep's cache
+(``$FDEP_CACHE/stats/<hash of the folder's path>/fdep_stats.json``, never in the
+dataset folder; written atomically, keyed by a hash of the training ids so a
+changed split recomputes; a ``<dataset>/fdep_stats.json`` of an earlier fdep is
+still read). Unions pool their components'
 statistics weighted by training pixel counts.
 """
 
@@ -71,17 +73,21 @@ def pixel_count(paths: list[Path]) -> int:
 
 def cached_stats(root: Path, train_paths: dict[str, Path]) -> tuple[float, float, int]:
     """Statistics of a dataset's training images, from the cache or computed and cached."""
+    from .layout import dataset_cache_dir
+
     digest = ids_digest(list(train_paths))
-    cache = root / STATS_FILE
-    if cache.is_file():
-        try:
-            d = json.loads(cache.read_text(encoding="utf-8"))
-            if d.get("train_ids_sha1") == digest:
-                return float(d["mean"]), float(d["std"]), int(d["n_pixels"])
-        except (ValueError, KeyError, TypeError, OSError):
-            pass  # a broken cache is recomputed and replaced
+    cache = dataset_cache_dir(root, "stats") / STATS_FILE
+    for path in (root / STATS_FILE, cache):  # one written into the dataset by an earlier fdep is still read
+        if path.is_file():
+            try:
+                d = json.loads(path.read_text(encoding="utf-8"))
+                if d.get("train_ids_sha1") == digest:
+                    return float(d["mean"]), float(d["std"]), int(d["n_pixels"])
+            except (ValueError, KeyError, TypeError, OSError):
+                pass  # a broken cache is recomputed and replaced
     mean, std, n = compute_stats([train_paths[i] for i in sorted(train_paths)])
-    record = {"mean": mean, "std": std, "n_pixels": n, "n_images": len(train_paths), "train_ids_sha1": digest}
+    record = {"mean": mean, "std": std, "n_pixels": n, "n_images": len(train_paths), "train_ids_sha1": digest,
+              "dataset": str(Path(root).resolve())}
     try:
         write_json(cache, record)
     except OSError as e:

@@ -110,7 +110,9 @@ def _onnx_export(net: nn.Module, x: torch.Tensor, path: Path, exporter: str, ops
             n = torch.export.Dim("batch", min=1, max=4096)
             h = multiple * torch.export.Dim("h_blocks", min=1, max=4096)
             w = multiple * torch.export.Dim("w_blocks", min=1, max=4096)
-            torch.onnx.export(net, (x,), str(path), dynamo=True, opset_version=opset,
+            # external_data=False: the weights go inside the .onnx (fdep's networks are far below protobuf's
+            # 2 GB), not into a PATH.data file beside it, which the temporary name would leave behind
+            torch.onnx.export(net, (x,), str(path), dynamo=True, opset_version=opset, external_data=False,
                               input_names=["image"], output_names=["logits"],
                               dynamic_shapes={"x": {0: n, 2: h, 3: w}}, verbose=False)
         else:

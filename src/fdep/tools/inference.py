@@ -231,6 +231,11 @@ def _load_exported_dir(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """A ``save_pretrained`` directory: the network plus the normalisation recorded with it."""
     from ..models import load_pretrained
 
+    if not (path / "config.json").is_file():  # a run directory, its checkpoints/ ...: say what to pass instead
+        from ..training.rundir import pass_instead
+
+        raise WeightsError(f"{path}: not an exported network folder (no config.json); {pass_instead(path)}")
+
     net = load_pretrained(path)
     config = getattr(net, "pretrained_config", None) or {}
     norm = config.get("normalization") or {}

@@ -76,6 +76,19 @@ def choose_threads() -> int:
     return max(1, min(cores, round(cores - load)))
 
 
+def quick_settings(epochs: int | None = None) -> dict:
+    """The TrainConfig settings of both runs; ``epochs`` (``--epochs``) replaces QUICK's.
+
+    Fewer epochs than QUICK's validation interval validate every ``epochs`` epochs instead, i.e. on the
+    last one: a run that never validated would have no best.ckpt to test.
+    """
+    settings = {k: v for k, v in QUICK.items() if k not in ("synthetic_n", "synthetic_size")}
+    if epochs:
+        settings["epochs"] = epochs
+    settings["val_every"] = max(1, min(settings["val_every"], settings["epochs"]))
+    return settings
+
+
 def run_quickstart(out: str | Path = "runs/quickstart", overwrite: bool = False, vfm_weights: str | None = None,
                    epochs: int | None = None, say: Callable[[str], None] = print) -> Path:
     """Run the quick-start; returns the report path."""
@@ -112,9 +125,7 @@ def run_quickstart(out: str | Path = "runs/quickstart", overwrite: bool = False,
     if not (cache / "meta.json").exists():
         step(f"2/5 computing the frozen VFM's features of every image once (feature cache {cache})")
         build_cache(spec, cache, weights, layers)
-    settings = {k: v for k, v in QUICK.items() if k not in ("synthetic_n", "synthetic_size")}
-    if epochs:
-        settings["epochs"] = epochs
+    settings = quick_settings(epochs)
     run_dirs = []
     for i, variant in enumerate(("original", "fdep")):
         run = out / f"{QUICK['model']}_{variant}"

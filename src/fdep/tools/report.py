@@ -28,6 +28,7 @@ import io
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, OutputExistsError
-from ..fileio import atomic_write, check_output_file
+from ..fileio import atomic_write, check_output_file, is_moved_aside
 from ..imageio import IMAGE_SUFFIXES, read_image, read_mask, read_prob_map
 from ..metrics import classify_detections
 from .overlay import detection_overlay, to_display
@@ -85,7 +86,8 @@ def find_test_dir(path: Path, split: str | None) -> Path:
         if not (cand / "results.json").is_file():
             raise InputError(f"{path}: no test_{split}/results.json (run fdep test --split {split} first)")
         return cand
-    found = sorted(p for p in path.glob("test_*") if (p / "results.json").is_file())
+    # test_<split>.old-<time>/ is an earlier output fdep test --overwrite moved aside, not another split
+    found = sorted(p for p in path.glob("test_*") if (p / "results.json").is_file() and not is_moved_aside(p))
     if not found:
         raise InputError(f"{path}: no test_<split>/results.json found (run fdep test on this run first)")
     if len(found) > 1:
@@ -122,6 +124,22 @@ def _label_runs(runs: list[Run]) -> None:
     elif len({r.label for r in runs}) < len(runs):
         for i, r in enumerate(runs):
             r.label = f"{i + 1}: {r.test_dir}"
+
+
+def tested_on(results: dict[str, Any]) -> tuple[str, str, Any]:
+    """What a run was tested on: (dataset name, split, number of images) from its results.json."""
+    name = results.get("dataset_name") or Path(str(results.get("dataset", "?"))).name
+    return str(name), str(results.get("split", "?")), results.get("n_images")
+
+
+def data_mismatch(runs: list[Run]) -> str | None:
+    """A sentence when the runs were not all tested on the same data (their numbers do not compare), else None."""
+    tested = [tested_on(r.results) for r in runs]
+    if len(set(tested)) < 2:
+        return None
+    each = "; ".join(f"{r.label} on {name}/{split}" + (f" ({n} images)" if n is not None else "")
+                     for r, (name, split, n) in zip(runs, tested, strict=True))
+    return f"the runs were tested on different data, so their numbers and differences do not compare: {each}"
 
 
 # -- the table -------------------------------------------------------------------------------
@@ -490,6 +508,8 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes]
         tr = '<tr class="paper">' if row.get("kind") == "paper" else "<tr>"
         body.append(f"{tr}<th>{esc(row['label'])}</th>{cells}</tr>")
     notes = "".join(f"<li>{esc(n)}</li>" for n in _paper_notes(rows))
+    mismatch = data_mismatch(runs)
+    warning = f'<p class="warn"><b>Warning: {esc(mismatch)}.</b></p>' if mismatch else ""
     sources = "".join(
         f"<li>{esc(r.label)}: <code>{esc(str(r.test_dir))}</code> ({esc(str(r.results.get('dataset', '?')))}, "
         f"split {esc(str(r.results.get('split', '?')))}, {esc(str(r.results.get('n_images', '?')))} images)</li>"
@@ -505,10 +525,11 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes]
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th:first-child{{text-align:left}}
 .d{{color:#666;font-size:85%}}tr.paper{{color:#555;font-style:italic;background:#f6f6f6}}
-img{{max-width:100%;margin:4px}}</style></head><body>
+img{{max-width:100%;margin:4px}}.warn{{color:#a00}}</style></head><body>
 <h1>fdep report</h1>
 <h2>Results</h2>
 <p>{esc(TABLE_NOTE)}</p>
+{warning}
 <table><tr><th>Run</th>{head}</tr>
 {''.join(body)}</table>
 {f"<ul>{notes}</ul>" if notes else ""}
@@ -529,7 +550,9 @@ has not started to learn.</p>
 
 def _markdown(runs: list[Run], rows: list[dict[str, Any]], figure_files: dict[str, str], grid_file: str | None,
               grid_note: str, learning: list[tuple[str, str | None, str]]) -> str:
-    lines = ["# fdep report", "", "## Results", "", TABLE_NOTE, "",
+    mismatch = data_mismatch(runs)
+    warning = [f"**Warning: {mismatch}.**", ""] if mismatch else []
+    lines = ["# fdep report", "", "## Results", "", TABLE_NOTE, "", *warning,
              "| Run | " + " | ".join(t for _k, t, _s, _l in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
     for row in rows:
@@ -555,8 +578,11 @@ def _markdown(runs: list[Run], rows: list[dict[str, Any]], figure_files: dict[st
 
 
 def write_report(run_dirs: list[str | os.PathLike], out_path: str | os.PathLike, *, split: str | None = None,
-                 n_images: int = 4, overwrite: bool = False) -> Path:
-    """Write the comparison report of ``run_dirs`` to ``out_path`` (.html or .md); returns the path."""
+                 n_images: int = 4, overwrite: bool = False, warn: Callable[[str], None] | None = None) -> Path:
+    """Write the comparison report of ``run_dirs`` to ``out_path`` (.html or .md); returns the path.
+
+    ``warn`` is called with the sentence the report carries when the runs were tested on different data.
+    """
     out = Path(out_path)
     fmt = out.suffix.lower()
     if fmt not in (".html", ".htm", ".md"):
@@ -566,6 +592,9 @@ def write_report(run_dirs: list[str | os.PathLike], out_path: str | os.PathLike,
     check_output_file(out, replace=overwrite)
     runs = [load_run(p, split) for p in run_dirs]
     _label_runs(runs)
+    mismatch = data_mismatch(runs)
+    if mismatch and warn is not None:
+        warn(mismatch)
     rows = table_rows(runs)
     figures = curve_figures(runs)
     grid, note = overlay_grid(runs, n_images)

@@ -73,6 +73,10 @@ def run_test(
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or, with ``model``, a classical method) on ``data``/``split``.
 
+    ``checkpoint`` is what ``fdep predict`` takes: a ``.ckpt``, an exported network folder
+    (RUN_DIR/light, ``fdep export --hub``) or an ``.onnx`` file from ``fdep export`` (run with onnxruntime;
+    its ``params`` are the weights stored in the file).
+
     Returns the results dict (also written to OUT/results.json). ``out`` defaults to
     RUN_DIR/test_<split> next to the checkpoint's run directory, and for a classical method to
     runs/<model>/test_<dataset>_<split>. An existing non-empty ``out`` is refused, or with
@@ -84,6 +88,7 @@ def run_test(
     from ..metrics.functional import evaluate_loader
     from ..models import count_parameters
 
+    run_dir: Path | None = None  # the training run the weights come from, where known
     if (checkpoint is None) == (model is None):
         raise InputError("give either --checkpoint (trained weights) or --model (a classical method), not both "
                          "or neither")
@@ -97,6 +102,16 @@ def run_test(
         source = predictor.source
         if out is None:
             out = Path("runs") / meta["model"] / f"test_{'+'.join(Path(p).name for p in str(data).split('+'))}_{split}"
+    elif Path(checkpoint).suffix.lower() == ".onnx" and Path(checkpoint).is_file():  # from fdep export
+        from .inference import load_predictor
+
+        checkpoint = Path(checkpoint)
+        predictor = load_predictor(checkpoint, device)
+        model, meta = predictor.run_logits, {"model": checkpoint.stem, "variant": "unknown", "vfm": None,
+                                             **predictor.meta}
+        source = str(checkpoint)
+        if out is None:
+            out = checkpoint.parent / f"test_{split}"
     elif Path(checkpoint).is_dir():  # an exported network folder (RUN_DIR/light, fdep export --hub)
         from .inference import _load_exported_dir
 
@@ -106,16 +121,17 @@ def run_test(
         meta = {**meta, "vfm": extra.get("vfm"), "epochs_trained": extra.get("epochs_trained"),
                 "config": extra.get("train_config")}
         source = str(checkpoint)
+        run_dir = checkpoint.parent if checkpoint.name == "light" else checkpoint
         if out is None:
-            out = checkpoint / f"test_{split}" if checkpoint.name != "light" else checkpoint.parent / f"test_{split}"
+            out = run_dir / f"test_{split}"
     else:
         from ..training.checkpoint import load_model_from_checkpoint
 
         checkpoint = Path(checkpoint)
         model, meta = load_model_from_checkpoint(checkpoint, map_location="cpu", vfm_weights=vfm_weights)
         source = str(checkpoint)
+        run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
         if out is None:
-            run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
             out = run_dir / f"test_{split}"
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -123,10 +139,12 @@ def run_test(
     earlier = out.is_dir() and any(out.iterdir())
     if earlier and not overwrite:
         raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite to move it aside, or another --out)")
+    data = resolve_data(data, run_dir)
     ds = load_dataset(data, split=split)
     if earlier:  # nothing of an earlier test (e.g. its preds/) may sit beside the new results
         log.info("--overwrite: the earlier contents of %s were moved to %s", out, move_aside(out))
-    model = model.to(device)
+    if isinstance(model, nn.Module):  # an ONNX graph runs where its predictor put it
+        model = model.to(device)
     # padding as the run validated: the authors' protocol pads the raw image with black (val_pad, docs/training.md)
     pad_value = -meta["mean"] / meta["std"] if (meta.get("config") or {}).get("val_pad") == "black" else 0.0
     scale = float(ds.std) / meta["std"]
@@ -175,7 +193,8 @@ def run_test(
     vfm_ids = {id(p) for p in vfm.parameters()} if vfm is not None else set()
     vfm_params = count_parameters(vfm) if vfm is not None else 0
     # FDEPModel keeps its VFM outside the module tree; exclude it either way
-    params = sum(p.numel() for p in model.parameters() if id(p) not in vfm_ids)
+    params = (sum(p.numel() for p in model.parameters() if id(p) not in vfm_ids) if isinstance(model, nn.Module)
+              else onnx_weights(checkpoint))
     results = {
         **{k: _jsonable(v) for k, v in res.items()},
         "params": params,
@@ -206,6 +225,29 @@ def run_test(
         save_curves(out / "curves.npz", curves)
     log.info("test results in %s", out)
     return results
+
+
+def resolve_data(data: str, run_dir: Path | None) -> str:
+    """``--data synthetic``: the data the run generated for itself (RUN_DIR/data/synthetic); else ``data``."""
+    if data != "synthetic":
+        return data
+    from ..training.datamodule import synthetic_dataset
+
+    folder = synthetic_dataset(run_dir) if run_dir is not None else None
+    if folder is None or not folder.is_dir():
+        where = f"{folder} not found" if folder is not None else "these weights come from no run directory"
+        raise InputError(f"--data synthetic means the synthetic data a run generated for itself, but {where}; "
+                         f"pass the dataset folder (--data ROOT/NAME)")
+    return str(folder)
+
+
+def onnx_weights(path: str | os.PathLike) -> int:
+    """Numbers stored as weights (initializers) in an ONNX file: its parameter count (an exporter may fold
+    BatchNorms into convolutions, so it can be below the PyTorch network's)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return int(sum(np.prod(t.dims, dtype=np.int64) for t in graph.initializer))
 
 
 def _jsonable(v: Any) -> Any:

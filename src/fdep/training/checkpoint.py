@@ -73,7 +73,9 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     if not path.exists():
         raise WeightsError(f"{path}: checkpoint not found")
     if path.is_dir():
-        raise WeightsError(f"{path}: is a directory, expected a .ckpt file (e.g. {path}/checkpoints/best.ckpt)")
+        from .rundir import pass_instead
+
+        raise WeightsError(f"{path}: is a folder, not a .ckpt file; {pass_instead(path, exported=False)}")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to unpickle a file means it is damaged or foreign

@@ -31,12 +31,18 @@ def synthetic_root(cfg: TrainConfig) -> Path:
     return Path(cfg.out) / "data"
 
 
+def synthetic_dataset(run_dir: str | os.PathLike) -> Path:
+    """The dataset folder ``data: synthetic`` generated in the run directory ``run_dir`` (``fdep test`` reads it
+    for ``--data synthetic``)."""
+    return Path(run_dir) / "data" / "synthetic"
+
+
 def data_spec(cfg: TrainConfig) -> str:
     """The fdep.data dataset spec of a config (generated synthetic data resolved to its folder)."""
     if not cfg.data:
         raise ConfigError("no training data given: set data (--data ROOT/NAME, or --data synthetic)")
     if cfg.data == "synthetic":
-        return str(synthetic_root(cfg) / "synthetic")
+        return str(synthetic_dataset(synthetic_root(cfg).parent))
     return cfg.data
 
 

@@ -30,6 +30,28 @@ def checkpoint_run_dir(ckpt: Path) -> Path | None:
     return None
 
 
+def model_files_near(folder: str | os.PathLike, exported: bool = True) -> list[Path]:
+    """The loadable files in or beside ``folder`` that exist: checkpoints (best.ckpt, last.ckpt) in it, in its
+    checkpoints/ and in its parent's checkpoints/ (``folder`` a run, its checkpoints/ or its light/), and with
+    ``exported`` the network folders written by fdep train/export (RUN_DIR/light). For messages that say
+    exactly what to pass instead of a folder that is none of these."""
+    folder = Path(folder)
+    found = [base / name for base in (folder, folder / "checkpoints", folder.parent / "checkpoints")
+             for name in ("best.ckpt", "last.ckpt") if (base / name).is_file()]
+    if exported:
+        found += [d for d in (folder / "light", folder.parent / "light") if (d / "config.json").is_file()]
+    return list(dict.fromkeys(found))
+
+
+def pass_instead(folder: str | os.PathLike, exported: bool = True) -> str:
+    """``"pass A (or B)"`` naming what :func:`model_files_near` found, or what kind of path is expected."""
+    found = model_files_near(folder, exported)
+    if found:
+        return "pass " + str(found[0]) + (f" (or {', '.join(map(str, found[1:]))})" if found[1:] else "")
+    return ("pass a .ckpt written by fdep train" + (", an exported network folder (RUN_DIR/light, fdep export --hub) "
+                                                    "or an .onnx file from fdep export" if exported else ""))
+
+
 def resolve_resume(resume: str, out: str | None) -> tuple[Path, Path]:
     """(checkpoint, run directory) of ``--resume`` (a run directory, a .ckpt, or "" meaning --out).
 
@@ -42,7 +64,9 @@ def resolve_resume(resume: str, out: str | None) -> tuple[Path, Path]:
     if target.is_dir():
         ckpt = target / "checkpoints" / "last.ckpt"
         if not ckpt.exists():
-            raise WeightsError(f"{ckpt}: checkpoint not found (nothing to resume in {target})")
+            last = [p for p in model_files_near(target, exported=False) if p.name == "last.ckpt"]
+            where = f"; {pass_instead(target, exported=False)}" if not last else f"; pass {last[0]}"
+            raise WeightsError(f"{target}: no checkpoints/last.ckpt in it, nothing to resume{where}")
         return ckpt, Path(out) if out else target
     if not target.exists():
         raise WeightsError(f"{target}: checkpoint not found")
