@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import os
 import re
+import shutil
 import socket
 import stat
 import tempfile
@@ -241,6 +242,31 @@ def orphaned(name: str) -> bool:
     of this machine. Names of other machines, or without a tag, are never orphaned (we cannot tell)."""
     m = re.search(rf"\.{re.escape(host_name())}\.(\d+)\.", name)
     return m is not None and not pid_alive(int(m.group(1)))
+
+
+def remove_orphaned(folder: str | os.PathLike, patterns: tuple[str, ...], log: Any = None) -> int:
+    """Delete the temporaries matching ``patterns`` in ``folder`` that belong to dead processes of this machine
+    (names made with :func:`owner_tag`); a live run's, or another machine's, are left alone."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    n, size = 0, 0
+    for p in sorted({q for pattern in patterns for q in folder.glob(pattern)}):
+        if not orphaned(p.name):
+            continue
+        try:
+            if p.is_dir():
+                size += sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+                shutil.rmtree(p)
+            else:
+                size += p.stat().st_size
+                p.unlink()
+            n += 1
+        except OSError:
+            continue
+    if n and log is not None:
+        log(f"removed {n} temporary file(s)/folder(s) ({size / 1e6:.0f} MB) left by an interrupted run in {folder}")
+    return n
 
 
 # Lock file descriptors held by this process: closed in forked children (DataLoader workers) so
