@@ -280,9 +280,8 @@ def check_hardware(cfg: TrainConfig) -> None:
     n = _device_count(cfg.devices)
     if uses_cuda(cfg):
         have, what = torch.cuda.device_count(), "CUDA GPU(s)"
-    elif acc in ("cpu", "auto"):
-        have, what = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, \
-            "CPU core(s) (one training process each)"
+    elif acc in ("cpu", "auto"):  # (not the affinity mask: importing torch's OpenMP can pin this thread to one core)
+        have, what = os.cpu_count() or 1, "CPU core(s) (one training process each)"
     else:
         return
     if n is not None and n > have:
