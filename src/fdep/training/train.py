@@ -40,9 +40,11 @@ def is_launched_child() -> bool:
 def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) -> Path:
     """Train per ``cfg``; ``resume``: checkpoint to continue from. Returns the run directory.
 
-    A run that fails before writing anything leaves no empty run directory behind (only a
-    directory this call created, and only while it is still empty, is removed). RUN_DIR is locked
-    while training runs; see :func:`fdep.training.rundir.open_run_dir` for ``overwrite``/``resume``.
+    Settings this machine cannot run and an unusable ``out`` are refused before anything is written. A run
+    that fails before its first checkpoint leaves nothing behind (what it wrote is removed, and a directory
+    this call created). SIGTERM/SIGINT stop the run as :class:`fdep.errors.RunInterrupted` (see
+    :mod:`fdep.training.stopping`). RUN_DIR is locked while training runs; see
+    :func:`fdep.training.rundir.open_run_dir` for ``overwrite``/``resume``.
     """
     from ..models import get_model_factory
 
