@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if PAL_NAMES.get(a.model) in ("DNA", "UIU"):
         ap.error("deep-supervision networks take another branch of train_fn; this script times the generic one")
     import lightning  # noqa: F401  (before the torchvision stand-in: Lightning probes for torchvision on import)
+
     import fdep.training.module  # noqa: F401
 
     install_standins()

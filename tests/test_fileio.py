@@ -16,6 +16,7 @@ from fdep.fileio import (
     atomic_path,
     atomic_write,
     check_output_file,
+    check_output_folder,
     current_umask,
     move_aside,
     orphaned,
@@ -90,6 +91,44 @@ def test_check_output_file(tmp_path):
                 check_output_file(ro / "x.json")
         finally:
             ro.chmod(0o700)
+
+
+def test_check_output_folder(tmp_path, monkeypatch):
+    import fdep.fileio as fileio
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputExistsError, match="is not a folder"):
+        check_output_folder(tmp_path / "f")
+    with pytest.raises(InputError, match="is a file"):
+        check_output_folder(tmp_path / "f" / "out" / "deeper")
+    assert check_output_folder(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # a check creates nothing
+    # a folder the user may not write into (root may write anywhere, so the kernel's answer is simulated)
+    monkeypatch.setattr(fileio.os, "access", lambda path, mode: False)
+    with pytest.raises(InputError, match=r"cannot write there \(no write permission in"):
+        check_output_folder(tmp_path / "new")
+    monkeypatch.setattr(fileio, "_read_only_fs", lambda folder: True)
+    with pytest.raises(InputError, match=r"read-only file system in"):
+        check_output_folder(tmp_path / "new")
+
+
+def test_failed_atomic_write_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    import errno
+
+    from fdep.errors import OutputError
+
+    target = tmp_path / "r.json"
+    write_json(target, {"good": 1})
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError, match=r"r.json: cannot write \(No space left on device\)") as e:
+        write_json(target, {"partial": 2})
+    assert isinstance(e.value, OSError) and e.value.reason == "No space left on device"
+    monkeypatch.undo()
+    assert json.loads(target.read_text()) == {"good": 1} and [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
 def test_move_aside_keeps_everything(tmp_path):

@@ -41,3 +41,22 @@ class FolderInUseError(FdepError):
 
 class TrainingError(FdepError):
     """Training cannot go on: non-finite loss, out of memory on a batch."""
+
+
+class OutputError(FdepError, OSError):
+    """An output cannot be written: disk full, quota, read-only file system. Also an ``OSError``, so code
+    that handles failed writes keeps working; ``reason`` is the system's words (e.g. "No space left on device")."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class RunInterrupted(FdepError):
+    """A run stopped by SIGTERM or SIGINT; exits 128 + the signal number (143, 130) as a shell does."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + int(signum)

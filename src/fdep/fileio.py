@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import os
 import re
+import shutil
 import socket
 import stat
 import tempfile
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import FolderInUseError, InputError, OutputExistsError
+from .errors import FolderInUseError, InputError, OutputError, OutputExistsError
 
 _umask_lock = threading.Lock()
 
@@ -54,7 +55,10 @@ def usual_mode(path: str | os.PathLike) -> int:
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success move it onto ``path``."""
+    """Open a temporary file beside ``path``; on success move it onto ``path``.
+
+    A failed write (disk full, read-only ...) removes the temporary and raises :class:`OutputError` naming ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -65,10 +69,25 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
             os.fsync(f.fileno())
         os.chmod(tmp, usual_mode(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, OutputError):
+            raise write_failure(path, e) from None
         raise
+
+
+def write_failure(path: str | os.PathLike, e: BaseException) -> OutputError:
+    """The one-line error for a failed write of ``path`` (disk full, quota, read-only file system ...).
+
+    The system's reason is kept as ``.reason``; a caller that wrote ``path`` in a work folder can name
+    the final output instead with ``write_failure(final, e)``.
+    """
+    reason = getattr(e, "reason", None) if isinstance(e, OutputError) else None
+    if reason is None:
+        text = (e.strerror if isinstance(e, OSError) and e.strerror else str(e)).strip()
+        reason = text.splitlines()[0] if text else type(e).__name__
+    return OutputError(f"{path}: cannot write ({reason})", reason)
 
 
 @contextlib.contextmanager
@@ -86,9 +105,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         os.chmod(tmp, usual_mode(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, OutputError):
+            raise write_failure(path, e) from None
         raise
 
 
@@ -110,14 +131,40 @@ def check_output_file(path: str | os.PathLike, replace: bool = False, flag: str 
         raise OutputExistsError(f"{path}: is a folder; give a file name")
     if path.exists() and not replace:
         raise OutputExistsError(f"{path}: already exists (pass {flag} to replace it)")
-    parent = path.parent
-    while not parent.exists():
+    _check_creatable(path, path.parent)
+    return path
+
+
+def check_output_folder(path: str | os.PathLike) -> Path:
+    """Check before any work that ``path`` can be used as an output folder (one-line errors otherwise).
+
+    Refused: an existing file of that name, a parent that is a file (``--out`` under a file), and a
+    folder the user may not write to (``path`` itself when it exists, else its nearest existing parent).
+    Whether an existing folder's contents may be replaced is the caller's decision.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputExistsError(f"{path}: exists and is not a folder")
+    _check_creatable(path, path)
+    return path
+
+
+def _check_creatable(path: Path, start: Path) -> None:
+    """The nearest existing folder at or above ``start`` must be a writable folder."""
+    parent = start
+    while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(f"{path}: cannot be created, {parent} is a file")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{path}: cannot write there (no write permission in {parent})")
-    return path
+        why = "read-only file system" if _read_only_fs(parent) else "no write permission"
+        raise InputError(f"{path}: cannot write there ({why} in {parent})")
+
+
+def _read_only_fs(folder: Path) -> bool:
+    with contextlib.suppress(OSError, AttributeError):
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    return False
 
 
 def load_failure_reason(e: BaseException) -> tuple[str, bool]:
@@ -204,6 +251,31 @@ def orphaned(name: str) -> bool:
     of this machine. Names of other machines, or without a tag, are never orphaned (we cannot tell)."""
     m = re.search(rf"\.{re.escape(host_name())}\.(\d+)\.", name)
     return m is not None and not pid_alive(int(m.group(1)))
+
+
+def remove_orphaned(folder: str | os.PathLike, patterns: tuple[str, ...], log: Any = None) -> int:
+    """Delete the temporaries matching ``patterns`` in ``folder`` that belong to dead processes of this machine
+    (names made with :func:`owner_tag`); a live run's, or another machine's, are left alone."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    n, size = 0, 0
+    for p in sorted({q for pattern in patterns for q in folder.glob(pattern)}):
+        if not orphaned(p.name):
+            continue
+        try:
+            if p.is_dir():
+                size += sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+                shutil.rmtree(p)
+            else:
+                size += p.stat().st_size
+                p.unlink()
+            n += 1
+        except OSError:
+            continue
+    if n and log is not None:
+        log(f"removed {n} temporary file(s)/folder(s) ({size / 1e6:.0f} MB) left by an interrupted run in {folder}")
+    return n
 
 
 # Lock file descriptors held by this process: closed in forked children (DataLoader workers) so

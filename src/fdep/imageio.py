@@ -65,11 +65,17 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return _to_gray_array(_open(path))
 
 
-def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(H, W) of an image from its header only (fast: the pixels are not decoded)."""
+def image_size(path: str | os.PathLike, decode: bool = False) -> tuple[int, int]:
+    """(H, W) of an image from its header (fast: the pixels are not decoded).
+
+    ``decode``: also decode every pixel, without converting them, to find a file that is truncated or
+    damaged behind an intact header (such a file fails only when training reaches it otherwise).
+    """
     try:
         with Image.open(path) as img:
             w, h = img.size
+            if decode:
+                img.load()
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except Image.DecompressionBombError as e:

@@ -119,3 +119,25 @@ def test_header_size_and_raw_mask_values(tmp_path):
     (tmp_path / "c.png").write_bytes(b"nope")
     with pytest.raises(InputError, match="c.png"):
         image_size(tmp_path / "c.png")
+
+
+def truncate_png(path, keep: float = 0.5) -> None:
+    """Cut a PNG after ``keep`` of its bytes: the header (size, mode) still reads, the pixels do not."""
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def test_truncated_png_with_intact_header_is_found(tmp_path, capsys):
+    from fdep.imageio import image_size
+
+    d = write_dataset(tmp_path, "cut", n=6, size=(64, 64))
+    bad = d / "images" / "img1.png"
+    truncate_png(bad)
+    assert image_size(bad) == (64, 64)  # the header alone looks fine
+    problems = [p for p in check_dataset(d) if p.severity == "error"]
+    assert len(problems) == 1 and problems[0].kind == "unreadable" and str(bad) in problems[0].message
+    assert main(["data", "check", str(d)]) == 1
+    captured = capsys.readouterr()
+    assert str(bad) in captured.out and "1 error(s)" in captured.err
+    with pytest.raises(DataError, match="img1.png"):  # training and testing refuse it before any work
+        load_dataset(d, split="train")

@@ -214,3 +214,30 @@ def test_table_uses_the_packaged_paper_rows():
                                                           "iou": 70.34, "pd": 94.68}
     assert paper_numbers("msdanet", "original", "sirst3")["fa"] == 12.53
     assert paper_numbers("acm", "fdep", "synthetic") is None
+
+
+def test_row_stopped_by_a_signal_is_interrupted_not_done(tmp_path, monkeypatch, capsys):
+    """`fdep train` stopped by SIGTERM exits 143 (tests/training/test_stop_signals.py): the sweep records the
+    row as interrupted (its last.ckpt resumes it next time), runs no test for it and stops there."""
+    import fdep.tools.sweep as sweep
+
+    cfgs = tmp_path / "cfg" / "tiny"
+    write_config(cfgs, "acm_original", "acm")
+    write_config(cfgs, "mlclnet_original", "mlclnet")
+    calls = []
+
+    def stopped_train(args, log):
+        calls.append(args[0])
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("fdep train: error: stopped by SIGTERM after 3 of 400 epoch(s)\n")
+        return 143
+
+    monkeypatch.setattr(sweep, "_cli", stopped_train)
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(cfgs), "--out", str(out), "--data-root", str(tmp_path)]) == 143
+    text = capsys.readouterr().out
+    assert calls == ["train"]  # no test of the stopped row, no next row
+    assert "0/2 rows finished" in text and "row tiny/acm_original interrupted in train (exit 143)" in text
+    status = json.loads((out / "tiny" / "acm_original" / "sweep_row.json").read_text())
+    assert status["stage"] == "interrupted" and status["exit_code"] == 143
+    assert "| tiny/acm_original | interrupted |" in (out / "results.md").read_text()

@@ -201,3 +201,42 @@ def test_data_synthetic_of_a_run_without_generated_data_is_one_line(tested, tmp_
                  "--out", str(tmp_path / "t"), "--quiet"]) != 0
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(run / "data" / "synthetic") + " not found" in err
+
+
+def test_killed_test_leaves_nothing_that_blocks_the_rerun(tmp_path):
+    """kill -9 in the middle of `fdep test`: its float maps are in a work folder beside OUT, which the next
+    test of OUT removes (it used to be OUT/.float-maps.*, which made the rerun refuse a non-empty OUT)."""
+    import signal
+    import time
+
+    from fdep.data import generate_synthetic
+    from tests.run_helpers import fdep_subprocess
+
+    data = generate_synthetic(tmp_path / "d", n=60, size=192, seed=1, name="mid")
+    out = tmp_path / "res" / "t"
+    args = ["test", "--model", "mpcm", "--data", str(data), "--out", str(out), "--quiet"]
+    p = fdep_subprocess(args, background=True)
+    try:
+        deadline, work = time.monotonic() + 120, []
+        while not work and time.monotonic() < deadline and p.poll() is None:
+            work = list((tmp_path / "res").glob(".t.*.tmp/.float-maps/*.npy")) if (tmp_path / "res").is_dir() else []
+            time.sleep(0.005)
+        assert work, "the test finished before it could be killed: " + p.stdout.read()[-2000:]
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=30)
+    finally:
+        p.kill()
+    assert not out.exists()  # nothing half-done at OUT
+    assert list((tmp_path / "res").glob(".t.*.tmp"))  # the killed run's work folder, for the next run to remove
+    r = fdep_subprocess(args)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["t"]
+    assert (out / "results.json").is_file() and not list(out.glob(".float-maps*"))
+
+
+def test_float_maps_left_in_out_by_an_earlier_version_do_not_block_the_rerun(tiny_data, tmp_path):
+    out = tmp_path / "t"
+    (out / ".float-maps.abc123").mkdir(parents=True)
+    (out / ".float-maps.abc123" / "0_p.npy").write_bytes(b"x" * 100)
+    assert main(["test", "--model", "mpcm", "--data", str(tiny_data), "--out", str(out), "--quiet"]) == 0
+    assert (out / "results.json").is_file() and not list(out.glob(".float-maps*"))

@@ -36,8 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tools.export import run_export
+    from ..tools.export import check_export_outputs, run_export
 
+    check_export_outputs(args.onnx, args.torchscript, overwrite=args.overwrite)  # before the Hub folder is written
     if args.hub:
         from ..tools.hub_export import export_hub
 

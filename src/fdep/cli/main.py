@@ -9,6 +9,7 @@ line and exit non-zero; bugs keep their traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -30,6 +31,10 @@ COMMANDS: tuple[str, ...] = (
     "data_cmd",
     "vfm_cmd",
 )
+
+
+#: errors of a write that the user, not fdep, must fix: disk full, quota exceeded, file too large, read-only
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"fdep {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a write the command does not name itself: still one line, not a traceback
+        if e.errno not in NO_ROOM:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"fdep {args.command}: error: {where}cannot write ({e.strerror or e})", file=sys.stderr)
+        return 1
     return int(code or 0)
 
 

@@ -59,10 +59,15 @@ def run(args: argparse.Namespace) -> int:
     slurm = SlurmOptions(partition=args.partition, gpus_per_job=args.gpus_per_job, nodes=args.nodes,
                          cpus_per_task=args.cpus_per_task, time_min=args.time, concurrency=args.concurrency)
     summary = run_sweep(rows, args.out, launcher=args.launcher, slurm=slurm)
-    done = len(rows) - len(summary["failed"])
+    done = sum(o["outcome"] in ("done", "resumed", "skipped") for o in summary["outcomes"])
     print(f"fdep sweep: {done}/{len(rows)} rows finished; table {summary['markdown']}"
           + (f", report {summary['html']}" if summary.get("html") else ""))
     for f in summary["failed"]:
         print(f"fdep sweep: row {f['row']} failed" + (f" in {f['stage']}" if f.get("stage") else "")
               + (f": {f['error']}" if f.get("error") else "") + f"; log {f['log']}")
+    for f in summary.get("interrupted", []):
+        print(f"fdep sweep: row {f['row']} interrupted in {f['stage']} (exit {f['exit_code']}); rerun this sweep to "
+              f"resume it; log {f['log']}")
+    if summary.get("interrupted"):
+        return int(summary["interrupted"][0]["exit_code"]) if summary["interrupted"][0]["exit_code"] > 0 else 130
     return 1 if summary["failed"] else 0

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..errors import DataError, InputError, OutputExistsError
-from ..fileio import atomic_write, orphaned, owner_tag, write_json
+from ..fileio import atomic_write, check_output_folder, owner_tag, remove_orphaned, write_json
 from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, binarize_mask, image_size, read_mask_values
 from .layout import SPLITS, write_split_file
 from .registry import KnownDataset, get_known, normalise_name, packaged_split
@@ -145,25 +145,7 @@ def _safe_extract(archive: Path, out: Path, progress: bool, max_bytes: float = M
 
 def remove_orphans(root: Path, name: str, log: Log) -> int:
     """Delete temporaries (``.NAME.HOST.PID.*.tmp`` folders, ``.download`` files) of killed runs on this machine."""
-    if not root.is_dir():
-        return 0
-    n, size = 0, 0
-    for p in [*root.glob(f".{name}.*.tmp"), *root.glob(f".{name}.*.download")]:
-        if not orphaned(p.name):
-            continue
-        try:
-            if p.is_dir():
-                size += sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-                shutil.rmtree(p)
-            else:
-                size += p.stat().st_size
-                p.unlink()
-            n += 1
-        except OSError:
-            continue
-    if n:
-        log(f"removed {n} temporary file(s)/folder(s) ({size / 1e6:.0f} MB) left by an interrupted run in {root}")
-    return n
+    return remove_orphaned(root, (f".{name}.*.tmp", f".{name}.*.download"), log)
 
 
 def _candidate_pairs(tree: Path, known: KnownDataset) -> list[tuple[Path, Path]]:
@@ -278,6 +260,7 @@ def prepare(
     dest = root / known.name
     if not source.exists():
         raise InputError(f"{source}: file or folder not found")
+    check_output_folder(root)  # before hashing or unpacking anything
     digest = None
     if source.is_file():
         digest = _digest or sha256_file(source, progress)

@@ -28,7 +28,7 @@ import scipy.fft
 import scipy.special
 
 from ..errors import InputError, OutputExistsError
-from ..fileio import default_mode, write_json
+from ..fileio import check_output_folder, default_mode, write_json
 from .dataset import split_train_val
 from .layout import write_split_file
 from .stats import STATS_FILE, ids_digest
@@ -206,6 +206,7 @@ def generate_synthetic(out_root, n: int = 500, size: int = 256, seed: int = 0, n
     dest = out_root / name
     if dest.exists():
         raise OutputExistsError(f"{dest} already exists; choose another --out or name")
+    check_output_folder(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out_root))
     try:

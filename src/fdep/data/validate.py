@@ -5,8 +5,9 @@ ids listed in a split without files, an id in two splits). Warnings describe
 data fdep can still use as documented: masks with values other than 0/255
 (binarised at > 127) and masks with no target pixel.
 
-Image sizes come from file headers (no decoding); masks are decoded because
-their values must be checked.
+Every image and mask is decoded in full: a PNG truncated behind an intact header
+has the right size and would otherwise fail only when training reaches it
+(benchmarks/bench_data_check.py measures the cost; docs/data.md has the figure).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def check_files(layout: Layout, ids: Iterable[str], orphans: bool = True) -> lis
         if img_p is None or mask_p is None:
             continue  # reported by the split or orphan checks
         try:
-            isize = image_size(img_p)
+            isize = image_size(img_p, decode=True)
         except InputError as e:
             problems.append(_err("unreadable", str(e)))
             isize = None

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ..errors import InputError, ModelError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, check_output_file
 
 EXPORTERS = ("auto", "dynamo", "legacy")
 DEFAULT_OPSET = 18
@@ -260,6 +260,17 @@ def load_for_export(checkpoint: str | os.PathLike,
     return inference_network(model, meta), dict(meta)
 
 
+def check_export_outputs(*files: str | os.PathLike | None, overwrite: bool = False) -> None:
+    """Every output file can be written (see :func:`fdep.fileio.check_output_file`): checked before the network
+    is loaded and before any exporter runs, so a bad second path does not cost the first export."""
+    from ..errors import OutputExistsError
+
+    for p in (f for f in files if f is not None):
+        if Path(p).exists() and not overwrite and not Path(p).is_dir():
+            raise OutputExistsError(f"{p} already exists; use --overwrite or another file name")
+        check_output_file(p, replace=overwrite)
+
+
 def run_export(
     checkpoint: str | os.PathLike,
     onnx: str | os.PathLike | None = None,
@@ -273,16 +284,9 @@ def run_export(
     vfm_weights: str | None = None,
 ) -> list[dict[str, Any]]:
     """``fdep export``: write the requested formats (each verified); returns one summary per file."""
-    from ..errors import OutputExistsError
-
-    targets = [p for p in (onnx, torchscript) if p is not None]
-    if not targets:
+    if onnx is None and torchscript is None:
         raise InputError("nothing to export: give --onnx FILE and/or --torchscript FILE")
-    for p in targets:
-        if Path(p).exists() and not overwrite:
-            raise OutputExistsError(f"{p} already exists; use --overwrite or another file name")
-        if Path(p).is_dir():
-            raise OutputExistsError(f"{p} is a folder; give a file name")
+    check_export_outputs(onnx, torchscript, overwrite=overwrite)
     net, meta = load_for_export(checkpoint, vfm_weights)
     summaries = []
     if onnx is not None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, OutputExistsError
+from ..fileio import check_output_folder
 
 #: licences of the training data, by dataset name (what a model card must carry on)
 DATA_LICENCES = {
@@ -123,6 +124,7 @@ def export_hub(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, overwr
         raise OutputExistsError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite, or another folder)")
+    check_output_folder(out)
     net, meta = load_for_export(src)
     if meta.get("variant") == "fdep-main":
         raise InputError(f"{src}: variant fdep-main runs the VFM at inference; only original/fdep networks export "

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, OutputExistsError
-from ..fileio import atomic_write, write_json
+from ..fileio import atomic_write, check_output_folder, write_json
 from ..imageio import IMAGE_SUFFIXES, read_image, write_image_png, write_mask_png, write_prob_png16
 from .inference import Predictor, classical_predictor, load_predictor
 from .overlay import prediction_overlay
@@ -69,6 +69,7 @@ def output_paths(images: list[Path], out: Path, overlay: bool) -> dict[Path, dic
 def _check_outputs(out: Path, plan: dict[Path, dict[str, Path]], overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out}: --out must be a folder, but a file of that name exists")
+    check_output_folder(out)
     if overwrite:
         return
     targets = [out / "targets.csv", out / "targets.json"]

@@ -11,7 +11,9 @@ restartable by construction:
 * otherwise a fresh ``fdep train``.
 
 Each stage runs as a child process ``python -m fdep.cli.main ...`` whose output goes to
-``SWEEP/logs/<row>.log``; a failed row is recorded with that log's path and the other rows go on.
+``SWEEP/logs/<row>.log``; a failed row is recorded with that log's path and the other rows go on. A
+stage stopped by SIGTERM/SIGINT (exit 143/130) is recorded as ``interrupted`` and the local launcher
+stops there; the next sweep resumes that row.
 Launchers: ``local`` runs rows one after another on this machine; ``slurm`` submits each row as a
 Slurm job through submitit (``debug``/``local`` are submitit's in-process and local-subprocess
 executors, used by the tests and for trying a sweep without a cluster). Jobs that time out or are
@@ -213,7 +215,20 @@ def _cli(args: list[str], log: Path) -> int:
     with open(log, "a") as f:
         f.write(f"\n$ fdep {' '.join(args)}\n")
         f.flush()
-        return subprocess.call([sys.executable, "-m", "fdep.cli.main", *args], stdout=f, stderr=subprocess.STDOUT)
+        child = subprocess.Popen([sys.executable, "-m", "fdep.cli.main", *args], stdout=f, stderr=subprocess.STDOUT)
+        try:
+            return child.wait()
+        except KeyboardInterrupt:  # Ctrl-C reaches the child too: let it stop cleanly and say so in the log
+            try:
+                return child.wait(timeout=120)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a child that does not stop
+                child.kill()
+                raise
+
+
+def stopped_by_signal(code: int) -> bool:
+    """Whether a stage's exit status says it was stopped (fdep's 130/143, or killed by SIGINT/SIGTERM)."""
+    return code in (130, 143, -2, -15)
 
 
 def train_args(row: Row, resume: bool) -> list[str]:
@@ -253,6 +268,9 @@ def run_row(row: Row, log_dir: str | os.PathLike) -> dict[str, Any]:
         code = _cli(train_args(row, resume=state == "partial"), log)
         if rank != 0:
             return {"row": row.name, "outcome": "worker", "exit_code": code, "log": str(log)}
+        if stopped_by_signal(code):  # resumed by the next sweep (its last.ckpt is kept)
+            write_status(row, stage="interrupted", interrupted_stage="train", exit_code=code, log=str(log))
+            return {"row": row.name, "outcome": "interrupted", "stage": "train", "exit_code": code, "log": str(log)}
         if code != 0:
             write_status(row, stage="failed", failed_stage="train", exit_code=code, log=str(log))
             return {"row": row.name, "outcome": "failed", "stage": "train", "log": str(log)}
@@ -260,6 +278,9 @@ def run_row(row: Row, log_dir: str | os.PathLike) -> dict[str, Any]:
         return {"row": row.name, "outcome": "worker", "log": str(log)}
     write_status(row, stage="trained", log=str(log))
     code = _cli(test_args(row), log)
+    if stopped_by_signal(code):
+        write_status(row, stage="interrupted", interrupted_stage="test", exit_code=code, log=str(log))
+        return {"row": row.name, "outcome": "interrupted", "stage": "test", "exit_code": code, "log": str(log)}
     if code != 0:
         write_status(row, stage="failed", failed_stage="test", exit_code=code, log=str(log))
         return {"row": row.name, "outcome": "failed", "stage": "test", "log": str(log)}
@@ -348,12 +369,16 @@ def run_sweep(rows: list[Row], sweep_dir: str | os.PathLike, launcher: str = "lo
                  + (f" ({outcome.get('stage', '')} failed; log {outcome['log']})" if outcome["outcome"] == "failed"
                     else ""))
             outcomes.append(outcome)
+            if outcome["outcome"] == "interrupted":  # the user stopped the sweep: the other rows wait for a rerun
+                echo(f"stopped at row {row.name}; rerun the same fdep sweep to resume it")
+                break
     else:
         echo(f"submitting {len(rows)} rows with the {launcher} launcher")
         outcomes = submit_rows(rows, sweep_dir, launcher, slurm or SlurmOptions())
     table = write_results(rows, sweep_dir)
     failed = [o for o in outcomes if o["outcome"] == "failed"]
-    return {"outcomes": outcomes, "failed": failed, **table}
+    interrupted = [o for o in outcomes if o["outcome"] == "interrupted"]
+    return {"outcomes": outcomes, "failed": failed, "interrupted": interrupted, **table}
 
 
 def row_state_label(row: Row) -> str:

@@ -13,10 +13,13 @@ comparison under "paper" (see :mod:`fdep.tools.papercmp`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,15 @@ import torch
 from torch import nn
 
 from ..errors import InputError, OutputExistsError, WeightsError
-from ..fileio import move_aside, write_json
+from ..fileio import (
+    check_output_folder,
+    default_mode,
+    move_aside,
+    owner_tag,
+    remove_orphaned,
+    write_failure,
+    write_json,
+)
 
 log = logging.getLogger("fdep.tools")
 
@@ -86,12 +97,13 @@ def run_test(
     from ..data import load_dataset
     from ..imageio import write_prob_png16
     from ..metrics.functional import evaluate_loader
-    from ..models import count_parameters
 
     run_dir: Path | None = None  # the training run the weights come from, where known
     if (checkpoint is None) == (model is None):
         raise InputError("give either --checkpoint (trained weights) or --model (a classical method), not both "
                          "or neither")
+    if out is not None:  # before any work; a default --out is checked once the checkpoint names it
+        check_output_folder(out)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if model is not None:
@@ -133,16 +145,13 @@ def run_test(
         run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
         if out is None:
             out = run_dir / f"test_{split}"
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out}: exists and is not a folder")
+    out = check_output_folder(out)
+    remove_legacy_spills(out)
     earlier = out.is_dir() and any(out.iterdir())
     if earlier and not overwrite:
         raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite to move it aside, or another --out)")
     data = resolve_data(data, run_dir)
     ds = load_dataset(data, split=split)
-    if earlier:  # nothing of an earlier test (e.g. its preds/) may sit beside the new results
-        log.info("--overwrite: the earlier contents of %s were moved to %s", out, move_aside(out))
     if isinstance(model, nn.Module):  # an ONNX graph runs where its predictor put it
         model = model.to(device)
     # padding as the run validated: the authors' protocol pads the raw image with black (val_pad, docs/training.md)
@@ -155,9 +164,10 @@ def run_test(
         from tqdm import tqdm
 
         iterator = tqdm(iterator, desc=f"test {split}", unit="img", leave=False)
-    out.mkdir(parents=True, exist_ok=True)
     raw = meta.get("variant") == "classical"
-    with tempfile.TemporaryDirectory(prefix=".float-maps.", dir=out) as spill:
+    with results_work_folder(out, overwrite=earlier) as work:
+        spill = work / ".float-maps"
+        spill.mkdir()
         for i in iterator:
             if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
                 image, mask = ds.load(i)
@@ -178,16 +188,36 @@ def run_test(
             if not np.isfinite(p).all():
                 raise WeightsError(f"{source}: the network produced NaN/inf probabilities on image "
                                     f"{item['id']!r} (diverged weights?)")
-            np.save(Path(spill) / f"{i}_p.npy", p)
-            np.save(Path(spill) / f"{i}_g.npy", item["mask"][0].numpy() > 0.5)
+            np.save(spill / f"{i}_p.npy", p)
+            np.save(spill / f"{i}_g.npy", item["mask"][0].numpy() > 0.5)
             if save_preds:
-                write_prob_png16(out / "preds" / f"{item['id']}.png", p)
+                write_prob_png16(work / "preds" / f"{item['id']}.png", p)
 
         def load(i: int) -> tuple[np.ndarray, np.ndarray]:
-            return np.load(Path(spill) / f"{i}_p.npy"), np.load(Path(spill) / f"{i}_g.npy")
+            return np.load(spill / f"{i}_p.npy"), np.load(spill / f"{i}_g.npy")
 
         res = evaluate_loader(len(ds), load, curves=True)
-    curves = res.pop("curves", None)
+        shutil.rmtree(spill)
+        curves = res.pop("curves", None)
+        results = _results(res, model, meta, times, device, data, ds, split, checkpoint)
+        if raw:
+            results["kind"] = "classical"
+            results["method_params"] = meta.get("params", {})
+        from .papercmp import paper_comparison
+
+        results["paper"] = paper_comparison(results)
+        write_json(work / "results.json", results)
+        if curves is not None:
+            save_curves(work / "curves.npz", curves)
+    log.info("test results in %s", out)
+    return results
+
+
+def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times: list[float], device: str,
+             data: str, ds: Any, split: str, checkpoint: Any) -> dict[str, Any]:
+    """results.json: the scores, then what was tested and how."""
+    from ..models import count_parameters
+
     res = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()}
     vfm = getattr(model, "vfm", None)
     vfm_ids = {id(p) for p in vfm.parameters()} if vfm is not None else set()
@@ -214,16 +244,6 @@ def run_test(
         "scored_on": "float32 probabilities (preds/*.png are rounded to 1/65535)",
         "train_config": meta.get("config"),
     }
-    if raw:
-        results["kind"] = "classical"
-        results["method_params"] = meta.get("params", {})
-    from .papercmp import paper_comparison
-
-    results["paper"] = paper_comparison(results)
-    write_json(out / "results.json", results)
-    if curves is not None:
-        save_curves(out / "curves.npz", curves)
-    log.info("test results in %s", out)
     return results
 
 
@@ -248,6 +268,46 @@ def onnx_weights(path: str | os.PathLike) -> int:
 
     graph = onnx.load(str(path), load_external_data=False).graph
     return int(sum(np.prod(t.dims, dtype=np.int64) for t in graph.initializer))
+
+
+def remove_legacy_spills(out: Path) -> int:
+    """Delete ``OUT/.float-maps.*`` folders: float maps of a test killed under fdep <= 0.x, which spilled into
+    OUT itself (no run writes there any more: maps now spill into the work folder beside OUT)."""
+    n = 0
+    for p in out.glob(".float-maps.*") if out.is_dir() else ():
+        with contextlib.suppress(OSError):
+            shutil.rmtree(p)
+            n += 1
+    if n:
+        log.info("%s: removed %d folder(s) of float maps left by an interrupted fdep test", out, n)
+    return n
+
+
+@contextlib.contextmanager
+def results_work_folder(out: Path, overwrite: bool) -> Iterator[Path]:
+    """A fresh folder beside ``out`` (``.OUT.HOST.PID.*.tmp``) that becomes ``out`` only when the test succeeds.
+
+    A failed or interrupted test leaves ``out`` as it was (earlier results included: ``overwrite`` moves
+    them aside only once the new ones are complete), and its work folder is removed; one killed with
+    SIGKILL leaves the folder behind, and the next test of the same ``out`` removes it. A failed write
+    (disk full, ...) is one :class:`OutputError` naming ``out``.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_orphaned(out.parent, (f".{out.name}.*.tmp",), log.info)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.{owner_tag()}.", suffix=".tmp", dir=out.parent))
+    try:
+        os.chmod(work, default_mode(directory=True))  # mkdtemp makes it 0700; it becomes OUT
+        try:
+            yield work
+        except OSError as e:
+            raise write_failure(out, e) from None
+        if overwrite and out.exists():
+            log.info("--overwrite: the earlier contents of %s were moved to %s", out, move_aside(out))
+        elif out.is_dir():
+            out.rmdir()  # empty (checked before any work)
+        os.rename(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _jsonable(v: Any) -> Any:

@@ -11,8 +11,8 @@ the previous complete checkpoint or the new complete one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch import nn
 
 from ..errors import ModelError, WeightsError
-from ..fileio import load_failure_reason, usual_mode
+from ..fileio import atomic_write, load_failure_reason, write_failure
 from .config import TrainConfig
 
 #: SAMF form of checkpoints written before the form was recorded (fdep.framework.samf.LEGACY_SAMF_FORM)
@@ -33,19 +33,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
+        try:  # a temporary beside path, fsynced, given the usual permissions and renamed onto path
+            with atomic_write(path, "wb") as f:
                 torch.save(checkpoint, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, usual_mode(path))  # mkstemp creates 0600; give the usual permissions
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        except RuntimeError as e:  # torch's writer reports a full disk as "[enforce fail at inline_container.cc...]"
+            if "PytorchStreamWriter" not in str(e) and "write failed" not in str(e):
+                raise
+            raise write_failure(path, OSError(errno.ENOSPC, f"{_writer_failure(e)}; is the disk full?")) from None
         with contextlib.suppress(OSError):  # make the rename itself durable
             dfd = os.open(path.parent, os.O_RDONLY)
             try:
@@ -55,6 +49,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
         return read_checkpoint(path, map_location=map_location or "cpu")
+
+
+def _writer_failure(e: RuntimeError) -> str:
+    """torch's file-writer error without its C++ source location: "PytorchStreamWriter failed writing ..."."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else "write failed"
+    return text.split("] ", 1)[-1].lstrip(". ").strip() or text
 
 
 def remove_stale_temporaries(ckpt_dir: str | os.PathLike) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
@@ -182,6 +183,10 @@ class TrainConfig:
                              ("val_precision", VAL_PRECISIONS), ("init", INITS), ("precision", PRECISIONS)):
             if getattr(self, key) not in choices:
                 raise bad(key, f"{getattr(self, key)!r} is not one of {', '.join(choices)}")
+        for f in fields(self):  # nan/inf pass every comparison below unnoticed (nan < 0 is False)
+            v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise bad(f.name, f"must be a finite number, got {v}")
         for key in ("epochs", "batch_size", "crop", "val_every", "val_batch_size", "num_nodes",
                     "synthetic_n", "synthetic_size", "log_every", "in_chans", "select_from"):
             if getattr(self, key) < 1:

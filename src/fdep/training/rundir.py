@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, OutputExistsError, WeightsError
-from ..fileio import FolderLock, atomic_write, move_aside
+from ..fileio import FolderLock, atomic_write, check_output_folder, move_aside, write_failure
 from .config import TrainConfig
 
 log = logging.getLogger("fdep.training")
@@ -119,8 +119,9 @@ def _check_move_aside(cfg: TrainConfig, out: Path, resume: str | os.PathLike | N
 class RunDir:
     """An open run directory: its path and the lock held on it while fdep writes there."""
 
-    def __init__(self, path: Path, lock: FolderLock, moved_aside: Path | None = None) -> None:
-        self.path, self.lock, self.moved_aside = path, lock, moved_aside
+    def __init__(self, path: Path, lock: FolderLock, moved_aside: Path | None = None,
+                 continuing: bool = False) -> None:
+        self.path, self.lock, self.moved_aside, self.continuing = path, lock, moved_aside, continuing
 
     def close(self) -> None:
         self.lock.release()
@@ -136,9 +137,7 @@ def open_run_dir(cfg: TrainConfig, overwrite: bool, resume: str | os.PathLike | 
     """
     if not cfg.out:
         raise ConfigError("no output directory given: set out (--out RUN_DIR)")
-    out = Path(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out}: exists and is not a directory")
+    out = check_output_folder(cfg.out)
     continuing = continues_in_place(resume, out)
     if continuing and overwrite:
         raise ConfigError(f"--overwrite and --resume {out} contradict each other: resuming continues the run in "
@@ -165,10 +164,27 @@ def open_run_dir(cfg: TrainConfig, overwrite: bool, resume: str | os.PathLike | 
             log.info("--overwrite: the earlier contents of %s were moved to %s", out, moved)
         elif continuing:
             remove_leftovers(out)
-        return RunDir(out, lock, moved)
+        return RunDir(out, lock, moved, continuing)
     except BaseException:
         lock.release()
         raise
+
+
+def discard_if_unstarted(run: RunDir) -> bool:
+    """After a run that failed (or was stopped) before its first checkpoint, in a directory it started
+    empty: remove what it wrote (config.yaml, logs), so that nothing blocks the corrected rerun.
+
+    A continued run (``--resume`` in place) and a run with any checkpoint keep everything.
+    """
+    if run.continuing or any((run.path / "checkpoints").glob("*.ckpt")):
+        return False
+    written = [p for p in run.path.iterdir() if p.name != FolderLock.NAME]
+    for p in written:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    if written:
+        log.info("%s: the run stopped before its first checkpoint; removed what it had written", run.path)
+    return bool(written)
 
 
 def restore_if_untouched(run: RunDir) -> bool:
@@ -261,6 +277,12 @@ def history_csv_logger(save_dir: Path) -> Any:
                     if header != sorted(header):  # appended rows follow the sorted header
                         self._rewrite_with_new_header(sorted(header))
                     self.metrics_keys = sorted(header)
+
+        def save(self) -> None:  # a full disk named with the file, not as a traceback from inside Lightning
+            try:
+                super().save()
+            except OSError as e:
+                raise write_failure(self.metrics_file_path, e) from None
 
         def _rewrite_with_new_header(self, fieldnames: list[str]) -> None:
             path = Path(self.metrics_file_path)

@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, FdepError
+from ..errors import ConfigError, FdepError, RunInterrupted
+from ..fileio import check_output_folder
 from .config import TrainConfig, save_yaml
+from .stopping import StopRequest
 
 log = logging.getLogger("fdep.training")
 
@@ -38,23 +40,55 @@ def is_launched_child() -> bool:
 def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) -> Path:
     """Train per ``cfg``; ``resume``: checkpoint to continue from. Returns the run directory.
 
-    A run that fails before writing anything leaves no empty run directory behind (only a
-    directory this call created, and only while it is still empty, is removed). RUN_DIR is locked
-    while training runs; see :func:`fdep.training.rundir.open_run_dir` for ``overwrite``/``resume``.
+    Settings this machine cannot run and an unusable ``out`` are refused before anything is written. A run
+    that fails before its first checkpoint leaves nothing behind (what it wrote is removed, and a directory
+    this call created). SIGTERM/SIGINT stop the run as :class:`fdep.errors.RunInterrupted` (see
+    :mod:`fdep.training.stopping`). RUN_DIR is locked while training runs; see
+    :func:`fdep.training.rundir.open_run_dir` for ``overwrite``/``resume``.
     """
     from ..models import get_model_factory
 
-    if getattr(get_model_factory(cfg.model), "kind", "learned") == "classical":  # before any output or data work
+    factory = get_model_factory(cfg.model)
+    if getattr(factory, "kind", "learned") == "classical":  # before any output or data work
         raise ConfigError(f"model: {cfg.model!r} is a classical method and has nothing to train; run it with "
                           f"`fdep test --model {cfg.model}` or `fdep predict --model {cfg.model}`")
+    multiple = int(getattr(factory, "size_multiple", 1))
+    if cfg.crop % multiple:  # training crops are not padded: the network would refuse the first batch
+        lower = cfg.crop // multiple * multiple
+        raise ConfigError(f"crop: {cfg.crop} is not a multiple of {multiple}, which {cfg.model} needs; use a crop "
+                          f"that is a multiple of {multiple} (e.g. {max(lower, multiple)} or {lower + multiple})")
+    check_hardware(cfg)
     out = Path(cfg.out) if cfg.out else None
+    if out is not None:
+        check_output_folder(out)
     created = out is not None and not out.exists()
+    stop = StopRequest()
+    with stop.installed():
+        try:
+            return _train(cfg, resume, overwrite)
+        except BaseException:
+            if created and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+            if stop.signum is not None:
+                raise stopped_error(cfg, out, stop) from None
+            raise
+
+
+def stopped_error(cfg: TrainConfig, out: Path | None, stop: StopRequest) -> RunInterrupted:
+    """The one line of a run stopped by a signal: how far it got, what is kept, how to go on."""
+    from .checkpoint import finished_epochs, read_checkpoint
+
+    last = out / "checkpoints" / "last.ckpt" if out is not None else None
+    if last is None or not last.is_file():
+        where = f" (run directory {out})" if out is not None and out.exists() else ""
+        return RunInterrupted(f"stopped by {stop.name} before the first epoch finished; nothing to resume{where}",
+                              stop.signum)
     try:
-        return _train(cfg, resume, overwrite)
-    except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
-        raise
+        done = f"after {finished_epochs(read_checkpoint(last))} of {cfg.epochs} epoch(s)"
+    except FdepError:  # pragma: no cover - last.ckpt is written atomically
+        done = "during training"
+    return RunInterrupted(f"stopped by {stop.name} {done}; {last} is kept; continue with: fdep train --resume {out}",
+                          stop.signum)
 
 
 def _same_dir(a: Path, b: Path) -> bool:
@@ -62,7 +96,7 @@ def _same_dir(a: Path, b: Path) -> bool:
 
 
 def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
-    from .rundir import open_run_dir, restore_if_untouched
+    from .rundir import discard_if_unstarted, open_run_dir, restore_if_untouched
 
     check_combination(cfg)
     precision = effective_precision(cfg)
@@ -80,8 +114,10 @@ def _train(cfg: TrainConfig, resume: str | None, overwrite: bool) -> Path:
     try:
         return _fit(cfg, resume, rank0)
     except BaseException:
-        if run is not None and run.moved_aside is not None:
-            restore_if_untouched(run)
+        if run is not None:
+            discard_if_unstarted(run)
+            if run.moved_aside is not None:
+                restore_if_untouched(run)
         raise
     finally:
         if run is not None:
@@ -145,7 +181,7 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
         n = sum(p.numel() for p in module.parameters() if p.requires_grad)
         log.info("training %s (%s): %.2f M trainable parameters, %d DataLoader worker(s)%s", cfg.model, cfg.variant,
                  n / 1e6, dm.workers(), " (auto)" if cfg.num_workers is None else "")
-    with quiet_lightning():
+    with quiet_lightning(), trainer_arguments_checked():
         trainer = L.Trainer(
             max_epochs=cfg.epochs,
             accelerator=cfg.accelerator,
@@ -166,10 +202,13 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
             enable_model_summary=False,  # fdep logs its own one-line summary above
             default_root_dir=str(out),
         )
+    with quiet_lightning():
         try:
             trainer.fit(module, datamodule=dm, ckpt_path=str(resume) if resume else None)
         except torch.OutOfMemoryError:
             raise ConfigError(out_of_memory_message(cfg)) from None
+        except FdepError as e:
+            raise worker_error_line(e) from None
         except RuntimeError as e:
             if "out of memory" in str(e).lower() or "can't allocate memory" in str(e).lower():
                 raise ConfigError(out_of_memory_message(cfg)) from None
@@ -222,6 +261,63 @@ def effective_precision(cfg: TrainConfig) -> str:
     if cfg.precision.startswith("16") and not uses_cuda(cfg):
         return "32-true"
     return cfg.precision
+
+
+def check_hardware(cfg: TrainConfig) -> None:
+    """Refuse, before anything is written, an accelerator, strategy or device count this machine cannot run."""
+    import torch
+    from lightning.pytorch.accelerators import AcceleratorRegistry
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    acc = cfg.accelerator.lower()
+    known = sorted({"auto", "gpu", *AcceleratorRegistry.available_accelerators()})
+    if acc not in known:
+        raise ConfigError(f"accelerator: {cfg.accelerator!r} is not one of {', '.join(known)}")
+    if acc in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"accelerator: {cfg.accelerator!r} asks for a CUDA GPU, but PyTorch sees none "
+                          f"(torch.cuda.is_available() is False); use --accelerator cpu, or auto")
+    strategies = sorted({"auto", *StrategyRegistry.available_strategies()})
+    if cfg.strategy not in strategies:
+        raise ConfigError(f"strategy: {cfg.strategy!r} is not one of {', '.join(strategies)}")
+    n = _device_count(cfg.devices)
+    if uses_cuda(cfg):
+        have, what = torch.cuda.device_count(), "CUDA GPU(s)"
+    elif acc in ("cpu", "auto"):  # (not the affinity mask: importing torch's OpenMP can pin this thread to one core)
+        have, what = os.cpu_count() or 1, "CPU core(s) (one training process each)"
+    else:
+        return
+    if n is not None and n > have:
+        raise ConfigError(f"devices: {cfg.devices!r} asks for {n} devices, but this machine has {have} {what}")
+
+
+def _device_count(devices: str) -> int | None:
+    """Devices a ``devices`` setting asks for: N, or the ids "0,1" (None: auto/-1, decided by Lightning)."""
+    text = devices.strip()
+    if text.lower() == "auto" or text == "-1":
+        return None
+    try:
+        if "," in text or text.startswith("["):
+            ids = [int(v) for v in text.strip("[]").split(",") if v.strip()]
+            return max(ids) + 1 if ids else None
+        n = int(text)
+    except ValueError:
+        raise ConfigError(f"devices: cannot use {devices!r} (give a number, a list of ids such as 0,1, or auto)") \
+            from None
+    if n < 1 and n != -1:
+        raise ConfigError(f"devices: must be >= 1 (or -1/auto for all), got {devices!r}")
+    return n
+
+
+@contextlib.contextmanager
+def trainer_arguments_checked() -> Iterator[None]:
+    """Lightning's refusals of Trainer arguments fdep does not check itself, as one-line ConfigErrors."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        yield
+    except (MisconfigurationException, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"accelerator/devices/strategy/precision: {first}") from None
 
 
 def check_combination(cfg: TrainConfig) -> None:
@@ -283,6 +379,19 @@ def quiet_lightning() -> Iterator[None]:
         finally:
             for lg, level in zip(loggers, levels, strict=True):
                 lg.setLevel(level)
+
+
+def worker_error_line(e: FdepError) -> FdepError:
+    """``e`` itself, or, when a DataLoader worker raised it (PyTorch re-raises it in the main process with
+    the worker's whole traceback as its message), the same error with the original one-line message."""
+    text = str(e).strip()
+    if not (text.startswith("Caught ") and "Original Traceback" in text):
+        return e
+    last = text.splitlines()[-1]
+    for prefix in (f"{type(e).__module__}.{type(e).__name__}: ", f"{type(e).__name__}: "):
+        if last.startswith(prefix):
+            return type(e)(last[len(prefix):])
+    return type(e)(last)
 
 
 def out_of_memory_message(cfg: TrainConfig) -> str:
