@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_path, check_output_file, write_json
+from .options import add_overwrite
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="binned HSE-P/AUC with this many score bins (bounded memory); default exact")
     p.add_argument("--json", metavar="OUT.json", help="write the scores (fractions) as JSON")
     p.add_argument("--curves", metavar="OUT.npz", help="write the PR/ROC and per-threshold curves")
-    p.add_argument("--force", action="store_true", help="replace existing --json/--curves files")
+    add_overwrite(p, "replace existing --json/--curves files", "--force")
     p.add_argument("--demo", metavar="DIR",
                    help="write a small synthetic prediction/GT example into DIR and evaluate it")
     p.set_defaults(func=run)
@@ -42,10 +41,10 @@ def parse_thresholds(text: str) -> int | list[float]:
         raise ConfigError(f"--thresholds: expected an int or a comma-separated list of floats, got {text!r}") from None
 
 
-def _check_out(path: str | None, force: bool) -> None:
-    """Before any work: ``path`` must be writable as a file (not a folder, not existing unless --force)."""
+def _check_out(path: str | None, overwrite: bool) -> None:
+    """Before any work: ``path`` must be writable as a file (not a folder, not existing unless --overwrite)."""
     if path:
-        check_output_file(path, replace=force, flag="--force")
+        check_output_file(path, replace=overwrite, flag="--overwrite")
 
 
 def format_table(res: dict) -> str:
@@ -70,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         args.pred, args.gt = str(pred_dir), str(gt_dir)
     if not args.pred or not args.gt:
         raise InputError("pass --pred PRED_DIR and --gt GT_DIR (or --demo DIR)")
-    _check_out(args.json, args.force)
-    _check_out(args.curves, args.force)
+    _check_out(args.json, args.overwrite)
+    _check_out(args.curves, args.overwrite)
     thresholds = parse_thresholds(args.thresholds)
     pairing = pair_files(args.pred, args.gt, args.split)
     if pairing.extra_preds:
@@ -95,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, res)
         print(f"scores written to {args.json}")
     if curves is not None:
+        import numpy as np
+
         with atomic_path(args.curves) as tmp, open(tmp, "wb") as f:
             np.savez(f, **{k: np.asarray(v) for k, v in curves.items()})
         print(f"curves written to {args.curves}")

@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole argument tree; imports no torch, lightning or zoo (tests/test_cli_conventions.py)."""
     parser = argparse.ArgumentParser(
         prog="fdep",
         description="Infrared small target detection: FDEP, SIRST model zoo, HSE metrics.",
@@ -51,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if hasattr(args, "threads"):  # a command that computes with torch: threads before torch is imported
+            from ..cpu import configure_threads
+
+            choice = configure_threads(args.threads)
+            if not getattr(args, "quiet", False):
+                print(f"fdep {args.command}: {choice.describe()}", file=sys.stderr)
         code = args.func(args)
     except FdepError as e:
         print(f"fdep {args.command}: error: {e}", file=sys.stderr)

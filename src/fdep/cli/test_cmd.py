@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from .options import add_device, add_quiet, add_threads
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -27,13 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/test_<split>)")
     p.add_argument("--overwrite", action="store_true",
                    help="an existing, non-empty --out is renamed to OUT.old-<time> (nothing deleted) first")
-    p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda, cuda:1 ...")
+    add_device(p)
+    add_threads(p)
     p.add_argument("--weights", help="with --model NAME: a published weight set of that network (e.g. nuaa-sirst; "
                    "fdep models --weights lists them), a folder written by fdep export --hub, or a Hugging Face repo "
                    "id in the local cache")
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p, "no progress bar")
     p.set_defaults(func=run)
 
 

@@ -21,13 +21,13 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, InputError
-from .inference import resolve_device
+
+if TYPE_CHECKING:  # torch is imported by the functions: `fdep benchmark --help` reads VARIANTS without it
+    import torch
+    from torch import nn
 
 VARIANTS = ("original", "fdep-main", "fdep")
 DEFAULT_VFM = "dinov2_vitl14"
@@ -75,6 +75,8 @@ def benchmark(
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Measure every (network, variant); returns one dict per row (see the module docstring)."""
+    import torch
+
     from ..models import is_model, list_models
     from ..models.profile import count_flops
 
@@ -92,6 +94,8 @@ def benchmark(
         raise ConfigError(f"unknown variant(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(VARIANTS)}")
     if size < 32 or repeats < 1:
         raise InputError(f"--size must be >= 32 and --repeats >= 1, got {size} and {repeats}")
+    from .inference import resolve_device
+
     dev = resolve_device(device)
     vfm_module = None
     if any(v != "original" for v in variants):
@@ -141,6 +145,8 @@ def interleaved_latency(nets: dict[str, nn.Module], shape: tuple[int, ...], devi
     Interleaving spreads load changes of a shared machine over all variants alike,
     so their ratios stay meaningful. CUDA is synchronised before and after each call.
     """
+    import torch
+
     x = torch.randn(shape, device=device, generator=torch.Generator(device=device).manual_seed(0))
     times: dict[str, list[float]] = {k: [] for k in nets}
     with torch.inference_mode():

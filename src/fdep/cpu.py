@@ -1,0 +1,177 @@
+"""CPU threads for torch on a shared machine: the free cores, fdep's choice, and the load a timing ran under.
+
+torch starts one intra-op thread per core. When other jobs keep cores busy, each parallel operation
+then waits for its slowest thread, and OpenMP's spinning waiters take CPU from everyone: measured on
+a 2-core machine with one competing job, MPCM ``fdep test`` took 124 s with torch's default threads
+and 4.7 s with one. So every fdep command that computes with torch starts with at most as many
+threads as there are free cores (:func:`choose_threads`; ``--threads`` overrides it, and so does
+``OMP_NUM_THREADS``), and on a shared machine OpenMP is asked to wait passively
+(``OMP_WAIT_POLICY=PASSIVE``), which only works when set before torch is imported
+(:func:`configure_threads` is called by the CLI before any command imports torch).
+
+"Busy" is measured, not guessed from the load average alone: the cores' busy time in
+``/proc/stat`` over a short window, on the cores this process may use, minus this process's own CPU
+time. The 1-minute load average reacts within minutes and counts this process's own recent work;
+it is the fallback where ``/proc/stat`` does not exist, and it is recorded beside a latency.
+A leaf module: imports nothing of fdep but :mod:`fdep.errors`, and torch only when applying threads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+#: seconds of /proc/stat sampling behind a thread choice (the price of each torch command's start-up)
+SAMPLE_S = 0.25
+#: a core counts as free when at least this much of it is idle (noise of a quiet machine stays "free")
+FREE_SLACK = 0.25
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its affinity mask, capped by a cgroup CPU quota (containers)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        cores = os.cpu_count() or 1
+    try:  # cgroup v2: "max 100000" or "<quota> <period>"
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.floor(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) clock ticks since boot summed over this process's cores, from /proc/stat; None without it."""
+    try:
+        cpus = {f"cpu{i}" for i in os.sched_getaffinity(0)}
+        lines = Path("/proc/stat").read_text().splitlines()
+    except (OSError, AttributeError):
+        return None
+    busy = total = 0
+    for line in lines:
+        name, *values = line.split()
+        if name in cpus:
+            v = [int(x) for x in values[:8]]  # user nice system idle iowait irq softirq steal
+            total += sum(v)
+            busy += sum(v) - v[3] - v[4]
+    return (busy, total) if total else None
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes, all cores), or None where the OS has none."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - Windows
+        return None
+
+
+class LoadMeter:
+    """Cores kept busy by other processes while a block runs (this process's own CPU time subtracted).
+
+    ``with LoadMeter() as m: work()`` then ``m.other_busy`` (cores, or None without /proc/stat); the
+    1-minute load average at the end is ``m.load_avg``.
+    """
+
+    def __enter__(self) -> LoadMeter:
+        self.other_busy: float | None = None
+        self.load_avg: float | None = None
+        self._ticks = _cpu_ticks()
+        self._own, self._wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        ticks, own = _cpu_ticks(), time.process_time() - self._own
+        wall = time.perf_counter() - self._wall
+        self.load_avg = load_average()
+        if ticks is None or self._ticks is None or wall <= 0:
+            return
+        busy, total = ticks[0] - self._ticks[0], ticks[1] - self._ticks[1]
+        if total <= 0:
+            return
+        cores = len(os.sched_getaffinity(0))
+        # busy share of the cores' time, in cores, less what this process used itself
+        self.other_busy = max(0.0, busy / total * cores - own / wall)
+
+
+def busy_cores(window: float = SAMPLE_S) -> float | None:
+    """Cores kept busy by other processes now (sampled over ``window`` s); the load average without /proc/stat."""
+    with LoadMeter() as m:
+        time.sleep(window)
+    if m.other_busy is not None:
+        return m.other_busy
+    return m.load_avg
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    """The threads torch runs with, and why (printed by the CLI, recorded by fdep test)."""
+
+    threads: int
+    cores: int
+    busy: float | None  #: cores busy with other work when chosen (None: unknown)
+    source: str  #: "--threads", "OMP_NUM_THREADS" or "free cores"
+
+    def describe(self) -> str:
+        busy = "" if self.busy is None else f", {self.busy:.1f} busy with other work"
+        how = {"free cores": "the free cores; --threads N to override"}.get(self.source, self.source)
+        return f"{self.threads} CPU thread(s) ({self.cores} core(s){busy}; from {how})"
+
+
+def parse_threads(value: str | int | None, what: str = "--threads") -> int | None:
+    """A positive thread count, or None for "auto"/unset; one-line error otherwise."""
+    if value is None or str(value).strip().lower() in ("", "auto"):
+        return None
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ConfigError(f"{what}: expected a positive number of threads or 'auto', got {value!r}")
+    return n
+
+
+def choose_threads(requested: str | int | None = None, window: float = SAMPLE_S) -> ThreadChoice:
+    """Threads for torch: ``requested`` (--threads), else $OMP_NUM_THREADS, else the free cores (at least 1).
+
+    Free cores = usable cores - cores busy with other work, counting a core as free when at least
+    3/4 of it is idle: never more compute threads than free cores.
+    """
+    cores = usable_cores()
+    n = parse_threads(requested)
+    if n is not None:
+        return ThreadChoice(n, cores, None, "--threads")
+    env = parse_threads(os.environ.get("OMP_NUM_THREADS"), what="OMP_NUM_THREADS")
+    if env is not None:
+        return ThreadChoice(env, cores, None, "OMP_NUM_THREADS")
+    busy = busy_cores(window)
+    free = cores if busy is None else cores - busy
+    return ThreadChoice(max(1, min(cores, math.floor(free + FREE_SLACK))), cores, busy, "free cores")
+
+
+def configure_threads(requested: str | int | None = None) -> ThreadChoice:
+    """Choose the threads and apply them: OMP_WAIT_POLICY=PASSIVE on a shared machine (unless set), then torch.
+
+    Call before anything imports torch, or the wait policy has no effect (the thread count still does).
+    """
+    choice = choose_threads(requested)
+    if choice.busy is not None and choice.busy >= FREE_SLACK or choice.threads < choice.cores:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    torch.set_num_threads(choice.threads)
+    return choice
+
+
+def cpu_context() -> dict:
+    """What a CPU timing ran with: torch's threads, the usable cores and OpenMP's wait policy."""
+    import torch
+
+    return {"threads": torch.get_num_threads(), "cores": usable_cores(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default")}
