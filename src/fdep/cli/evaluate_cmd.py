@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="score prediction maps against GT masks (HSE, IoU, nIoU, Pd, Fa, AUC)",
         description="Score probability maps (PNG 8/16-bit or .npy in [0,1], matched to GT masks by file stem). "
-        "Scores print x100, Fa x1e6; --json writes fractions. Definitions: docs/metrics.md.",
+        "Scores print x100, Fa x1e-6; --json writes fractions (Fa a raw ratio). Definitions: docs/metrics.md.",
     )
     p.add_argument("--pred", metavar="PRED_DIR", help="folder of <id>.png / <id>.npy probability maps")
     p.add_argument("--gt", metavar="GT_DIR", help="folder of <id>.png|bmp masks, or a dataset folder with --split")
@@ -48,10 +48,13 @@ def _check_out(path: str | None, overwrite: bool) -> None:
 
 
 def format_table(res: dict) -> str:
+    from ..metrics.units import FA_LABEL, FA_SCALE
+
     cols = [("HSE", "hse", 100), ("HSE-P", "hse_p", 100), ("HSE-T", "hse_t", 100), ("IoU", "iou", 100),
-            ("nIoU", "niou", 100), ("Pd", "pd", 100), ("Fa(x1e6)", "fa", 1e6), ("AUC", "auc", 100)]
-    head = "  ".join(f"{c:>8}" for c, _, _ in cols)
-    row = "  ".join(f"{res[k] * s:8.2f}" for _, k, s in cols)
+            ("nIoU", "niou", 100), ("Pd", "pd", 100), (FA_LABEL, "fa", FA_SCALE), ("AUC", "auc", 100)]
+    width = [max(8, len(c)) for c, _, _ in cols]
+    head = "  ".join(f"{c:>{w}}" for (c, _, _), w in zip(cols, width))
+    row = "  ".join(f"{res[k] * s:{w}.2f}" for (_, k, s), w in zip(cols, width))
     return f"{head}\n{row}"
 
 

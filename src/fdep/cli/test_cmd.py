@@ -62,14 +62,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_results(res: dict) -> str:
-    """One line in the paper's units (x100, Fa x1e6)."""
+    """One line in the paper's units (x100, Fa x1e-6)."""
+    from ..metrics.units import FA_LABEL, fa_text
 
     def pct(k: str) -> str:
         v = res.get(k)
         return "n/a" if v is None else f"{100 * v:.2f}"
 
-    fa = res.get("fa")
     return (f"{res['model']} ({res['variant']}) on {res['dataset_name']}/{res['split']} ({res['n_images']} images): "
             f"HSE {pct('hse')}  HSE-P {pct('hse_p')}  HSE-T {pct('hse_t')}  IoU {pct('iou')}  nIoU {pct('niou')}  "
-            f"Pd {pct('pd')}  Fa {'n/a' if fa is None else f'{1e6 * fa:.2f}'}  "
+            f"Pd {pct('pd')}  {FA_LABEL} {fa_text(res.get('fa'))}  "
             f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']})")

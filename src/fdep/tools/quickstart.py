@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import OutputExistsError, WeightsError
+from ..metrics.units import FA_LABEL, fa_text
 from ..training.config import TrainConfig
 
 log = logging.getLogger("fdep.tools")
@@ -126,7 +127,7 @@ def run_quickstart(out: str | Path = "runs/quickstart", overwrite: bool = False,
         res = run_test(run / "checkpoints" / "best.ckpt", str(spec), split="test", out=run / "test_test",
                        overwrite=overwrite, vfm_weights=weights)
         step(f"    {run.name}: HSE {100 * res['hse']:.2f}  IoU {100 * res['iou']:.2f}  Pd {100 * res['pd']:.2f}  "
-             f"Fa {1e6 * res['fa']:.2f}e-6")
+             f"{FA_LABEL} {fa_text(res['fa'])}")
         run_dirs.append(run)
     report = out / "report.html"
     step(f"5/5 writing the report {report}")

@@ -3,7 +3,7 @@
 For each run directory (or its ``test_<split>/`` folder directly) the report reads
 ``results.json``, ``curves.npz`` and ``preds/<id>.png`` written by ``fdep test`` and shows
 
-* a table like the paper's Tables 1/2: IoU, nIoU, Pd, Fa (x1e6), HSE-P, HSE-T,
+* a table like the paper's Tables 1/2: IoU, nIoU, Pd, Fa (x1e-6), HSE-P, HSE-T,
   HSE (x100), parameters (M) and time (s), each with its difference to the first run;
 * under each run, the row the FDEP paper publishes for the same network, variant
   and dataset (test split; :mod:`fdep.tools.papercmp`), with the run's difference to it;
@@ -38,6 +38,7 @@ from ..errors import InputError, OutputExistsError
 from ..fileio import atomic_write, check_output_file
 from ..imageio import IMAGE_SUFFIXES, read_image, read_mask, read_prob_map
 from ..metrics import classify_detections
+from ..metrics.units import FA_LABEL, FA_SCALE, FA_UNIT
 from .overlay import detection_overlay, to_display
 
 #: (results.json key, column title, scale, lower is better)
@@ -45,7 +46,7 @@ COLUMNS = (
     ("iou", "IoU", 100.0, False),
     ("niou", "nIoU", 100.0, False),
     ("pd", "Pd", 100.0, False),
-    ("fa", "Fa (x1e-6)", 1e6, True),
+    ("fa", FA_LABEL, FA_SCALE, True),
     ("hse_p", "HSE-P", 100.0, False),
     ("hse_t", "HSE-T", 100.0, False),
     ("hse", "HSE", 100.0, False),
@@ -471,7 +472,9 @@ def _paper_notes(rows: list[dict[str, Any]]) -> list[str]:
 
 
 #: how the Results table is read (both formats)
-TABLE_NOTE = ("IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; Fa x1e6; in brackets: a run's difference to the first run. "
+TABLE_NOTE = (f"IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; {FA_LABEL}: Fa in units of 1e-6 ({FA_UNIT}); in brackets: "
+              "a run's difference to the first run. Time (s): fdep test's mean seconds per image, measured under "
+              "the device, threads and load listed with each run below. "
               "A \"paper\" row under a run is the FDEP paper's published row for the same network, variant and "
               "dataset (values as printed), in brackets the run's difference to it (run - paper); its time was "
               "measured on the paper's GPU.")
