@@ -75,29 +75,37 @@ def load_average() -> float | None:
 class LoadMeter:
     """Cores kept busy by other processes while a block runs (this process's own CPU time subtracted).
 
-    ``with LoadMeter() as m: work()`` then ``m.other_busy`` (cores, or None without /proc/stat); the
+    ``with LoadMeter() as m: work()`` (or ``m = LoadMeter().start()`` ... ``m.stop()``) then ``m.other_busy``
+    (cores, or None without /proc/stat; ``m.all_busy`` with this process, ``m.own`` this process alone); the
     1-minute load average at the end is ``m.load_avg``.
     """
 
     def __enter__(self) -> LoadMeter:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> LoadMeter:
         self.other_busy: float | None = None
+        self.all_busy: float | None = None
+        self.own: float | None = None
         self.load_avg: float | None = None
         self._ticks = _cpu_ticks()
         self._own, self._wall = time.process_time(), time.perf_counter()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> LoadMeter:
         ticks, own = _cpu_ticks(), time.process_time() - self._own
         wall = time.perf_counter() - self._wall
         self.load_avg = load_average()
-        if ticks is None or self._ticks is None or wall <= 0:
-            return
+        if ticks is None or self._ticks is None or wall <= 0 or ticks[1] <= self._ticks[1]:
+            return self
         busy, total = ticks[0] - self._ticks[0], ticks[1] - self._ticks[1]
-        if total <= 0:
-            return
-        cores = len(os.sched_getaffinity(0))
         # busy share of the cores' time, in cores, less what this process used itself
-        self.other_busy = max(0.0, busy / total * cores - own / wall)
+        self.all_busy, self.own = busy / total * len(os.sched_getaffinity(0)), own / wall
+        self.other_busy = max(0.0, self.all_busy - self.own)
+        return self
 
 
 def busy_cores(window: float = SAMPLE_S) -> float | None:
@@ -160,18 +168,39 @@ def configure_threads(requested: str | int | None = None) -> ThreadChoice:
 
     Call before anything imports torch, or the wait policy has no effect (the thread count still does).
     """
+    global _applied
     choice = choose_threads(requested)
     if choice.busy is not None and choice.busy >= FREE_SLACK or choice.threads < choice.cores:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     torch.set_num_threads(choice.threads)
+    _applied = choice
     return choice
 
 
-def cpu_context() -> dict:
-    """What a CPU timing ran with: torch's threads, the usable cores and OpenMP's wait policy."""
+#: the choice configure_threads applied in this process (None: torch's threads were left as they were)
+_applied: ThreadChoice | None = None
+
+
+def timing_conditions(load: LoadMeter) -> dict:
+    """What a timing ran under (results.json "timing"): torch's threads and where they came from, the usable
+    cores, OpenMP's wait policy, the cores other processes kept busy meanwhile and the load average at its end."""
     import torch
 
-    return {"threads": torch.get_num_threads(), "cores": usable_cores(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default")}
+    threads = torch.get_num_threads()
+    source = _applied.source if _applied is not None and _applied.threads == threads else "torch default"
+    return {"threads": threads, "threads_from": source, "cores": usable_cores(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+            "other_busy_cores": None if load.other_busy is None else round(load.other_busy, 2),
+            "load_avg_1min": None if load.load_avg is None else round(load.load_avg, 2)}
+
+
+def describe_conditions(t: dict | None) -> str:
+    """'1 thread, 1.9 of 2 cores busy with other work, load average 3.50' for a "timing" dict ('' for None)."""
+    if not t:
+        return ""
+    busy = ("other load unknown" if t.get("other_busy_cores") is None
+            else f"{t['other_busy_cores']:.1f} of {t['cores']} cores busy with other work")
+    load = "" if t.get("load_avg_1min") is None else f", load average {t['load_avg_1min']:.2f}"
+    return f"{t['threads']} thread{'s' if t['threads'] != 1 else ''}, {busy}{load}"

@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..fileio import check_output_file, write_json
-    from ..tools.benchmark import benchmark, format_table
+    from ..tools.benchmark import benchmark, format_conditions, format_table
 
     if args.json_out:
         check_output_file(args.json_out, replace=args.overwrite)
@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(rows))
     print(f"device {rows[0]['device']}, input {'x'.join(map(str, rows[0]['input']))}, median of {args.repeats} runs; "
           "x time / x P: ratio to the same network's original row")
+    print(f"timed under: {format_conditions(rows)}")
     if args.json_out:
         write_json(args.json_out, {"rows": rows})
         print(f"wrote {args.json_out}")

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 def format_results(res: dict) -> str:
     """One line in the paper's units (x100, Fa x1e-6)."""
+    from ..cpu import describe_conditions
     from ..metrics.units import FA_LABEL, fa_text
 
     def pct(k: str) -> str:
@@ -72,4 +73,5 @@ def format_results(res: dict) -> str:
     return (f"{res['model']} ({res['variant']}) on {res['dataset_name']}/{res['split']} ({res['n_images']} images): "
             f"HSE {pct('hse')}  HSE-P {pct('hse_p')}  HSE-T {pct('hse_t')}  IoU {pct('iou')}  nIoU {pct('niou')}  "
             f"Pd {pct('pd')}  {FA_LABEL} {fa_text(res.get('fa'))}  "
-            f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']})")
+            f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']}"
+            + (f"; {describe_conditions(res['timing'])})" if res.get("timing") else ")"))

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..cpu import LoadMeter, describe_conditions, timing_conditions
 from ..errors import ConfigError, InputError
 
 if TYPE_CHECKING:  # torch is imported by the functions: `fdep benchmark --help` reads VARIANTS without it
@@ -116,7 +117,9 @@ def benchmark(
         if progress:
             progress(f"{name}: {', '.join(variants)} on {dev}, input {'x'.join(map(str, shape))}")
         flops = {v: count_flops(b[1], shape) for v, b in built.items()}
-        times = interleaved_latency({v: b[1] for v, b in built.items()}, shape, dev, repeats, warmup)
+        with LoadMeter() as meter:
+            times = interleaved_latency({v: b[1] for v, b in built.items()}, shape, dev, repeats, warmup)
+        timing = timing_conditions(meter)
         for variant, (trained, infer, uses_vfm) in built.items():
             rows.append({
                 "model": name,
@@ -130,6 +133,7 @@ def benchmark(
                 "time_s": statistics.median(times[variant]),
                 "time_min_s": min(times[variant]),
                 "repeats": repeats,
+                "timing": timing,
             })
         del built
         if dev.type == "cuda":
@@ -170,6 +174,12 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
         b = base.get(r["model"])
         r["time_ratio"] = r["time_s"] / b["time_s"] if b and b["time_s"] > 0 else None
         r["params_ratio"] = r["params_m"] / b["params_m"] if b and b["params_m"] > 0 else None
+
+
+def format_conditions(rows: list[dict[str, Any]]) -> str:
+    """What the timings ran under, one clause per network ('acm: 1 thread, 0.9 of 2 cores busy ...')."""
+    per_model = {r["model"]: r.get("timing") for r in rows}  # a network's variants are timed together
+    return "; ".join(f"{m}: {describe_conditions(t)}" for m, t in per_model.items())
 
 
 def _ratio(v: float | None) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..cpu import LoadMeter, timing_conditions
 from ..errors import InputError, OutputExistsError, WeightsError
 from ..fileio import move_aside, write_json
 
@@ -140,6 +141,7 @@ def run_test(
     out.mkdir(parents=True, exist_ok=True)
     raw = meta.get("variant") == "classical"
     with tempfile.TemporaryDirectory(prefix=".float-maps.", dir=out) as spill:
+        meter = LoadMeter().start()  # the other processes' load while the latencies are measured
         for i in iterator:
             if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
                 image, mask = ds.load(i)
@@ -164,6 +166,7 @@ def run_test(
             np.save(Path(spill) / f"{i}_g.npy", item["mask"][0].numpy() > 0.5)
             if save_preds:
                 write_prob_png16(out / "preds" / f"{item['id']}.png", p)
+        meter.stop()
 
         def load(i: int) -> tuple[np.ndarray, np.ndarray]:
             return np.load(Path(spill) / f"{i}_p.npy"), np.load(Path(spill) / f"{i}_g.npy")
@@ -184,6 +187,7 @@ def run_test(
         # the first image warms up kernels and caches: it is left out of the mean when there are others
         "latency_s": float(np.mean(times[1:] if len(times) > 1 else times)),
         "device": device,
+        "timing": timing_conditions(meter),
         "model": meta["model"],
         "variant": meta["variant"],
         "vfm": meta["vfm"],
