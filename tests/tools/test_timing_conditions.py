@@ -44,3 +44,4 @@ def test_benchmark_rows_say_what_they_ran_under(monkeypatch):
     t = rows[0]["timing"]
     assert t["threads"] >= 1 and t["cores"] == cpu.usable_cores() and "load_avg_1min" in t
     assert f"{t['threads']} thread" in format_conditions(rows)
+

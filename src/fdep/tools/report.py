@@ -467,6 +467,15 @@ def _b64(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def timing_text(results: dict[str, Any]) -> str:
+    """What a run's Time was measured under ('time on cpu: 1 thread, 1.9 of 2 cores busy ...'), from results.json."""
+    from ..cpu import describe_conditions
+
+    if not results.get("timing"):
+        return "time: threads and load not recorded"
+    return f"time on {results.get('device', '?')}: {describe_conditions(results['timing'])}"
+
+
 def _paper_notes(rows: list[dict[str, Any]]) -> list[str]:
     return [f"{row['label']}: {n}" for row in rows if row.get("kind") == "paper" for n in row.get("notes", ())]
 
@@ -495,7 +504,8 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes]
     notes = "".join(f"<li>{esc(n)}</li>" for n in _paper_notes(rows))
     sources = "".join(
         f"<li>{esc(r.label)}: <code>{esc(str(r.test_dir))}</code> ({esc(str(r.results.get('dataset', '?')))}, "
-        f"split {esc(str(r.results.get('split', '?')))}, {esc(str(r.results.get('n_images', '?')))} images)</li>"
+        f"split {esc(str(r.results.get('split', '?')))}, {esc(str(r.results.get('n_images', '?')))} images; "
+        f"{esc(timing_text(r.results))})</li>"
         for r in runs
     )
     plots = "".join(f'<img alt="{k}" src="{_b64(png)}">' for k, png in figures.items()) or "<p>no curves.npz</p>"
@@ -541,8 +551,8 @@ def _markdown(runs: list[Run], rows: list[dict[str, Any]], figure_files: dict[st
         lines.append(f"| *{label}* | {cells} |" if row.get("kind") == "paper" else f"| {label} | {cells} |")
     lines.append("")
     lines += [f"- note: {n}" for n in _paper_notes(rows)]
-    lines += [f"- {r.label}: `{r.test_dir}` ({r.results.get('dataset', '?')}, split {r.results.get('split', '?')})"
-              for r in runs]
+    lines += [f"- {r.label}: `{r.test_dir}` ({r.results.get('dataset', '?')}, split {r.results.get('split', '?')}; "
+              f"{timing_text(r.results)})" for r in runs]
     lines += ["", "## Curves", ""]
     lines += [f"![{k}]({f})" for k, f in figure_files.items()] or ["no curves.npz"]
     lines += ["", "## Detections", "", grid_note, ""]

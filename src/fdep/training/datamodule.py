@@ -9,7 +9,6 @@ augmentation of an item from (epoch, item) through ``dataset.set_epoch``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from ..cpu import usable_cores
 from ..errors import ConfigError
 from .config import TrainConfig
 
@@ -194,14 +194,6 @@ class SIRSTDataModule(L.LightningDataModule):
         workers = min(self.workers(), 2)
         return DataLoader(self.val_set, batch_size=cfg.val_batch_size, shuffle=False, sampler=sampler,
                           num_workers=workers, collate_fn=collate, persistent_workers=workers > 0)
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
 
 
 def auto_workers(processes: int = 1, cores: int | None = None) -> int:
