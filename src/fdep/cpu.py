@@ -47,21 +47,26 @@ def usable_cores() -> int:
     return max(1, cores)
 
 
-def _cpu_ticks() -> tuple[int, int] | None:
-    """(busy, total) clock ticks since boot summed over this process's cores, from /proc/stat; None without it."""
+def _cpu_ticks() -> dict[int, tuple[int, int]] | None:
+    """Per core: (busy, total) clock ticks since boot, from /proc/stat; None without it."""
     try:
-        cpus = {f"cpu{i}" for i in os.sched_getaffinity(0)}
         lines = Path("/proc/stat").read_text().splitlines()
-    except (OSError, AttributeError):
+    except OSError:
         return None
-    busy = total = 0
+    ticks = {}
     for line in lines:
         name, *values = line.split()
-        if name in cpus:
+        if name.startswith("cpu") and name[3:].isdigit():
             v = [int(x) for x in values[:8]]  # user nice system idle iowait irq softirq steal
-            total += sum(v)
-            busy += sum(v) - v[3] - v[4]
-    return (busy, total) if total else None
+            ticks[int(name[3:])] = (sum(v) - v[3] - v[4], sum(v))
+    return ticks or None
+
+
+def _affinity() -> set[int]:
+    try:
+        return set(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return set(range(os.cpu_count() or 1))
 
 
 def load_average() -> float | None:
@@ -99,11 +104,16 @@ class LoadMeter:
         ticks, own = _cpu_ticks(), time.process_time() - self._own
         wall = time.perf_counter() - self._wall
         self.load_avg = load_average()
-        if ticks is None or self._ticks is None or wall <= 0 or ticks[1] <= self._ticks[1]:
+        if ticks is None or self._ticks is None or wall <= 0:
             return self
-        busy, total = ticks[0] - self._ticks[0], ticks[1] - self._ticks[1]
-        # busy share of the cores' time, in cores, less what this process used itself
-        self.all_busy, self.own = busy / total * len(os.sched_getaffinity(0)), own / wall
+        # the cores this process may use now (a scheduler may re-pin it meanwhile), each core's busy share
+        cpus = _affinity() & set(ticks) & set(self._ticks)
+        shares = [(ticks[c][0] - self._ticks[c][0]) / (ticks[c][1] - self._ticks[c][1]) for c in cpus
+                  if ticks[c][1] > self._ticks[c][1]]
+        if not shares:
+            return self
+        # busy cores (the idle cores' shares count 0), less what this process used itself
+        self.all_busy, self.own = sum(shares) * len(cpus) / len(shares), own / wall
         self.other_busy = max(0.0, self.all_busy - self.own)
         return self
 
