@@ -56,7 +56,8 @@ def test_configure_sets_torch_threads_and_passive_waits_when_shared(two_cores, m
     choice = cpu.configure_threads()
     assert torch.get_num_threads() == choice.threads == 1
     assert cpu.os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
-    assert "1 CPU thread(s)" in choice.describe() and "1.0 busy" in choice.describe()
+    assert "1 CPU thread(s)" in choice.describe() and "1.0 busy" in choice.describe() and choice.reduced
+    assert not cpu.choose_threads("1").reduced  # asked for: nothing to tell
 
 
 def test_configure_leaves_wait_policy_on_an_idle_machine_and_a_users_choice(two_cores, monkeypatch):
@@ -88,3 +89,19 @@ def test_load_meter_sees_a_competing_process_but_not_this_one():
     assert own_spin.own > 0.1 and own_spin.other_busy == pytest.approx(max(0.0, own_spin.all_busy - own_spin.own))
     assert own_spin.all_busy >= own_spin.own - 0.1  # /proc/stat saw the spin too (same clock, coarser ticks)
     assert m.load_avg is not None
+
+
+def test_cli_says_when_other_load_cost_threads_but_an_error_stays_one_line(two_cores, tiny_data, tmp_path, capsys):
+    from fdep.cli.main import main
+
+    two_cores["cores"] = 1.0
+    assert main(["test", "--model", "acm", "--data", str(tiny_data), "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fdep test: error:")
+    assert main(["test", "--model", "mpcm", "--data", str(tiny_data), "--out", str(tmp_path / "b"), "--no-preds"]) == 0
+    captured = capsys.readouterr()
+    assert "fdep test: ran with 1 CPU thread(s) (2 core(s), 1.0 busy with other work" in captured.err
+    assert "1 thread," in captured.out and torch.get_num_threads() == 1
+    assert main(["test", "--model", "mpcm", "--data", str(tiny_data), "--out", str(tmp_path / "c"), "--no-preds",
+                 "--quiet"]) == 0
+    assert "ran with" not in capsys.readouterr().err

@@ -136,6 +136,11 @@ class ThreadChoice:
     busy: float | None  #: cores busy with other work when chosen (None: unknown)
     source: str  #: "--threads", "OMP_NUM_THREADS" or "free cores"
 
+    @property
+    def reduced(self) -> bool:
+        """Fewer threads than cores because other processes keep cores busy (worth telling the user)."""
+        return self.source == "free cores" and self.threads < self.cores
+
     def describe(self) -> str:
         busy = "" if self.busy is None else f", {self.busy:.1f} busy with other work"
         how = {"free cores": "the free cores; --threads N to override"}.get(self.source, self.source)

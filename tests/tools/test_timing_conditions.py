@@ -24,7 +24,6 @@ def test_fdep_test_records_and_prints_its_threads_and_load(tiny_data, tmp_path):
         assert 0 <= timing["other_busy_cores"] <= timing["cores"] + 0.5
     if timing["cores"] > 1:  # fewer threads than cores: OpenMP told to wait passively, before torch started
         assert timing["omp_wait_policy"] == "PASSIVE"
-    assert "1 CPU thread(s)" in r.stderr  # the choice is announced
     assert "1 thread" in r.stdout and "busy with other work" in r.stdout  # and the latency says what it ran under
 
 

@@ -52,13 +52,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        choice = None
         if hasattr(args, "threads"):  # a command that computes with torch: threads before torch is imported
             from ..cpu import configure_threads
 
             choice = configure_threads(args.threads)
-            if not getattr(args, "quiet", False):
-                print(f"fdep {args.command}: {choice.describe()}", file=sys.stderr)
         code = args.func(args)
+        if choice is not None and choice.reduced and not getattr(args, "quiet", False):
+            # said after the work (an error stays one line), and only when other load cost threads
+            print(f"fdep {args.command}: ran with {choice.describe()}", file=sys.stderr)
     except FdepError as e:
         print(f"fdep {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
