@@ -34,10 +34,7 @@ FREE_SLACK = 0.25
 
 def usable_cores() -> int:
     """Cores this process may run on: its affinity mask, capped by a cgroup CPU quota (containers)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        cores = os.cpu_count() or 1
+    cores = len(_affinity())
     try:  # cgroup v2: "max 100000" or "<quota> <period>"
         quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
         if quota != "max":
