@@ -19,9 +19,14 @@ def train_args(data: Path, out: Path, *extra: str, epochs: int = 2) -> list[str]
 
 
 def fdep_subprocess(args: list[str], timeout: float = 180, **kw) -> subprocess.Popen | subprocess.CompletedProcess:
-    """Run ``python -m fdep.cli.main ARGS`` with this checkout's src first on the path."""
+    """Run ``python -m fdep.cli.main ARGS`` with this checkout's src first on the path.
+
+    ``env_extra``: environment variables to set, or with value None to remove, for this run.
+    """
     env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    for k, v in (kw.pop("env_extra", None) or {}).items():
+        env.pop(k, None) if v is None else env.__setitem__(k, v)
     cmd = [sys.executable, "-m", "fdep.cli.main", *args]
     if kw.pop("background", False):
         return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)

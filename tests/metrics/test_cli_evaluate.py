@@ -49,7 +49,7 @@ def test_table_json_and_curves(dirs, tmp_path, capsys):
     pred, gt = dirs
     code, out, err = run(capsys, "--pred", pred, "--gt", gt, "--json", tmp_path / "r.json",
                          "--curves", tmp_path / "c.npz")
-    assert code == 0 and "HSE-P" in out and "Fa(x1e6)" in out
+    assert code == 0 and "HSE-P" in out and "Fa (x1e-6)" in out
     res = json.loads((tmp_path / "r.json").read_text())
     pairs = [load_pair(pred / n, gt / f"im{i}.png") for i, n in enumerate(["im0.png", "im1.png", "im2.npy"])]
     want = evaluate([p for p, _ in pairs], [g for _, g in pairs])
@@ -61,11 +61,13 @@ def test_table_json_and_curves(dirs, tmp_path, capsys):
         assert c["thresholds"].shape == (99,) and "pixel_precision" in c and "roc_fpr" in c
 
 
-def test_existing_output_needs_force(dirs, tmp_path, capsys):
+def test_existing_output_needs_overwrite(dirs, tmp_path, capsys):
     pred, gt = dirs
     (tmp_path / "r.json").write_text("mine")
-    one_line_error(capsys, "--pred", pred, "--gt", gt, "--json", tmp_path / "r.json", match="--force")
+    one_line_error(capsys, "--pred", pred, "--gt", gt, "--json", tmp_path / "r.json", match="--overwrite")
     assert (tmp_path / "r.json").read_text() == "mine"
+    assert run(capsys, "--pred", pred, "--gt", gt, "--json", tmp_path / "r.json", "--overwrite")[0] == 0
+    # the former spelling still works
     assert run(capsys, "--pred", pred, "--gt", gt, "--json", tmp_path / "r.json", "--force")[0] == 0
 
 

@@ -249,3 +249,18 @@ def test_report_says_when_runs_were_tested_on_different_data(runs, tmp_path, cap
     assert main(["report", *map(str, runs), "--out", str(tmp_path / "r.md")]) == 0
     assert "tested on different data" in (tmp_path / "r.md").read_text()
     assert "tested on different data" in capsys.readouterr().out
+
+
+def test_report_says_what_each_runs_time_was_measured_under(runs, tmp_path):
+    import json as _json
+
+    res_file = runs[1] / "test_test" / "results.json"
+    res = _json.loads(res_file.read_text())
+    res |= {"device": "cpu", "timing": {"threads": 1, "threads_from": "free cores", "cores": 2,
+                                        "omp_wait_policy": "PASSIVE", "other_busy_cores": 1.94, "load_avg_1min": 3.5}}
+    res_file.write_text(_json.dumps(res))
+    for suffix in (".html", ".md"):
+        text = write_report(runs, tmp_path / f"r{suffix}").read_text()
+        assert "mean seconds per image, measured under the device, threads and load listed" in text
+        assert "time on cpu: 1 thread, 1.9 of 2 cores busy with other work, load average 3.50" in text
+        assert "time: threads and load not recorded" in text  # the first run's results.json predates them

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import add_device, add_quiet, add_threads
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..tools.benchmark import DEFAULT_VFM, VARIANTS
@@ -18,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", required=True, help="comma-separated network names, e.g. acm,dnanet")
     p.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated (default {','.join(VARIANTS)})")
     p.add_argument("--size", type=int, default=512, help="input side in pixels (default 512)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    add_device(p)
+    add_threads(p)
+    add_quiet(p, "no 'measuring' lines")
     p.add_argument("--vfm", default=DEFAULT_VFM, help=f"VFM name or local folder (default {DEFAULT_VFM})")
     p.add_argument("--vfm-weights", default="random",
                    help="random (default: timing does not depend on weights) or a local weights path")
@@ -32,18 +36,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..fileio import check_output_file, write_json
-    from ..tools.benchmark import benchmark, format_table
+    from ..tools.benchmark import benchmark, format_conditions, format_table
 
     if args.json_out:
         check_output_file(args.json_out, replace=args.overwrite)
     rows = benchmark(
         args.models.split(","), [v.strip() for v in args.variants.split(",") if v.strip()], size=args.size,
         device=args.device, vfm=args.vfm, vfm_weights=args.vfm_weights, vfm_layers=args.vfm_layers,
-        repeats=args.repeats, warmup=args.warmup, progress=lambda s: print(f"measuring {s}", file=sys.stderr),
+        repeats=args.repeats, warmup=args.warmup,
+        progress=None if args.quiet else lambda s: print(f"measuring {s}", file=sys.stderr),
     )
     print(format_table(rows))
     print(f"device {rows[0]['device']}, input {'x'.join(map(str, rows[0]['input']))}, median of {args.repeats} runs; "
           "x time / x P: ratio to the same network's original row")
+    print(f"timed under: {format_conditions(rows)}")
     if args.json_out:
         write_json(args.json_out, {"rows": rows})
         print(f"wrote {args.json_out}")

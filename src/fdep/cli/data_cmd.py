@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from .options import add_quiet
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("data", help="download, prepare, check or synthesise datasets")
@@ -16,7 +18,7 @@ def add_parser(subparsers) -> None:
     d.add_argument("--root", required=True, help="folder that will hold ROOT/NAME")
     d.add_argument("--sha256", help="expected SHA-256 of the downloaded archive (pins the release)")
     d.add_argument("--url", help="download from this URL instead of the official location")
-    d.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet(d, "no progress bars")
     d.add_argument("--max-unpacked-gb", type=float, default=None, metavar="GB",
                    help="refuse archives whose files add up to more than this (default 10; a guard against "
                    "archive bombs)")
@@ -29,7 +31,7 @@ def add_parser(subparsers) -> None:
     )
     r.add_argument("--root", required=True, help="folder that will hold ROOT/NAME")
     r.add_argument("--sha256", help="expected SHA-256 of the archive")
-    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet(r, "no progress bars")
     r.add_argument("--max-unpacked-gb", type=float, default=None, metavar="GB",
                    help="refuse archives whose files add up to more than this (default 10; a guard against "
                    "archive bombs)")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_path, check_output_file, write_json
+from .options import add_overwrite
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="score prediction maps against GT masks (HSE, IoU, nIoU, Pd, Fa, AUC)",
         description="Score probability maps (PNG 8/16-bit or .npy in [0,1], matched to GT masks by file stem). "
-        "Scores print x100, Fa x1e6; --json writes fractions. Definitions: docs/metrics.md.",
+        "Scores print x100, Fa x1e-6; --json writes fractions (Fa a raw ratio). Definitions: docs/metrics.md.",
     )
     p.add_argument("--pred", metavar="PRED_DIR", help="folder of <id>.png / <id>.npy probability maps")
     p.add_argument("--gt", metavar="GT_DIR", help="folder of <id>.png|bmp masks, or a dataset folder with --split")
@@ -28,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="binned HSE-P/AUC with this many score bins (bounded memory); default exact")
     p.add_argument("--json", metavar="OUT.json", help="write the scores (fractions) as JSON")
     p.add_argument("--curves", metavar="OUT.npz", help="write the PR/ROC and per-threshold curves")
-    p.add_argument("--force", action="store_true", help="replace existing --json/--curves files")
+    add_overwrite(p, "replace existing --json/--curves files", "--force")
     p.add_argument("--demo", metavar="DIR",
                    help="write a small synthetic prediction/GT example into DIR and evaluate it")
     p.set_defaults(func=run)
@@ -42,17 +41,20 @@ def parse_thresholds(text: str) -> int | list[float]:
         raise ConfigError(f"--thresholds: expected an int or a comma-separated list of floats, got {text!r}") from None
 
 
-def _check_out(path: str | None, force: bool) -> None:
-    """Before any work: ``path`` must be writable as a file (not a folder, not existing unless --force)."""
+def _check_out(path: str | None, overwrite: bool) -> None:
+    """Before any work: ``path`` must be writable as a file (not a folder, not existing unless --overwrite)."""
     if path:
-        check_output_file(path, replace=force, flag="--force")
+        check_output_file(path, replace=overwrite, flag="--overwrite")
 
 
 def format_table(res: dict) -> str:
+    from ..metrics.units import FA_LABEL, FA_SCALE
+
     cols = [("HSE", "hse", 100), ("HSE-P", "hse_p", 100), ("HSE-T", "hse_t", 100), ("IoU", "iou", 100),
-            ("nIoU", "niou", 100), ("Pd", "pd", 100), ("Fa(x1e6)", "fa", 1e6), ("AUC", "auc", 100)]
-    head = "  ".join(f"{c:>8}" for c, _, _ in cols)
-    row = "  ".join(f"{res[k] * s:8.2f}" for _, k, s in cols)
+            ("nIoU", "niou", 100), ("Pd", "pd", 100), (FA_LABEL, "fa", FA_SCALE), ("AUC", "auc", 100)]
+    width = [max(8, len(c)) for c, _, _ in cols]
+    head = "  ".join(f"{c:>{w}}" for (c, _, _), w in zip(cols, width))
+    row = "  ".join(f"{res[k] * s:{w}.2f}" for (_, k, s), w in zip(cols, width))
     return f"{head}\n{row}"
 
 
@@ -70,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
         args.pred, args.gt = str(pred_dir), str(gt_dir)
     if not args.pred or not args.gt:
         raise InputError("pass --pred PRED_DIR and --gt GT_DIR (or --demo DIR)")
-    _check_out(args.json, args.force)
-    _check_out(args.curves, args.force)
+    _check_out(args.json, args.overwrite)
+    _check_out(args.curves, args.overwrite)
     thresholds = parse_thresholds(args.thresholds)
     pairing = pair_files(args.pred, args.gt, args.split)
     if pairing.extra_preds:
@@ -95,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, res)
         print(f"scores written to {args.json}")
     if curves is not None:
+        import numpy as np
+
         with atomic_path(args.curves) as tmp, open(tmp, "wb") as f:
             np.savez(f, **{k: np.asarray(v) for k, v in curves.items()})
         print(f"curves written to {args.curves}")

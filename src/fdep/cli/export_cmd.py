@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_threads
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..tools.export import DEFAULT_ATOL, DEFAULT_OPSET, EXPORTERS
+    from ..tools.export_options import DEFAULT_ATOL, DEFAULT_OPSET, EXPORTERS
 
     p = sub.add_parser(
         "export",
@@ -32,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vfm-weights", default=None,
                    help="VFM weights for fdep-main checkpoints, whose inference network includes the VFM")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_threads(p)
     p.set_defaults(func=run)
 
 

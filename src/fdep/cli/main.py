@@ -38,6 +38,7 @@ NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole argument tree; imports no torch, lightning or zoo (tests/test_cli_conventions.py)."""
     parser = argparse.ArgumentParser(
         prog="fdep",
         description="Infrared small target detection: FDEP, SIRST model zoo, HSE metrics.",
@@ -56,7 +57,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        choice = None
+        if hasattr(args, "threads"):  # a command that computes with torch: threads before torch is imported
+            from ..cpu import configure_threads
+
+            choice = configure_threads(args.threads)
         code = args.func(args)
+        if choice is not None and choice.reduced and not getattr(args, "quiet", False):
+            # said after the work (an error stays one line), and only when other load cost threads
+            print(f"fdep {args.command}: ran with {choice.describe()}", file=sys.stderr)
     except FdepError as e:
         print(f"fdep {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..models.profile import ModelSummary, summarize_models
+
+if TYPE_CHECKING:  # the zoo (and torch) is imported when the command runs, not to build the parser
+    from ..models.profile import ModelSummary
 
 HEADER = ("name", "kind", "params (M)", "paper (M)", "diff %", "GFLOPs", "GMACs", "top ch/stride", "deep sup.",
           "source")
@@ -61,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.size < 32 or args.size % 32:
         raise InputError(f"--size must be a positive multiple of 32, got {args.size}")
+    from ..models.profile import summarize_models
+
     summaries = summarize_models(args.names or None, size=args.size, in_chans=args.in_chans)
     if args.json:
         print(json.dumps([s.to_dict() for s in summaries], indent=2))

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .options import add_device, add_quiet, add_threads
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -25,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=0.5, help="binarisation threshold, prob > t (default 0.5)")
     p.add_argument("--overlay", action="store_true", help="also write overlay PNGs")
     p.add_argument("--batch-size", type=int, default=8, help="images of the same size per batch (default 8)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    add_device(p)
+    add_threads(p)
+    add_quiet(p, "no progress counter")
     p.add_argument("--weights", help="with --model NAME: a published weight set of that network (e.g. nuaa-sirst; "
                    "fdep models --weights lists them), a folder written by fdep export --hub, or a Hugging Face repo "
                    "id in the local cache")
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from ..tools.predict import run_predict
 
     def progress(done: int, total: int, name: str) -> None:
-        if sys.stderr.isatty():  # a one-line counter on terminals; logs stay clean
+        if sys.stderr.isatty() and not args.quiet:  # a one-line counter on terminals; logs stay clean
             print(f"\r\033[K[{done}/{total}] {name}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
     from .weights_arg import checkpoint_from_weights

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from .options import add_threads
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -19,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vfm-weights", default=None,
                    help="DINOv2 ViT-S/14 weights (Hugging Face folder or Meta .pth); default: the local HF cache")
     p.add_argument("--epochs", type=int, default=None, help="training epochs per run (default: 30)")
+    add_threads(p)
     p.set_defaults(func=run)
 
 

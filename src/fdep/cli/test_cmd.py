@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from .options import add_device, add_quiet, add_threads
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -28,13 +30,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder (default: RUN_DIR/test_<split>)")
     p.add_argument("--overwrite", action="store_true",
                    help="an existing, non-empty --out is renamed to OUT.old-<time> (nothing deleted) first")
-    p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda, cuda:1 ...")
+    add_device(p)
+    add_threads(p)
     p.add_argument("--weights", help="with --model NAME: a published weight set of that network (e.g. nuaa-sirst; "
                    "fdep models --weights lists them), a folder written by fdep export --hub, or a Hugging Face repo "
                    "id in the local cache")
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p, "no progress bar")
     p.set_defaults(func=run)
 
 
@@ -60,14 +63,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_results(res: dict) -> str:
-    """One line in the paper's units (x100, Fa x1e6)."""
+    """One line in the paper's units (x100, Fa x1e-6)."""
+    from ..cpu import describe_conditions
+    from ..metrics.units import FA_LABEL, fa_text
 
     def pct(k: str) -> str:
         v = res.get(k)
         return "n/a" if v is None else f"{100 * v:.2f}"
 
-    fa = res.get("fa")
     return (f"{res['model']} ({res['variant']}) on {res['dataset_name']}/{res['split']} ({res['n_images']} images): "
             f"HSE {pct('hse')}  HSE-P {pct('hse_p')}  HSE-T {pct('hse_t')}  IoU {pct('iou')}  nIoU {pct('niou')}  "
-            f"Pd {pct('pd')}  Fa {'n/a' if fa is None else f'{1e6 * fa:.2f}'}  "
-            f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']})")
+            f"Pd {pct('pd')}  {FA_LABEL} {fa_text(res.get('fa'))}  "
+            f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']}"
+            + (f"; {describe_conditions(res['timing'])})" if res.get("timing") else ")"))

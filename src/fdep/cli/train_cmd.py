@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from ..training.config import FIELD_NAMES, TrainConfig, field_help
+from .options import add_quiet, add_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="an existing, non-empty --out is renamed to OUT.old-<time> (nothing is deleted) and the "
                    "run starts in a fresh, empty OUT")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p, "no progress bar")
+    add_threads(p)
     helps = field_help()
     for name in FIELD_NAMES:
         if name == "progress":

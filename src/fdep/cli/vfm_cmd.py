@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import add_device, add_quiet, add_threads
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("vfm", help="frozen vision foundation model utilities (feature cache, names)")
@@ -18,7 +20,9 @@ def add_parser(subparsers) -> None:
                    help="local HF folder or Meta dinov2_vit*14_pretrain.pth ('random': random init, timing only)")
     c.add_argument("--layers", default=None, help="VFM blocks to store, e.g. 6,12,18,24 (default: quarters)")
     c.add_argument("--split", default=None, help="only ids of img_idx/<split>_<NAME>.txt (default: every image)")
-    c.add_argument("--device", default="cpu", help="torch device for the VFM (default cpu)")
+    add_device(c, "torch device for the VFM")
+    add_threads(c)
+    add_quiet(c, "no progress counter")
     c.add_argument("--out", required=True, help="new output folder for the cache")
     c.set_defaults(func=_cache)
 
@@ -33,16 +37,21 @@ def _cache(args: argparse.Namespace) -> int:
     from ..vfm.cache import spec_images
 
     images = spec_images(args.data, args.split)
-    vfm = load_vfm(args.vfm, layers=args.layers, weights=args.vfm_weights).to(args.device)
+    from ..tools.inference import resolve_device
+
+    device = resolve_device(args.device)
+    vfm = load_vfm(args.vfm, layers=args.layers, weights=args.vfm_weights).to(device)
     total = len(images)
     done = [0]
 
     def progress(image_id: str) -> None:
         done[0] += 1
-        print(f"\r[{done[0]}/{total}] {image_id}", end="", file=sys.stderr, flush=True)
+        if not args.quiet:
+            print(f"\r[{done[0]}/{total}] {image_id}", end="", file=sys.stderr, flush=True)
 
     out = write_feature_cache(vfm, ((i, read_image(p) / 255.0) for i, p in images), args.out, progress=progress)
-    print(file=sys.stderr)
+    if not args.quiet:
+        print(file=sys.stderr)
     print(f"cached {vfm.name} layers {','.join(map(str, vfm.layers))} for {total} images -> {out}")
     return 0
 

@@ -21,13 +21,14 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
+from ..cpu import LoadMeter, describe_conditions, timing_conditions
 from ..errors import ConfigError, InputError
-from .inference import resolve_device
+
+if TYPE_CHECKING:  # torch is imported by the functions: `fdep benchmark --help` reads VARIANTS without it
+    import torch
+    from torch import nn
 
 VARIANTS = ("original", "fdep-main", "fdep")
 DEFAULT_VFM = "dinov2_vitl14"
@@ -75,6 +76,8 @@ def benchmark(
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Measure every (network, variant); returns one dict per row (see the module docstring)."""
+    import torch
+
     from ..models import is_model, list_models
     from ..models.profile import count_flops
 
@@ -92,6 +95,8 @@ def benchmark(
         raise ConfigError(f"unknown variant(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(VARIANTS)}")
     if size < 32 or repeats < 1:
         raise InputError(f"--size must be >= 32 and --repeats >= 1, got {size} and {repeats}")
+    from .inference import resolve_device
+
     dev = resolve_device(device)
     vfm_module = None
     if any(v != "original" for v in variants):
@@ -112,7 +117,9 @@ def benchmark(
         if progress:
             progress(f"{name}: {', '.join(variants)} on {dev}, input {'x'.join(map(str, shape))}")
         flops = {v: count_flops(b[1], shape) for v, b in built.items()}
-        times = interleaved_latency({v: b[1] for v, b in built.items()}, shape, dev, repeats, warmup)
+        with LoadMeter() as meter:
+            times = interleaved_latency({v: b[1] for v, b in built.items()}, shape, dev, repeats, warmup)
+        timing = timing_conditions(meter)
         for variant, (trained, infer, uses_vfm) in built.items():
             rows.append({
                 "model": name,
@@ -126,6 +133,7 @@ def benchmark(
                 "time_s": statistics.median(times[variant]),
                 "time_min_s": min(times[variant]),
                 "repeats": repeats,
+                "timing": timing,
             })
         del built
         if dev.type == "cuda":
@@ -141,6 +149,8 @@ def interleaved_latency(nets: dict[str, nn.Module], shape: tuple[int, ...], devi
     Interleaving spreads load changes of a shared machine over all variants alike,
     so their ratios stay meaningful. CUDA is synchronised before and after each call.
     """
+    import torch
+
     x = torch.randn(shape, device=device, generator=torch.Generator(device=device).manual_seed(0))
     times: dict[str, list[float]] = {k: [] for k in nets}
     with torch.inference_mode():
@@ -164,6 +174,12 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
         b = base.get(r["model"])
         r["time_ratio"] = r["time_s"] / b["time_s"] if b and b["time_s"] > 0 else None
         r["params_ratio"] = r["params_m"] / b["params_m"] if b and b["params_m"] > 0 else None
+
+
+def format_conditions(rows: list[dict[str, Any]]) -> str:
+    """What the timings ran under, one clause per network ('acm: 1 thread, 0.9 of 2 cores busy ...')."""
+    per_model = {r["model"]: r.get("timing") for r in rows}  # a network's variants are timed together
+    return "; ".join(f"{m}: {describe_conditions(t)}" for m, t in per_model.items())
 
 
 def _ratio(v: float | None) -> str:

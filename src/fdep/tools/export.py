@@ -33,12 +33,7 @@ from torch import nn
 
 from ..errors import InputError, ModelError
 from ..fileio import atomic_path, check_output_file
-
-EXPORTERS = ("auto", "dynamo", "legacy")
-DEFAULT_OPSET = 18
-#: max abs difference between exported and PyTorch logits that is accepted
-DEFAULT_ATOL = 1e-3
-DEFAULT_RTOL = 1e-3
+from .export_options import DEFAULT_ATOL, DEFAULT_OPSET, DEFAULT_RTOL, EXPORTERS  # noqa: F401 (public here too)
 
 
 class _Logits(nn.Module):

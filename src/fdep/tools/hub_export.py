@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import InputError, OutputExistsError
 from ..fileio import check_output_folder
+from ..metrics.units import FA_LABEL, FA_SCALE
 
 #: licences of the training data, by dataset name (what a model card must carry on)
 DATA_LICENCES = {
@@ -44,11 +45,11 @@ def _scores_table(results: dict[str, Any] | None) -> str:
     rows = {m["metric"]: m for m in cmp.get("metrics", [])}
     lines = ["| metric | fdep test | paper | difference |", "|---|---|---|---|"]
     for key, title in (("hse", "HSE"), ("hse_p", "HSE-P"), ("hse_t", "HSE-T"), ("iou", "IoU"), ("niou", "nIoU"),
-                       ("pd", "Pd"), ("fa", "Fa (x1e-6)")):
+                       ("pd", "Pd"), ("fa", FA_LABEL)):
         v = results.get(key)
         if v is None:
             continue
-        scale = 1e6 if key == "fa" else 100.0
+        scale = FA_SCALE if key == "fa" else 100.0
         m = rows.get(key)
         paper = "-" if m is None or m.get("paper") is None else f"{m['paper']:.2f}"
         diff = "-" if m is None or m.get("diff") is None else f"{m['diff']:+.2f}"

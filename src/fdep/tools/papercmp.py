@@ -53,7 +53,9 @@ def format_comparison(cmp: dict[str, Any] | None) -> str:
     if not cmp:
         return ""
     metrics = cmp["metrics"]
-    titles = [m["title"] + (" (x1e-6)" if m["metric"] == "fa" else " (M)" if m["metric"] == "params_m" else "")
+    from ..metrics.units import FA_LABEL
+
+    titles = [FA_LABEL if m["metric"] == "fa" else m["title"] + (" (M)" if m["metric"] == "params_m" else "")
               for m in metrics]
     width = [max(7, len(t)) for t in titles]
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import OutputExistsError, WeightsError
+from ..metrics.units import FA_LABEL, fa_text
 from ..training.config import TrainConfig
 
 log = logging.getLogger("fdep.tools")
@@ -59,23 +60,6 @@ def build_cache(spec: Path, cache: Path, weights: str | None, layers: list[int])
     return write_feature_cache(vfm, images, cache)
 
 
-def choose_threads() -> int:
-    """CPU threads for torch: the cores not already busy (at least 1).
-
-    On a machine whose cores are already loaded, extra intra-op threads make every operation wait
-    for the slowest thread: measured on a shared 2-core machine (load ~5), 2 threads ran the
-    quick-start's convolutions and ViT about 4x slower than 1 thread.
-    """
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # pragma: no cover - not available on this platform
-        load = 0.0
-    return max(1, min(cores, round(cores - load)))
-
-
 def quick_settings(epochs: int | None = None) -> dict:
     """The TrainConfig settings of both runs; ``epochs`` (``--epochs``) replaces QUICK's.
 
@@ -91,7 +75,11 @@ def quick_settings(epochs: int | None = None) -> dict:
 
 def run_quickstart(out: str | Path = "runs/quickstart", overwrite: bool = False, vfm_weights: str | None = None,
                    epochs: int | None = None, say: Callable[[str], None] = print) -> Path:
-    """Run the quick-start; returns the report path."""
+    """Run the quick-start; returns the report path.
+
+    torch's CPU threads are left as the caller set them: ``fdep quickstart`` chooses them like every
+    command (:func:`fdep.cpu.configure_threads`: the free cores, or --threads).
+    """
     from ..training.train import train
     from .report import write_report
     from .tester import run_test
@@ -106,9 +94,7 @@ def run_quickstart(out: str | Path = "runs/quickstart", overwrite: bool = False,
 
     import torch
 
-    threads = choose_threads()
-    torch.set_num_threads(threads)
-    step(f"using {threads} CPU thread(s) for torch (cores not already busy)")
+    step(f"using {torch.get_num_threads()} CPU thread(s) for torch")
 
     from ..data import generate_synthetic
 
@@ -137,7 +123,7 @@ def run_quickstart(out: str | Path = "runs/quickstart", overwrite: bool = False,
         res = run_test(run / "checkpoints" / "best.ckpt", str(spec), split="test", out=run / "test_test",
                        overwrite=overwrite, vfm_weights=weights)
         step(f"    {run.name}: HSE {100 * res['hse']:.2f}  IoU {100 * res['iou']:.2f}  Pd {100 * res['pd']:.2f}  "
-             f"Fa {1e6 * res['fa']:.2f}e-6")
+             f"{FA_LABEL} {fa_text(res['fa'])}")
         run_dirs.append(run)
     report = out / "report.html"
     step(f"5/5 writing the report {report}")

@@ -3,7 +3,7 @@
 For each run directory (or its ``test_<split>/`` folder directly) the report reads
 ``results.json``, ``curves.npz`` and ``preds/<id>.png`` written by ``fdep test`` and shows
 
-* a table like the paper's Tables 1/2: IoU, nIoU, Pd, Fa (x1e6), HSE-P, HSE-T,
+* a table like the paper's Tables 1/2: IoU, nIoU, Pd, Fa (x1e-6), HSE-P, HSE-T,
   HSE (x100), parameters (M) and time (s), each with its difference to the first run;
 * under each run, the row the FDEP paper publishes for the same network, variant
   and dataset (test split; :mod:`fdep.tools.papercmp`), with the run's difference to it;
@@ -39,6 +39,7 @@ from ..errors import InputError, OutputExistsError
 from ..fileio import atomic_write, check_output_file, is_moved_aside
 from ..imageio import IMAGE_SUFFIXES, read_image, read_mask, read_prob_map
 from ..metrics import classify_detections
+from ..metrics.units import FA_LABEL, FA_SCALE, FA_UNIT
 from .overlay import detection_overlay, to_display
 
 #: (results.json key, column title, scale, lower is better)
@@ -46,7 +47,7 @@ COLUMNS = (
     ("iou", "IoU", 100.0, False),
     ("niou", "nIoU", 100.0, False),
     ("pd", "Pd", 100.0, False),
-    ("fa", "Fa (x1e-6)", 1e6, True),
+    ("fa", FA_LABEL, FA_SCALE, True),
     ("hse_p", "HSE-P", 100.0, False),
     ("hse_t", "HSE-T", 100.0, False),
     ("hse", "HSE", 100.0, False),
@@ -484,12 +485,23 @@ def _b64(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def timing_text(results: dict[str, Any]) -> str:
+    """What a run's Time was measured under ('time on cpu: 1 thread, 1.9 of 2 cores busy ...'), from results.json."""
+    from ..cpu import describe_conditions
+
+    if not results.get("timing"):
+        return "time: threads and load not recorded"
+    return f"time on {results.get('device', '?')}: {describe_conditions(results['timing'])}"
+
+
 def _paper_notes(rows: list[dict[str, Any]]) -> list[str]:
     return [f"{row['label']}: {n}" for row in rows if row.get("kind") == "paper" for n in row.get("notes", ())]
 
 
 #: how the Results table is read (both formats)
-TABLE_NOTE = ("IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; Fa x1e6; in brackets: a run's difference to the first run. "
+TABLE_NOTE = (f"IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; {FA_LABEL}: Fa in units of 1e-6 ({FA_UNIT}); in brackets: "
+              "a run's difference to the first run. Time (s): fdep test's mean seconds per image, measured under "
+              "the device, threads and load listed with each run below. "
               "A \"paper\" row under a run is the FDEP paper's published row for the same network, variant and "
               "dataset (values as printed), in brackets the run's difference to it (run - paper); its time was "
               "measured on the paper's GPU.")
@@ -512,7 +524,8 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes]
     warning = f'<p class="warn"><b>Warning: {esc(mismatch)}.</b></p>' if mismatch else ""
     sources = "".join(
         f"<li>{esc(r.label)}: <code>{esc(str(r.test_dir))}</code> ({esc(str(r.results.get('dataset', '?')))}, "
-        f"split {esc(str(r.results.get('split', '?')))}, {esc(str(r.results.get('n_images', '?')))} images)</li>"
+        f"split {esc(str(r.results.get('split', '?')))}, {esc(str(r.results.get('n_images', '?')))} images; "
+        f"{esc(timing_text(r.results))})</li>"
         for r in runs
     )
     plots = "".join(f'<img alt="{k}" src="{_b64(png)}">' for k, png in figures.items()) or "<p>no curves.npz</p>"
@@ -561,8 +574,8 @@ def _markdown(runs: list[Run], rows: list[dict[str, Any]], figure_files: dict[st
         lines.append(f"| *{label}* | {cells} |" if row.get("kind") == "paper" else f"| {label} | {cells} |")
     lines.append("")
     lines += [f"- note: {n}" for n in _paper_notes(rows)]
-    lines += [f"- {r.label}: `{r.test_dir}` ({r.results.get('dataset', '?')}, split {r.results.get('split', '?')})"
-              for r in runs]
+    lines += [f"- {r.label}: `{r.test_dir}` ({r.results.get('dataset', '?')}, split {r.results.get('split', '?')}; "
+              f"{timing_text(r.results)})" for r in runs]
     lines += ["", "## Curves", ""]
     lines += [f"![{k}]({f})" for k, f in figure_files.items()] or ["no curves.npz"]
     lines += ["", "## Detections", "", grid_note, ""]

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..cpu import LoadMeter, timing_conditions
 from ..errors import InputError, OutputExistsError, WeightsError
 from ..fileio import (
     check_output_folder,
@@ -168,6 +169,7 @@ def run_test(
     with results_work_folder(out, overwrite=earlier) as work:
         spill = work / ".float-maps"
         spill.mkdir()
+        meter = LoadMeter().start()  # the other processes' load while the latencies are measured
         for i in iterator:
             if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
                 image, mask = ds.load(i)
@@ -192,6 +194,7 @@ def run_test(
             np.save(spill / f"{i}_g.npy", item["mask"][0].numpy() > 0.5)
             if save_preds:
                 write_prob_png16(work / "preds" / f"{item['id']}.png", p)
+        meter.stop()
 
         def load(i: int) -> tuple[np.ndarray, np.ndarray]:
             return np.load(spill / f"{i}_p.npy"), np.load(spill / f"{i}_g.npy")
@@ -199,7 +202,7 @@ def run_test(
         res = evaluate_loader(len(ds), load, curves=True)
         shutil.rmtree(spill)
         curves = res.pop("curves", None)
-        results = _results(res, model, meta, times, device, data, ds, split, checkpoint)
+        results = _results(res, model, meta, times, device, data, ds, split, checkpoint, meter)
         if raw:
             results["kind"] = "classical"
             results["method_params"] = meta.get("params", {})
@@ -214,7 +217,7 @@ def run_test(
 
 
 def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times: list[float], device: str,
-             data: str, ds: Any, split: str, checkpoint: Any) -> dict[str, Any]:
+             data: str, ds: Any, split: str, checkpoint: Any, meter: LoadMeter) -> dict[str, Any]:
     """results.json: the scores, then what was tested and how."""
     from ..models import count_parameters
 
@@ -233,6 +236,7 @@ def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times:
         # the first image warms up kernels and caches: it is left out of the mean when there are others
         "latency_s": float(np.mean(times[1:] if len(times) > 1 else times)),
         "device": device,
+        "timing": timing_conditions(meter),
         "model": meta["model"],
         "variant": meta["variant"],
         "vfm": meta["vfm"],

@@ -18,6 +18,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from ..cpu import usable_cores
 from ..errors import ConfigError
 from .config import TrainConfig
 
@@ -200,14 +201,6 @@ class SIRSTDataModule(L.LightningDataModule):
         workers = min(self.workers(), 2)
         return DataLoader(self.val_set, batch_size=cfg.val_batch_size, shuffle=False, sampler=sampler,
                           num_workers=workers, collate_fn=collate, persistent_workers=workers > 0)
-
-
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
 
 
 def auto_workers(processes: int = 1, cores: int | None = None) -> int:

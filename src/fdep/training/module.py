@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import TrainingError, WeightsError
+from ..metrics.units import FA_LABEL, fa_text
 from .checkpoint import recorded_hyper_parameters
 from .config import TrainConfig
 
@@ -28,6 +29,12 @@ VAL_BINS = 10_000
 
 #: metric keys logged under val/ (fractions; fa is the raw ratio)
 VAL_KEYS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa", "auc")
+
+
+def format_val_scores(vals: dict[str, float]) -> str:
+    """The validation scores of the per-epoch line: x100, Fa in the paper's unit (FA_LABEL)."""
+    text = "  ".join(f"{k} {100 * vals[k]:.2f}" for k in ("hse", "hse_p", "hse_t", "iou", "niou", "pd") if k in vals)
+    return text + (f"  {FA_LABEL} {fa_text(vals['fa'])}" if "fa" in vals else "")
 
 
 def _finite(v: Any) -> float:
@@ -219,10 +226,7 @@ class SIRSTModule(L.LightningModule):
         self.log_dict({f"val/{k}": v for k, v in vals.items()}, sync_dist=False, rank_zero_only=False)
         self.last_val = vals
         if self.trainer.is_global_zero and not self.trainer.sanity_checking:
-            line = (f"epoch {self.current_epoch + 1}/{self.trainer.max_epochs}  val: "
-                    + "  ".join(f"{k} {100 * vals[k]:.2f}" for k in ("hse", "hse_p", "hse_t", "iou", "niou", "pd")
-                                if k in vals)
-                    + (f"  fa {1e6 * vals['fa']:.2f}e-6" if "fa" in vals else ""))
+            line = f"epoch {self.current_epoch + 1}/{self.trainer.max_epochs}  val: " + format_val_scores(vals)
             if self.trainer.state.fn == "fit":  # validation inside fit: report the training epoch too
                 line += "  | " + self._train_probs_text()
                 self._printed_val_line = True
