@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vfm-weights", default=None,
                    help="VFM weights for fdep-main checkpoints, whose inference runs the VFM (default: as recorded)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress lines (by default long work reports the image "
+                   "and tile it is at, on stderr, at most every 10 s in a log, every second on a terminal)")
     p.add_argument("--skip-unreadable", action="store_true",
                    help="predict the readable images when some cannot be read (listed in targets.json 'skipped'); "
                    "by default every unreadable image is named and nothing is predicted")
@@ -40,19 +42,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..tools.predict import run_predict
-
-    def progress(done: int, total: int, name: str) -> None:
-        if sys.stderr.isatty():  # a one-line counter on terminals; logs stay clean
-            print(f"\r\033[K[{done}/{total}] {name}", end="\n" if done == total else "", file=sys.stderr, flush=True)
-
+    from .progress import ProgressLine
     from .weights_arg import checkpoint_from_weights
 
+    line = ProgressLine()
+
+    def progress(done: int, total: int, name: str, tile: int, tiles: int) -> None:
+        where = f", tile {tile}/{tiles}" if tiles > 1 else ""
+        line(f"fdep predict: image {min(done + 1, total)}/{total} ({name}){where}")
+
     checkpoint, model, _ = checkpoint_from_weights(args)
-    report = run_predict(
-        checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
-        batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, vfm_weights=args.vfm_weights,
-        progress=progress, skip_unreadable=args.skip_unreadable, model=model,
-    )
+    try:
+        report = run_predict(
+            checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
+            batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, vfm_weights=args.vfm_weights,
+            progress=None if args.quiet else progress, skip_unreadable=args.skip_unreadable, model=model,
+        )
+    finally:
+        line.close()
     if report["skipped"]:
         names = ", ".join(Path(s["image"]).name for s in report["skipped"])
         print(f"fdep predict: warning: skipped {len(report['skipped'])} unreadable image(s): {names}", file=sys.stderr)
