@@ -167,3 +167,88 @@ def test_evaluate_disk_full_keeps_the_earlier_json(tmp_path, capsys, monkeypatch
     assert f"{js}: cannot write (No space left on device)" in err
     assert json.loads(js.read_text()) == {"good": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "scores.json"]
+
+
+def test_predict_overwrite_that_fails_leaves_the_earlier_outputs_as_they_were(tiny_data, tmp_path, capsys,
+                                                                             monkeypatch):
+    """--overwrite builds the new outputs beside OUT and swaps them in only when complete: a full disk halfway
+    leaves OUT exactly as it was (no new file next to old ones); a complete one moves the earlier OUT aside."""
+    import fdep.imageio as imageio
+
+    out = tmp_path / "p"
+    args = ["predict", "--model", "mpcm", "--input", str(tiny_data / "images"), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    (out / "notes.txt").write_text("mine")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    real, calls = imageio.Image.Image.save, []
+
+    def save(self, *a, **k):
+        calls.append(1)
+        if len(calls) > 3:
+            _enospc()
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(imageio.Image.Image, "save", save)
+    assert main(args + ["--overwrite", "--threshold", "0.2"]) == 1
+    err = _one_line(capsys)
+    assert f"{out}{os.sep}" in err and ".png: cannot write (No space left on device)" in err, err
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # no work folder, nothing moved aside
+    monkeypatch.setattr(imageio.Image.Image, "save", real)
+    assert main(args + ["--overwrite", "--threshold", "0.2"]) == 0
+    assert json.loads((out / "targets.json").read_text())["threshold"] == 0.2 and not (out / "notes.txt").exists()
+    (old,) = [p for p in tmp_path.iterdir() if p.name.startswith("p.old-")]
+    assert {p.relative_to(old): p.read_bytes() for p in old.rglob("*") if p.is_file()} == before
+
+
+def test_data_synth_image_writer_failing_is_one_line(tmp_path, capsys, monkeypatch):
+    """cv2.imwrite reports a full disk by returning False, not by raising: still one line naming the file, exit 1,
+    and no half-made dataset (nor its temporary folder) left."""
+    import fdep.data.synthetic as synthetic
+
+    real, calls = synthetic.cv2.imwrite, []
+
+    def imwrite(path, image, *a):
+        calls.append(path)
+        return False if len(calls) == 4 else real(path, image, *a)  # the second image's mask
+
+    monkeypatch.setattr(synthetic.cv2, "imwrite", imwrite)
+    assert main(["data", "synth", "--n", "3", "--size", "32", "--out", str(tmp_path / "d")]) == 1
+    err = _one_line(capsys)
+    assert f"{tmp_path / 'd' / 'synthetic' / 'masks' / 'synth_00001.png'}: cannot write" in err, err
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+def test_save_pretrained_on_a_full_disk_is_one_output_error_naming_the_file(tmp_path, monkeypatch):
+    """safetensors reports a full disk as its own SafetensorError, not an OSError (the light/ export at the end
+    of fdep train, fdep export --hub): it becomes the one-line OutputError, and no temporary is left."""
+    from safetensors import SafetensorError
+
+    import fdep.models.pretrained as pretrained
+    from fdep.errors import OutputError
+    from fdep.models import create_model
+
+    def full(*a, **k):
+        raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No '
+                              'space left on device" })')
+
+    monkeypatch.setattr(pretrained, "save_file", full)
+    with pytest.raises(OutputError) as e:
+        pretrained.save_pretrained(create_model("acm", in_chans=1), tmp_path / "light", mean=1.0, std=2.0)
+    assert str(e.value) == f"{tmp_path / 'light' / 'model.safetensors'}: cannot write (No space left on device)"
+    assert list((tmp_path / "light").iterdir()) == []
+
+
+def test_train_tensorboard_write_failing_is_one_line(tiny_data, tmp_path, capsys, monkeypatch):
+    """TensorBoard's event file is written from a background thread: a full disk there is one line naming
+    RUN/tensorboard, exit 1, without the thread's traceback."""
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    monkeypatch.setattr(RecordWriter, "write", _enospc)
+    out = tmp_path / "run"
+    assert main(train_args(tiny_data, out, "--variant", "original", "--export-light", "false", epochs=1)) == 1
+    err = _one_line(capsys)
+    assert f"{out / 'tensorboard'}: cannot write (No space left on device)" in err, err
+    assert not (out / ".fdep.lock").exists()

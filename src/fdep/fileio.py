@@ -218,6 +218,50 @@ def move_aside(path: str | os.PathLike) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def results_work_folder(out: str | os.PathLike, overwrite: bool, merge: bool = False,
+                        log: Any = None) -> Iterator[Path]:
+    """A fresh folder beside ``out`` (``.OUT.HOST.PID.*.tmp``) that becomes ``out`` only when the work succeeds.
+
+    On success an absent or empty ``out`` is replaced by the folder; an existing one is, with ``overwrite``,
+    first moved aside to ``OUT.old-<time>`` (:func:`move_aside`, nothing deleted), or, with ``merge``, gets
+    the folder's files moved into it (the caller has checked that none of them exists there). A failed or
+    interrupted run leaves ``out`` as it was (earlier contents included) and its work folder is removed; one
+    killed with SIGKILL leaves the folder behind, and the next run for the same ``out`` removes it. A failed
+    write (disk full, ...) is one :class:`OutputError` naming the file under ``out`` it was for.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_orphaned(out.parent, (f".{out.name}.*.tmp",), log)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.{owner_tag()}.", suffix=".tmp", dir=out.parent))
+    try:
+        os.chmod(work, default_mode(directory=True))  # mkdtemp makes it 0700; it becomes OUT
+        try:
+            yield work
+        except OSError as e:
+            failed = write_failure(out, e)
+            raise OutputError(str(failed).replace(str(work), str(out)), failed.reason) from None
+        if merge and out.is_dir() and any(out.iterdir()):
+            _move_files_into(work, out)
+            return
+        if overwrite and out.exists():
+            moved = move_aside(out)
+            if log is not None:
+                log(f"--overwrite: the earlier contents of {out} were moved to {moved}")
+        elif out.is_dir():
+            out.rmdir()  # empty (checked before any work)
+        os.rename(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _move_files_into(work: Path, out: Path) -> None:
+    for src in sorted(p for p in work.rglob("*") if p.is_file()):
+        dest = out / src.relative_to(work)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+
+
 # --- process ownership: folder locks and temporaries named after their owner --------------------
 
 

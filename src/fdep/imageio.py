@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError
-from .fileio import atomic_path
+from .fileio import atomic_path, write_failure
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 MASK_SUFFIXES = (".png", ".bmp")
@@ -172,6 +172,13 @@ def check_prob_map(arr: np.ndarray, where: object) -> None:
     lo, hi = float(arr.min(initial=0.0)), float(arr.max(initial=0.0))
     if lo < 0.0 or hi > 1.0:
         raise InputError(f"{where}: prediction values must lie in [0, 1], found range [{lo:.4g}, {hi:.4g}]")
+
+
+def check_written(ok: bool, path: str | os.PathLike) -> None:
+    """One :class:`~fdep.errors.OutputError` naming ``path`` when a writer that reports failure by returning
+    False (``cv2.imwrite``, on a full disk or a folder it cannot write) did so, instead of going on silently."""
+    if not ok:
+        raise write_failure(path, OSError("the image encoder could not write the file; is the disk full?"))
 
 
 def write_prob_png16(path: str | os.PathLike, prob: np.ndarray) -> None:

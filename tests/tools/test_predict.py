@@ -238,3 +238,40 @@ def test_predict_on_real_nuaa_images(nuaa_root, tmp_path, saved_random):
         prob = read_prob_map(tmp_path / "out" / "probs" / n)
         assert prob.shape == image.shape
         np.testing.assert_allclose(prob, reference_prob(net, image), atol=Q)
+
+
+def test_progress_counts_images_and_the_tiles_of_a_large_one(tmp_path, saved_random):
+    _, folder = saved_random
+    (tmp_path / "in").mkdir()
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (100, 150), dtype=np.uint8), "L").save(tmp_path / "in" / "big.png")
+    Image.fromarray(rng.integers(0, 256, (40, 50), dtype=np.uint8), "L").save(tmp_path / "in" / "small.png")
+    calls = []
+    run_predict(load_predictor(folder, tile_pixels=64 * 64, tile=64, overlap=16), tmp_path / "in",
+                tmp_path / "out", progress=lambda *a: calls.append(a))
+    big = [c for c in calls if c[2] == "big.png"]
+    tiles = big[1][4]
+    assert tiles == 3 * 3  # 100 x 150 in 64-pixel tiles overlapping by 16
+    assert big == [(0, 2, "big.png", 0, 1)] + [(0, 2, "big.png", t, tiles) for t in range(1, tiles + 1)] + [
+        (1, 2, "big.png", 1, 1)]
+    assert [c for c in calls if c[2] == "small.png"] == [(1, 2, "small.png", 0, 1), (2, 2, "small.png", 1, 1)]
+
+
+def test_cli_reports_progress_of_long_work_on_stderr_unless_quiet(tmp_path, saved_random, capsys, monkeypatch):
+    """A log (stderr not a terminal) gets a line at most every LOG_EVERY_S: none for a quick run, image and tile
+    for long work (here: the interval set to 0), nothing with --quiet."""
+    import fdep.cli.progress
+
+    _, folder = saved_random
+    (tmp_path / "in").mkdir()
+    image = np.random.default_rng(4).integers(0, 256, (1100, 1000), dtype=np.uint8)  # > 1 Mpixel: tiles of 512
+    Image.fromarray(image, "L").save(tmp_path / "in" / "huge.png")
+    args = ["predict", "--checkpoint", str(folder), "--input", str(tmp_path / "in")]
+    assert main(args + ["--out", str(tmp_path / "o1")]) == 0
+    assert "fdep predict: image" not in capsys.readouterr().err  # quick: not noisy
+    monkeypatch.setattr(fdep.cli.progress, "LOG_EVERY_S", 0.0)
+    assert main(args + ["--out", str(tmp_path / "o2")]) == 0
+    err = capsys.readouterr().err
+    assert "fdep predict: image 1/1 (huge.png), tile 5/9" in err and "tile 9/9" in err
+    assert main(args + ["--out", str(tmp_path / "o3"), "--quiet"]) == 0
+    assert "fdep predict: image" not in capsys.readouterr().err

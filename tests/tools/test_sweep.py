@@ -226,7 +226,7 @@ def test_row_stopped_by_a_signal_is_interrupted_not_done(tmp_path, monkeypatch, 
     write_config(cfgs, "mlclnet_original", "mlclnet")
     calls = []
 
-    def stopped_train(args, log):
+    def stopped_train(args, log, *_):
         calls.append(args[0])
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("fdep train: error: stopped by SIGTERM after 3 of 400 epoch(s)\n")
@@ -241,3 +241,141 @@ def test_row_stopped_by_a_signal_is_interrupted_not_done(tmp_path, monkeypatch, 
     status = json.loads((out / "tiny" / "acm_original" / "sweep_row.json").read_text())
     assert status["stage"] == "interrupted" and status["exit_code"] == 143
     assert "| tiny/acm_original | interrupted |" in (out / "results.md").read_text()
+
+
+def _fake_tested(row: Row, hse: float) -> None:
+    """A row's run directory as a finished sweep leaves it (status tested, results.json), without training."""
+    write_status(row, stage="tested", log="")
+    row.test_dir.mkdir(parents=True, exist_ok=True)
+    (row.test_dir / "results.json").write_text(json.dumps(
+        {"hse": hse, "iou": 0.4, "pd": 0.9, "fa": 1e-5, "params_m": 0.1, "latency_s": 0.01, "model": row.model,
+         "variant": row.variant, "dataset": "tiny", "dataset_name": "tiny", "split": "test"}))
+
+
+def test_a_refused_row_keeps_the_earlier_rows_and_shows_no_numbers_of_another_config(tmp_path):
+    """A rerun whose only row is refused (its run finished with another config) rewrites the table with the
+    earlier rows still in it, and that row as refused, not with the numbers of the other config's run."""
+    cfgs = tmp_path / "cfg" / "tiny"
+    a, b = write_config(cfgs, "acm_original", "acm"), write_config(cfgs, "mlclnet_original", "mlclnet")
+    out = tmp_path / "sweep"
+    rows = make_rows([a, b], out=out)
+    _fake_tested(rows[0], 0.5)
+    _fake_tested(rows[1], 0.25)
+    run_sweep(rows, out, echo=lambda *_: None)
+    table = (out / "results.md").read_text()
+    assert "| tiny/acm_original | tested | 50.00" in table and "| tiny/mlclnet_original | tested | 25.00" in table
+    (changed,) = make_rows([a], out=out, overrides={"epochs": "9"})
+    summary = run_sweep([changed], out, echo=lambda *_: None)
+    assert summary["outcomes"][0]["outcome"] == "failed" and "different config" in summary["outcomes"][0]["error"]
+    table = (out / "results.md").read_text()
+    assert "| tiny/mlclnet_original | tested | 25.00" in table  # the earlier row is still there
+    acm = [line for line in table.splitlines() if line.startswith("| tiny/acm_original |")]
+    assert len(acm) == 1 and acm[0].startswith("| tiny/acm_original | refused | - (")
+    assert "50.00" not in acm[0]
+    assert [r["name"] for r in json.loads((out / "rows.json").read_text())] == ["tiny/acm_original",
+                                                                               "tiny/mlclnet_original"]
+    # the other config's run is untouched
+    assert json.loads((rows[0].test_dir / "results.json").read_text())["hse"] == 0.5
+
+
+# ------------------------------------------------------------------------------------ a stand-in child
+FAKE_FDEP = '''
+import os, signal, sys, time
+from pathlib import Path
+args = sys.argv[3:]  # after "-m fdep.cli.main"
+if args[0] != "train":
+    sys.exit(1)
+here = Path(os.environ["FAKE_DIR"])
+def stop(signum, frame):
+    (here / "stopped_by").write_text(signal.Signals(signum).name)
+    sys.exit(128 + signum)
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
+(here / "pid").write_text(str(os.getpid()))
+print("epoch 1/2  val: hse 1.00")
+print("a line that is not progress")
+for _ in range(600):  # until the sweep has shown epoch 1 (or a signal stops us)
+    if (here / "seen").exists():
+        break
+    time.sleep(0.1)
+print(f"epoch 2/2  seen={(here / 'seen').exists()}")
+if os.environ.get("FAKE_WAIT"):
+    time.sleep(120)
+'''
+
+
+def _fake_python(tmp_path: Path, monkeypatch) -> Path:
+    """An executable standing in for ``python -m fdep.cli.main``: a quick `fdep train` printing epoch lines."""
+    import sys
+
+    fake = tmp_path / "fake-python"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_FDEP}")
+    fake.chmod(0o755)
+    monkeypatch.setenv("FAKE_DIR", str(tmp_path))
+    return fake
+
+
+def test_sweep_shows_each_epoch_of_a_row_while_it_trains(tmp_path, monkeypatch):
+    import sys
+
+    fake = _fake_python(tmp_path, monkeypatch)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    cfgs = tmp_path / "cfg" / "tiny"
+    (row,) = make_rows([write_config(cfgs, "acm_original", "acm", epochs=2)], out=tmp_path / "sweep")
+    lines = []
+
+    def echo(line):
+        lines.append(line)
+        if "epoch 1/2" in line:
+            (tmp_path / "seen").touch()
+
+    run_sweep([row], tmp_path / "sweep", echo=echo)
+    assert "[1/1] tiny/acm_original: epoch 1/2  val: hse 1.00" in lines
+    assert "[1/1] tiny/acm_original: epoch 2/2  seen=True" in lines  # shown while the child was still running
+    assert not any("not progress" in line for line in lines)
+    assert "a line that is not progress" in (tmp_path / "sweep" / "logs" / "tiny__acm_original.log").read_text()
+
+
+def test_sigterm_to_the_sweep_alone_stops_its_child_and_records_the_row_interrupted(tmp_path, monkeypatch):
+    """`kill SWEEP_PID` (not the process group): the sweep passes the signal to its running fdep train, which stops;
+    the row is interrupted and the sweep exits 143 instead of dying with its child left running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from fdep.fileio import pid_alive
+    from tests.run_helpers import SRC
+
+    fake = _fake_python(tmp_path, monkeypatch)
+    cfgs = tmp_path / "cfg" / "tiny"
+    write_config(cfgs, "acm_original", "acm", epochs=2)
+    out = tmp_path / "sweep"
+    driver = (f"import sys; sys.executable = {str(fake)!r}\nfrom fdep.cli.main import main\n"
+              f"sys.exit(main(['sweep', {str(cfgs)!r}, '--out', {str(out)!r}]))")
+    env = dict(os.environ, PYTHONPATH=str(SRC), FAKE_WAIT="1", PYTHONUNBUFFERED="1")
+    sweep = subprocess.Popen([sys.executable, "-c", driver], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    child = None
+    try:
+        deadline = time.monotonic() + 600  # the sweep imports torch to look at the row's checkpoints
+        while not (tmp_path / "pid").exists() and time.monotonic() < deadline and sweep.poll() is None:
+            time.sleep(0.1)
+        assert (tmp_path / "pid").exists(), sweep.communicate(timeout=60)[0]
+        child = int((tmp_path / "pid").read_text())
+        (tmp_path / "seen").touch()
+        os.kill(sweep.pid, signal.SIGTERM)  # the sweep only, not its process group
+        text, _ = sweep.communicate(timeout=300)
+        assert sweep.returncode == 143, text
+        assert (tmp_path / "stopped_by").read_text() == "SIGTERM"
+        deadline = time.monotonic() + 10
+        while pid_alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(child)
+        assert "row tiny/acm_original interrupted in train (exit 143)" in text and "Traceback" not in text
+        status = json.loads((out / "tiny" / "acm_original" / "sweep_row.json").read_text())
+        assert status["stage"] == "interrupted" and status["exit_code"] == 143
+    finally:
+        sweep.kill()
+        if child is not None and pid_alive(child):
+            os.kill(child, signal.SIGKILL)

@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="images of the same size per batch (default 8)")
     add_device(p)
     add_threads(p)
-    add_quiet(p, "no progress counter")
+    add_quiet(p, "no progress lines (by default long work reports the image and tile it is at, on stderr, at most "
+                 "every 10 s in a log, every second on a terminal)")
     p.add_argument("--weights", help="with --model NAME: a published weight set of that network (e.g. nuaa-sirst; "
                    "fdep models --weights lists them), a folder written by fdep export --hub, or a Hugging Face repo "
                    "id in the local cache")
@@ -44,19 +45,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..tools.predict import run_predict
-
-    def progress(done: int, total: int, name: str) -> None:
-        if sys.stderr.isatty() and not args.quiet:  # a one-line counter on terminals; logs stay clean
-            print(f"\r\033[K[{done}/{total}] {name}", end="\n" if done == total else "", file=sys.stderr, flush=True)
-
+    from .progress import ProgressLine
     from .weights_arg import checkpoint_from_weights
 
+    line = ProgressLine()
+
+    def progress(done: int, total: int, name: str, tile: int, tiles: int) -> None:
+        where = f", tile {tile}/{tiles}" if tiles > 1 else ""
+        line(f"fdep predict: image {min(done + 1, total)}/{total} ({name}){where}")
+
     checkpoint, model, _ = checkpoint_from_weights(args)
-    report = run_predict(
-        checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
-        batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, vfm_weights=args.vfm_weights,
-        progress=progress, skip_unreadable=args.skip_unreadable, model=model,
-    )
+    try:
+        report = run_predict(
+            checkpoint, args.input, args.out, threshold=args.threshold, overlay=args.overlay,
+            batch_size=args.batch_size, device=args.device, overwrite=args.overwrite, vfm_weights=args.vfm_weights,
+            progress=None if args.quiet else progress, skip_unreadable=args.skip_unreadable, model=model,
+        )
+    finally:
+        line.close()
     if report["skipped"]:
         names = ", ".join(Path(s["image"]).name for s in report["skipped"])
         print(f"fdep predict: warning: skipped {len(report['skipped'])} unreadable image(s): {names}", file=sys.stderr)

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..errors import DataError, InputError, OutputExistsError
 from ..fileio import atomic_write, check_output_folder, owner_tag, remove_orphaned, write_json
-from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, binarize_mask, image_size, read_mask_values
+from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, binarize_mask, check_written, image_size, read_mask_values
 from .layout import SPLITS, write_split_file
 from .registry import KnownDataset, get_known, normalise_name, packaged_split
 from .validate import check_dataset
@@ -224,8 +224,7 @@ def _build(known: KnownDataset, img_dir: Path, mask_dir: Path, build: Path, prog
         if m.shape != (h, w) and i in known.mask_resize_ids:
             fixes.append(f"{i}: mask {m.shape[1]}x{m.shape[0]} resized (nearest) to the image size {w}x{h}")
             m = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
-        if not cv2.imwrite(str(build / "masks" / f"{i}.png"), m):
-            raise DataError(f"{build}: cannot write mask {i}.png")
+        check_written(cv2.imwrite(str(build / "masks" / f"{i}.png"), m), build / "masks" / f"{i}.png")
     for s in SPLITS:
         write_split_file(build / "img_idx" / f"{s}_{known.name}.txt", splits[s])
     for f in fixes:

@@ -29,6 +29,7 @@ import scipy.special
 
 from ..errors import InputError, OutputExistsError
 from ..fileio import check_output_folder, default_mode, write_json
+from ..imageio import check_written
 from .dataset import split_train_val
 from .layout import write_split_file
 from .stats import STATS_FILE, ids_digest
@@ -219,9 +220,9 @@ def generate_synthetic(out_root, n: int = 500, size: int = 256, seed: int = 0, n
         sums = {}
         for img, mask, rec in synth_images(n, size, seed):
             i = rec["id"]
-            if not cv2.imwrite(str(tmp / "images" / f"{i}.png"), img):
-                raise OSError(f"cannot write {tmp / 'images' / f'{i}.png'}")
-            cv2.imwrite(str(tmp / "masks" / f"{i}.png"), mask.astype(np.uint8) * 255)
+            check_written(cv2.imwrite(str(tmp / "images" / f"{i}.png"), img), dest / "images" / f"{i}.png")
+            check_written(cv2.imwrite(str(tmp / "masks" / f"{i}.png"), mask.astype(np.uint8) * 255),
+                          dest / "masks" / f"{i}.png")
             f = img.astype(np.float64)
             sums[i] = (float(f.sum()), float((f * f).sum()), f.size)
             records.append(rec)

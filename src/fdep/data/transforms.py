@@ -169,13 +169,15 @@ def _ramp(n: int, overlap: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_tiled(fn, x: torch.Tensor, tile: int = 512, overlap: int = 64, multiple: int | tuple = 32) -> torch.Tensor:
+def predict_tiled(fn, x: torch.Tensor, tile: int = 512, overlap: int = 64, multiple: int | tuple = 32,
+                  on_tile=None) -> torch.Tensor:
     """Run ``fn`` (N x C x h x w -> N x 1 x h x w) over overlapping tiles and stitch the outputs.
 
     Images no larger than ``tile`` run in one piece (padded to ``multiple``).
     Tiles are ``tile`` rounded up to the multiple; neighbouring outputs are
     blended with linear ramps over the overlap, so seams get no hard edges.
-    The result has the input's spatial size.
+    The result has the input's spatial size. ``on_tile(done, total)`` is called
+    after each tile (progress of long work on a large image).
     """
     if x.ndim != 4:
         raise InputError(f"predict_tiled expects an N x C x H x W tensor, got shape {tuple(x.shape)}")
@@ -189,15 +191,17 @@ def predict_tiled(fn, x: torch.Tensor, tile: int = 512, overlap: int = 64, multi
         raise InputError(f"overlap must lie in [0, tile={tile}), got {overlap}")
     out = weight = None
     step = tile - overlap
-    for y0 in _starts(H, tile, step):
-        for x0 in _starts(W, tile, step):
-            patch = x[..., y0 : y0 + tile, x0 : x0 + tile]
-            pp, size = pad_to_multiple(patch, m)
-            y = crop_to(fn(pp), size)
-            if out is None:
-                out = torch.zeros((N, y.shape[1], H, W), dtype=y.dtype, device=y.device)
-                weight = torch.zeros((1, 1, H, W), dtype=y.dtype, device=y.device)
-            w = (_ramp(size[0], overlap)[:, None] * _ramp(size[1], overlap)[None, :]).to(y)
-            out[..., y0 : y0 + size[0], x0 : x0 + size[1]] += y * w
-            weight[..., y0 : y0 + size[0], x0 : x0 + size[1]] += w
+    corners = [(y0, x0) for y0 in _starts(H, tile, step) for x0 in _starts(W, tile, step)]
+    for done, (y0, x0) in enumerate(corners, 1):
+        patch = x[..., y0 : y0 + tile, x0 : x0 + tile]
+        pp, size = pad_to_multiple(patch, m)
+        y = crop_to(fn(pp), size)
+        if out is None:
+            out = torch.zeros((N, y.shape[1], H, W), dtype=y.dtype, device=y.device)
+            weight = torch.zeros((1, 1, H, W), dtype=y.dtype, device=y.device)
+        w = (_ramp(size[0], overlap)[:, None] * _ramp(size[1], overlap)[None, :]).to(y)
+        out[..., y0 : y0 + size[0], x0 : x0 + size[1]] += y * w
+        weight[..., y0 : y0 + size[0], x0 : x0 + size[1]] += w
+        if on_tile is not None:
+            on_tile(done, len(corners))
     return out / weight

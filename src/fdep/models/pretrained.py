@@ -12,13 +12,15 @@ Loading needs only the registry: no FDEP, VFM or training code is involved.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..errors import ModelError, OutputExistsError, WeightsError
-from ..fileio import atomic_path, write_json
+from ..fileio import atomic_path, write_failure, write_json
 from .base import SIRSTNet, count_parameters
 from .registry import create_model, is_model, list_models
 
@@ -46,7 +48,10 @@ def save_pretrained(net: SIRSTNet, out_dir: str | Path, mean: float | None = Non
     state = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / WEIGHTS_NAME) as tmp:
-        save_file(state, str(tmp), metadata={"format": FORMAT, "model_name": net.model_name})
+        try:
+            save_file(state, str(tmp), metadata={"format": FORMAT, "model_name": net.model_name})
+        except SafetensorError as e:  # its I/O errors (a full disk) are not OSErrors
+            raise write_failure(out / WEIGHTS_NAME, OSError(safetensors_reason(e))) from None
     norm = {"mean": float(mean), "std": float(std)} if mean is not None and std is not None else None
     write_json(out / CONFIG_NAME, {
         "format": FORMAT, "version": 1, "model_name": net.model_name, "in_chans": int(net.in_chans),
@@ -54,6 +59,12 @@ def save_pretrained(net: SIRSTNet, out_dir: str | Path, mean: float | None = Non
         "extra": extra or {},
     })
     return out
+
+
+def safetensors_reason(e: BaseException) -> str:
+    """The system's words in a safetensors error (``IoError(Os { ..., message: "No space left on device" })``)."""
+    m = re.search(r'message: "([^"]+)"', str(e))
+    return m.group(1) if m else (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 def read_pretrained_config(path: str | Path) -> dict:

@@ -116,10 +116,12 @@ class Predictor:
         return crop_to(self.run_logits(padded), size)
 
     @torch.inference_mode()
-    def logits(self, images: Sequence[np.ndarray]) -> torch.Tensor:
+    def logits(self, images: Sequence[np.ndarray], on_tile: Callable[[int, int], None] | None = None
+               ) -> torch.Tensor:
         """N x 1 x H x W raw outputs of same-size images (tiled when they are large).
 
-        Logits for networks; probabilities when ``outputs == "probability"``.
+        Logits for networks; probabilities when ``outputs == "probability"``. ``on_tile(done, total)``
+        follows the tiles of a large batch (see ``fdep.data.predict_tiled``).
         """
         shapes = {np.shape(im) for im in images}
         if len(shapes) != 1 or len(next(iter(shapes))) != 2:
@@ -131,7 +133,7 @@ class Predictor:
                 from ..data import predict_tiled
 
                 return predict_tiled(self._padded_logits, x, tile=self.tile, overlap=self.overlap,
-                                     multiple=self.multiple)
+                                     multiple=self.multiple, on_tile=on_tile)
             return self._padded_logits(x)
         except torch.OutOfMemoryError:
             if self.device.type == "cuda":
@@ -141,9 +143,10 @@ class Predictor:
                 f"use a smaller --batch-size (or run large images in tiles)"
             ) from None
 
-    def predict_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Probability maps (float32, [0, 1]) of same-size images, in order."""
-        out = self.logits(images).float()
+    def predict_batch(self, images: Sequence[np.ndarray], on_tile: Callable[[int, int], None] | None = None
+                      ) -> list[np.ndarray]:
+        """Probability maps (float32, [0, 1]) of same-size images, in order (``on_tile``: see :meth:`logits`)."""
+        out = self.logits(images, on_tile).float()
         prob = (torch.sigmoid(out) if self.outputs == "logits" else out.clamp(0.0, 1.0))[:, 0]
         return list(prob.cpu().numpy())
 

@@ -8,8 +8,11 @@ Layout written under ``out``::
     targets.csv           one row per detected target (see fdep.tools.targets.TARGET_FIELDS)
     targets.json          the same, grouped per image, with the settings used
 
-Nothing existing is overwritten unless ``overwrite=True``; every file is written
-atomically. All images are read once before the network is loaded, so every
+Nothing existing is overwritten unless ``overwrite=True``. The outputs are built in a work folder beside
+``out`` and put in place only when all are written (``fdep.fileio.results_work_folder``): a new or empty
+``out`` becomes that folder; with ``overwrite`` an earlier ``out`` is moved aside to ``OUT.old-<time>``
+first; without it the new files join the others in ``out`` (none of their names exists there). A failed
+run leaves ``out`` as it was. All images are read once before the network is loaded, so every
 unreadable image is reported (by name, in one message) before anything is written;
 with ``skip_unreadable`` the others are predicted and targets.json lists the skipped ones.
 """
@@ -17,6 +20,7 @@ with ``skip_unreadable`` the others are predicted and targets.json lists the ski
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 from collections import defaultdict
@@ -27,13 +31,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, OutputExistsError
-from ..fileio import atomic_write, check_output_folder, write_json
+from ..fileio import atomic_write, check_output_folder, results_work_folder, write_json
 from ..imageio import IMAGE_SUFFIXES, read_image, write_image_png, write_mask_png, write_prob_png16
 from .inference import Predictor, classical_predictor, load_predictor
 from .overlay import prediction_overlay
 from .targets import TARGET_FIELDS, binarize, find_targets
 
-Progress = Callable[[int, int, str], None]
+#: progress(done, total, name, tile, tiles): ``done`` of ``total`` images finished, working on ``name``
+#: (the first image of a batch), tile ``tile`` of ``tiles`` of it done (0 of 1 for an image run whole);
+#: called when an image starts, after each tile of a large one, and when it is written
+Progress = Callable[[int, int, str, int, int], None]
 
 
 def list_images(path: str | os.PathLike) -> list[Path]:
@@ -134,26 +141,32 @@ def run_predict(
 
     results: dict[Path, dict[str, Any]] = {}
     done = 0
-    for members in groups.values():
-        for start in range(0, len(members), batch_size):
-            batch = members[start:start + batch_size]
-            arrays = [read_image(p) for p in batch]
-            for path, image, prob in zip(batch, arrays, predictor.predict_batch(arrays), strict=True):
-                results[path] = _write_one(path, image, prob, plan[path], threshold)
-                done += 1
+    earlier = out.is_dir() and any(out.iterdir())
+    with results_work_folder(out, overwrite=overwrite and earlier, merge=earlier and not overwrite) as work:
+        files = output_paths(images, work, overlay)
+        for members in groups.values():
+            for start in range(0, len(members), batch_size):
+                batch = members[start:start + batch_size]
+                arrays = [read_image(p) for p in batch]
+                on_tile = None
                 if progress:
-                    progress(done, len(images), path.name)
-
-    report = {
-        "checkpoint": str(getattr(predictor, "source", checkpoint)),
-        "threshold": threshold,
-        "connectivity": 8,
-        "n_images": len(images),
-        "n_targets": sum(len(r["targets"]) for r in results.values()),
-        "images": [results[p] for p in images],
-        "skipped": [{"image": str(p), "error": why} for p, why in unreadable],
-    }
-    _write_targets(out, report)
+                    progress(done, len(images), batch[0].name, 0, 1)
+                    on_tile = functools.partial(progress, done, len(images), batch[0].name)
+                for path, image, prob in zip(batch, arrays, predictor.predict_batch(arrays, on_tile), strict=True):
+                    results[path] = _write_one(path, image, prob, files[path], threshold)
+                    done += 1
+                    if progress:
+                        progress(done, len(images), path.name, 1, 1)
+        report = {
+            "checkpoint": str(getattr(predictor, "source", checkpoint)),
+            "threshold": threshold,
+            "connectivity": 8,
+            "n_images": len(images),
+            "n_targets": sum(len(r["targets"]) for r in results.values()),
+            "images": [results[p] for p in images],
+            "skipped": [{"image": str(p), "error": why} for p, why in unreadable],
+        }
+        _write_targets(work, report)
     return report
 
 

@@ -28,11 +28,10 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ import yaml
 
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_write, write_json
+from .sweep_stage import run_stage, stopped_by_signal
 
 #: paper table name -> dataset folders of configs/ it covers
 PAPER_TABLES: dict[str, tuple[str, ...]] = {
@@ -209,26 +209,11 @@ def row_state(row: Row) -> str:
     return "new"
 
 
-def _cli(args: list[str], log: Path) -> int:
-    """Run ``python -m fdep.cli.main ARGS`` appending its output to ``log``; returns its exit code."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a") as f:
-        f.write(f"\n$ fdep {' '.join(args)}\n")
-        f.flush()
-        child = subprocess.Popen([sys.executable, "-m", "fdep.cli.main", *args], stdout=f, stderr=subprocess.STDOUT)
-        try:
-            return child.wait()
-        except KeyboardInterrupt:  # Ctrl-C reaches the child too: let it stop cleanly and say so in the log
-            try:
-                return child.wait(timeout=120)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a child that does not stop
-                child.kill()
-                raise
-
-
-def stopped_by_signal(code: int) -> bool:
-    """Whether a stage's exit status says it was stopped (fdep's 130/143, or killed by SIGINT/SIGTERM)."""
-    return code in (130, 143, -2, -15)
+def _cli(args: list[str], log: Path, progress: Any = None, forward_signals: bool = False) -> int:
+    """Run ``python -m fdep.cli.main ARGS`` appending its output to ``log``; returns its exit code
+    (see :mod:`.sweep_stage`)."""
+    return run_stage([sys.executable, "-m", "fdep.cli.main", *args], log, f"$ fdep {' '.join(args)}", progress=progress,
+                     forward_signals=forward_signals)
 
 
 def train_args(row: Row, resume: bool) -> list[str]:
@@ -248,11 +233,14 @@ def test_args(row: Row) -> list[str]:
             "--overwrite", "--quiet", "--device", device]
 
 
-def run_row(row: Row, log_dir: str | os.PathLike) -> dict[str, Any]:
+def run_row(row: Row, log_dir: str | os.PathLike, progress: Any = None, forward_signals: bool = False
+            ) -> dict[str, Any]:
     """Bring one row to ``tested``; returns its outcome (never raises for a failed stage).
 
-    In a multi-task Slurm job every task runs the training stage (Lightning's SLURM environment makes
-    them one DDP run); only task 0 tests and records the row.
+    ``progress`` gets the training's per-epoch lines as they come; ``forward_signals`` passes a SIGTERM/SIGINT
+    of this process on to the running stage (the local launcher; :mod:`.sweep_stage`). In a multi-task Slurm
+    job every task runs the training stage (Lightning's SLURM environment makes them one DDP run); only task 0
+    tests and records the row.
     """
     rank = _slurm_rank()
     log = Path(log_dir) / (row.name.replace("/", "__") + ("" if rank == 0 else f".rank{rank}") + ".log")
@@ -265,7 +253,7 @@ def run_row(row: Row, log_dir: str | os.PathLike) -> dict[str, Any]:
         return {"row": row.name, "outcome": "skipped", "log": str(log)}
     if state in ("new", "partial"):
         Path(row.run_dir).parent.mkdir(parents=True, exist_ok=True)
-        code = _cli(train_args(row, resume=state == "partial"), log)
+        code = _cli(train_args(row, resume=state == "partial"), log, progress, forward_signals)
         if rank != 0:
             return {"row": row.name, "outcome": "worker", "exit_code": code, "log": str(log)}
         if stopped_by_signal(code):  # resumed by the next sweep (its last.ckpt is kept)
@@ -277,7 +265,7 @@ def run_row(row: Row, log_dir: str | os.PathLike) -> dict[str, Any]:
     if rank != 0:
         return {"row": row.name, "outcome": "worker", "log": str(log)}
     write_status(row, stage="trained", log=str(log))
-    code = _cli(test_args(row), log)
+    code = _cli(test_args(row), log, progress, forward_signals)
     if stopped_by_signal(code):
         write_status(row, stage="interrupted", interrupted_stage="test", exit_code=code, log=str(log))
         return {"row": row.name, "outcome": "interrupted", "stage": "test", "exit_code": code, "log": str(log)}
@@ -353,18 +341,20 @@ def submit_rows(rows: list[Row], sweep_dir: Path, launcher: str, slurm: SlurmOpt
 
 
 def run_sweep(rows: list[Row], sweep_dir: str | os.PathLike, launcher: str = "local",
-              slurm: SlurmOptions | None = None, echo: Any = print) -> dict[str, Any]:
+              slurm: SlurmOptions | None = None, echo: Any = None) -> dict[str, Any]:
     """Run every row (skipping finished ones), then write the results table; returns a summary."""
+    echo = echo or _say
     if launcher not in LAUNCHERS:
         raise ConfigError(f"unknown launcher {launcher!r} (choose from {', '.join(LAUNCHERS)})")
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    write_json(sweep_dir / "rows.json", [asdict(r) for r in rows])
+    table_rows = record_rows(rows, sweep_dir)
     if launcher == "local":
         outcomes = []
         for i, row in enumerate(rows, 1):
             echo(f"[{i}/{len(rows)}] {row.name}: {row_state_label(row)}")
-            outcome = run_row(row, sweep_dir / "logs")
+            outcome = run_row(row, sweep_dir / "logs", forward_signals=True,
+                              progress=lambda line, i=i, row=row: echo(f"[{i}/{len(rows)}] {row.name}: {line}"))
             echo(f"[{i}/{len(rows)}] {row.name}: {outcome['outcome']}"
                  + (f" ({outcome.get('stage', '')} failed; log {outcome['log']})" if outcome["outcome"] == "failed"
                     else ""))
@@ -375,10 +365,14 @@ def run_sweep(rows: list[Row], sweep_dir: str | os.PathLike, launcher: str = "lo
     else:
         echo(f"submitting {len(rows)} rows with the {launcher} launcher")
         outcomes = submit_rows(rows, sweep_dir, launcher, slurm or SlurmOptions())
-    table = write_results(rows, sweep_dir)
+    table = write_results(table_rows, sweep_dir)
     failed = [o for o in outcomes if o["outcome"] == "failed"]
     interrupted = [o for o in outcomes if o["outcome"] == "interrupted"]
     return {"outcomes": outcomes, "failed": failed, "interrupted": interrupted, **table}
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # a sweep's console may be a log file: each line as it happens
 
 
 def row_state_label(row: Row) -> str:
@@ -390,6 +384,37 @@ def row_state_label(row: Row) -> str:
 
 
 # ----------------------------------------------------------------------------------- the table
+def record_rows(rows: list[Row], sweep_dir: Path) -> list[tuple[Row, str | None]]:
+    """SWEEP/rows.json: the rows of earlier runs of this sweep folder, updated with ``rows``; returns them all.
+
+    Each row is kept with the digest of the config it ran with, so the table can tell a run directory
+    of this row from one another config left there. A row of ``rows`` replaces the earlier one of its name.
+    """
+    merged: dict[str, tuple[Row, str | None]] = {}
+    try:
+        earlier = json.loads((sweep_dir / "rows.json").read_text())
+    except (OSError, ValueError):
+        earlier = []
+    names = {f.name for f in fields(Row)}
+    for entry in earlier if isinstance(earlier, list) else []:
+        try:
+            row = Row(**{k: v for k, v in entry.items() if k in names})
+        except TypeError:  # not a row of this fdep version: left out of the table
+            continue
+        merged[row.name] = (row, entry.get("digest") or _digest_or_none(row))
+    for row in rows:
+        merged[row.name] = (row, config_digest(row))
+    write_json(sweep_dir / "rows.json", [{**asdict(r), "digest": d} for r, d in merged.values()])
+    return list(merged.values())
+
+
+def _digest_or_none(row: Row) -> str | None:
+    try:
+        return config_digest(row)
+    except OSError:  # the config file is gone: nothing to compare the run directory with
+        return None
+
+
 def paper_numbers(model: str, variant: str, dataset: str) -> dict[str, float] | None:
     """The paper's published row for (network, variant, dataset) in the paper's units (fdep.paper), or None."""
     from ..paper import paper_row
@@ -400,15 +425,33 @@ def paper_numbers(model: str, variant: str, dataset: str) -> dict[str, float] | 
     return {k: v for k, v in row.values.items() if k in dict(METRICS)}
 
 
-def table_records(rows: list[Row]) -> list[dict[str, Any]]:
-    """One dict per row: status, our metrics (paper units), the paper's, and the differences."""
+def row_stage(row: Row, digest: str | None) -> tuple[str, dict[str, Any]]:
+    """(stage shown in the table, the run directory's status) of a row that ran with the config ``digest``.
+
+    A status written for another config is not this row's: a finished one is shown as ``refused`` (the
+    sweep would not overwrite it), any other as ``not run``. ``digest`` None: the status is taken as it is.
+    """
+    status = read_status(row)
+    stage = status.get("stage", "not run")
+    if digest is not None and status and status.get("digest") != digest:
+        return ("refused" if stage == "tested" else "not run"), {}
+    return stage, status
+
+
+def table_records(rows: list[Row] | list[tuple[Row, str | None]]) -> list[dict[str, Any]]:
+    """One dict per row: status, our metrics (paper units), the paper's, and the differences.
+
+    ``rows``: rows, or (row, digest of the config it ran with) pairs (:func:`record_rows`); for a bare row the
+    digest of its config file as it is now.
+    """
     records = []
-    for row in rows:
-        status = read_status(row)
+    for item in rows:
+        row, digest = item if isinstance(item, tuple) else (item, _digest_or_none(item))
+        stage, status = row_stage(row, digest)
         rec: dict[str, Any] = {"row": row.name, "model": row.model, "variant": row.variant, "dataset": row.dataset,
-                               "stage": status.get("stage", "not run"), "log": status.get("log", "")}
+                               "stage": stage, "log": status.get("log", "")}
         results_path = row.test_dir / "results.json"
-        ours = json.loads(results_path.read_text()) if status.get("stage") == "tested" and results_path.exists() else {}
+        ours = json.loads(results_path.read_text()) if stage == "tested" and results_path.exists() else {}
         paper = paper_numbers(row.model, row.variant, row.dataset) or {}
         for key, scale in METRICS:
             mine = ours.get(key)
@@ -428,8 +471,10 @@ def _fmt(v: Any, signed: bool = False) -> str:
     return f"{v:+.2f}" if signed else (f"{v:.2f}" if isinstance(v, float) else str(v))
 
 
-def write_results(rows: list[Row], sweep_dir: Path) -> dict[str, Any]:
-    """SWEEP/results.csv, results.md and (for tested rows) report.html; returns their paths and records."""
+def write_results(rows: list[Row] | list[tuple[Row, str | None]], sweep_dir: Path) -> dict[str, Any]:
+    """SWEEP/results.csv, results.md and (for tested rows) report.html; returns their paths and records.
+
+    ``rows`` as :func:`table_records` takes them."""
     records = table_records(rows)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else ["row"])
@@ -448,7 +493,8 @@ def write_results(rows: list[Row], sweep_dir: Path) -> dict[str, Any]:
     with atomic_write(sweep_dir / "results.md", "w") as f:
         f.write("\n".join(lines) + "\n" + note)
     out = {"records": records, "csv": str(sweep_dir / "results.csv"), "markdown": str(sweep_dir / "results.md")}
-    tested = [r for r, rec in zip(rows, records) if rec["stage"] == "tested"]
+    tested = [item[0] if isinstance(item, tuple) else item for item, rec in zip(rows, records)
+              if rec["stage"] == "tested"]
     if tested:
         from .report import write_report
 

@@ -17,9 +17,7 @@ import contextlib
 import logging
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +27,7 @@ from torch import nn
 
 from ..cpu import LoadMeter, timing_conditions
 from ..errors import InputError, OutputExistsError, WeightsError
-from ..fileio import (
-    check_output_folder,
-    default_mode,
-    move_aside,
-    owner_tag,
-    remove_orphaned,
-    write_failure,
-    write_json,
-)
+from ..fileio import check_output_folder, results_work_folder, write_json
 
 log = logging.getLogger("fdep.tools")
 
@@ -166,7 +156,7 @@ def run_test(
 
         iterator = tqdm(iterator, desc=f"test {split}", unit="img", leave=False)
     raw = meta.get("variant") == "classical"
-    with results_work_folder(out, overwrite=earlier) as work:
+    with results_work_folder(out, overwrite=earlier, log=log.info) as work:
         spill = work / ".float-maps"
         spill.mkdir()
         meter = LoadMeter().start()  # the other processes' load while the latencies are measured
@@ -285,33 +275,6 @@ def remove_legacy_spills(out: Path) -> int:
     if n:
         log.info("%s: removed %d folder(s) of float maps left by an interrupted fdep test", out, n)
     return n
-
-
-@contextlib.contextmanager
-def results_work_folder(out: Path, overwrite: bool) -> Iterator[Path]:
-    """A fresh folder beside ``out`` (``.OUT.HOST.PID.*.tmp``) that becomes ``out`` only when the test succeeds.
-
-    A failed or interrupted test leaves ``out`` as it was (earlier results included: ``overwrite`` moves
-    them aside only once the new ones are complete), and its work folder is removed; one killed with
-    SIGKILL leaves the folder behind, and the next test of the same ``out`` removes it. A failed write
-    (disk full, ...) is one :class:`OutputError` naming ``out``.
-    """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_orphaned(out.parent, (f".{out.name}.*.tmp",), log.info)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.{owner_tag()}.", suffix=".tmp", dir=out.parent))
-    try:
-        os.chmod(work, default_mode(directory=True))  # mkdtemp makes it 0700; it becomes OUT
-        try:
-            yield work
-        except OSError as e:
-            raise write_failure(out, e) from None
-        if overwrite and out.exists():
-            log.info("--overwrite: the earlier contents of %s were moved to %s", out, move_aside(out))
-        elif out.is_dir():
-            out.rmdir()  # empty (checked before any work)
-        os.rename(work, out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _jsonable(v: Any) -> Any:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, FdepError, RunInterrupted
+from ..errors import ConfigError, FdepError, OutputError, RunInterrupted
 from ..fileio import check_output_folder
 from .config import TrainConfig, save_yaml
 from .stopping import StopRequest
@@ -128,13 +128,13 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
-    from lightning.pytorch.loggers import TensorBoardLogger
 
     from .checkpoint import AtomicCheckpointIO, finished_epochs, read_checkpoint, remove_stale_temporaries
     from .datamodule import SIRSTDataModule, ensure_synthetic, normalisation
     from .module import SIRSTModule
     from .rundir import METRICS, checkpoint_run_dir, history_csv_logger, keep_history
     from .selection import SelectionCheckpoint
+    from .tblogger import tensorboard_logger
 
     out = Path(cfg.out)
     if rank0:
@@ -174,8 +174,7 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
     # was saved in the same step, so "last" is a top-1 checkpoint without a monitor, i.e. the latest one.)
     last_cb = ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1, save_last=False,
                               save_on_train_epoch_end=True, every_n_epochs=1, enable_version_counter=False)
-    loggers = [history_csv_logger(out),
-               TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)]
+    loggers = [history_csv_logger(out), tensorboard_logger(out)]
     devices: Any = int(cfg.devices) if cfg.devices.isdigit() else cfg.devices
     if rank0:
         n = sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -429,6 +428,8 @@ def export_run(out: Path, cfg: TrainConfig, best: str | os.PathLike | None = Non
         dest.mkdir(exist_ok=True)
         for f in sorted((tmp / "light").iterdir()):
             os.replace(f, dest / f.name)
+    except OutputError as e:  # name the file of RUN/light it was for, not the temporary folder's
+        raise OutputError(str(e).replace(str(tmp / "light"), str(dest)), e.reason) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("exported the %s network (%s, from %s) to %s", meta["model"], meta["variant"], src.name, dest)
