@@ -59,3 +59,11 @@ def test_no_other_spelling_of_the_unit_in_sources_and_docs():
     hits = [f"{p.relative_to(ROOT)}:{i}" for base in ("src", "docs") for p in sorted((ROOT / base).rglob("*"))
             if p.suffix in (".py", ".md") for i, line in enumerate(p.read_text().splitlines(), 1) if bad.search(line)]
     assert not hits, hits
+
+
+def test_sweep_table(tmp_path):
+    from fdep.tools.sweep import write_results
+
+    write_results([], tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    assert f"{FA_LABEL} (paper, diff)" in text and "| fa (paper" not in text

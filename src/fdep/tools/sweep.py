@@ -39,6 +39,7 @@ import yaml
 
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_write, write_json
+from ..metrics.units import FA_LABEL
 from .sweep_stage import run_stage, stopped_by_signal
 
 #: paper table name -> dataset folders of configs/ it covers
@@ -482,14 +483,15 @@ def write_results(rows: list[Row] | list[tuple[Row, str | None]], sweep_dir: Pat
     writer.writerows(records)
     with atomic_write(sweep_dir / "results.csv", "w") as f:
         f.write(buf.getvalue())
-    lines = ["| row | stage | " + " | ".join(f"{k} (paper, diff)" for k, _ in METRICS) + " | params (M) |",
+    heads = [FA_LABEL if k == "fa" else k for k, _ in METRICS]
+    lines = ["| row | stage | " + " | ".join(f"{h} (paper, diff)" for h in heads) + " | params (M) |",
              "|---|---|" + "---|" * (len(METRICS) + 1)]
     for r in records:
         cells = []
         for k, _ in METRICS:
             cells.append(f"{_fmt(r[k])} ({_fmt(r[f'paper_{k}'])}, {_fmt(r[f'diff_{k}'], signed=True)})")
         lines.append(f"| {r['row']} | {r['stage']} | " + " | ".join(cells) + f" | {_fmt(r['params_m'])} |")
-    note = "\nHSE, HSE-P, HSE-T, IoU, nIoU, Pd x100; Fa x1e-6. Paper numbers from fdep's copy of the paper's tables.\n"
+    note = f"\nHSE, HSE-P, HSE-T, IoU, nIoU, Pd x100; {FA_LABEL}. Paper numbers from fdep's copy of the paper's tables.\n"
     with atomic_write(sweep_dir / "results.md", "w") as f:
         f.write("\n".join(lines) + "\n" + note)
     out = {"records": records, "csv": str(sweep_dir / "results.csv"), "markdown": str(sweep_dir / "results.md")}
