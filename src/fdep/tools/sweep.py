@@ -491,7 +491,8 @@ def write_results(rows: list[Row] | list[tuple[Row, str | None]], sweep_dir: Pat
         for k, _ in METRICS:
             cells.append(f"{_fmt(r[k])} ({_fmt(r[f'paper_{k}'])}, {_fmt(r[f'diff_{k}'], signed=True)})")
         lines.append(f"| {r['row']} | {r['stage']} | " + " | ".join(cells) + f" | {_fmt(r['params_m'])} |")
-    note = f"\nHSE, HSE-P, HSE-T, IoU, nIoU, Pd x100; {FA_LABEL}. Paper numbers from fdep's copy of the paper's tables.\n"
+    note = (f"\nHSE, HSE-P, HSE-T, IoU, nIoU, Pd x100; {FA_LABEL}. "
+            "Paper numbers from fdep's copy of the paper's tables.\n")
     with atomic_write(sweep_dir / "results.md", "w") as f:
         f.write("\n".join(lines) + "\n" + note)
     out = {"records": records, "csv": str(sweep_dir / "results.csv"), "markdown": str(sweep_dir / "results.md")}
