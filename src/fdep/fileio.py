@@ -238,9 +238,10 @@ def results_work_folder(out: str | os.PathLike, overwrite: bool, merge: bool = F
         os.chmod(work, default_mode(directory=True))  # mkdtemp makes it 0700; it becomes OUT
         try:
             yield work
+        except OutputError as e:  # a file of the work folder: name the one under OUT it was for
+            raise OutputError(str(e).replace(str(work), str(out)), e.reason) from None
         except OSError as e:
-            failed = write_failure(out, e)
-            raise OutputError(str(failed).replace(str(work), str(out)), failed.reason) from None
+            raise write_failure(out, e) from None
         if merge and out.is_dir() and any(out.iterdir()):
             _move_files_into(work, out)
             return

@@ -344,8 +344,8 @@ def test_sigterm_to_the_sweep_alone_stops_its_child_and_records_the_row_interrup
     import subprocess
     import sys
 
+    import fdep
     from fdep.fileio import pid_alive
-    from tests.run_helpers import SRC
 
     fake = _fake_python(tmp_path, monkeypatch)
     cfgs = tmp_path / "cfg" / "tiny"
@@ -353,7 +353,8 @@ def test_sigterm_to_the_sweep_alone_stops_its_child_and_records_the_row_interrup
     out = tmp_path / "sweep"
     driver = (f"import sys; sys.executable = {str(fake)!r}\nfrom fdep.cli.main import main\n"
               f"sys.exit(main(['sweep', {str(cfgs)!r}, '--out', {str(out)!r}]))")
-    env = dict(os.environ, PYTHONPATH=str(SRC), FAKE_WAIT="1", PYTHONUNBUFFERED="1")
+    src = Path(fdep.__file__).resolve().parents[1]  # the sweep runs the fdep these tests import
+    env = dict(os.environ, PYTHONPATH=str(src), FAKE_WAIT="1", PYTHONUNBUFFERED="1")
     sweep = subprocess.Popen([sys.executable, "-c", driver], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
     child = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 TTY_EVERY_S = 1.0
@@ -18,15 +19,17 @@ LOG_EVERY_S = 10.0
 class ProgressLine:
     """``line(text)`` shows ``text`` if enough time has passed since the start or the last one shown."""
 
-    def __init__(self, stream: TextIO | None = None, every_s: float | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, every_s: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.every_s = every_s if every_s is not None else (TTY_EVERY_S if self.tty else LOG_EVERY_S)
-        self.last = time.monotonic()
+        self.clock = clock
+        self.last = clock()
         self.shown = False
 
     def __call__(self, text: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if now - self.last < self.every_s:
             return
         self.last, self.shown = now, True
