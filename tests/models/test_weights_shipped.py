@@ -29,6 +29,8 @@ def test_recorded_scores_are_reproduced(ws, tmp_path):
 
     res = run_test(str(shipped_folder(ws)), str(data), split="test", out=tmp_path / "t", save_preds=False,
                    progress=False)
+    # to 1e-4 of a point: the recorded figures print with 2 decimals; another CPU's float arithmetic moved
+    # HSE by 6e-6 (an AMD EPYC against the AMX Xeon that recorded them), a wrong network or padding by > 0.1
     for key, recorded in ws.scores.items():
         got = (1e6 if key == "fa" else 100.0) * res[key]
-        assert math.isclose(got, recorded, rel_tol=0, abs_tol=1e-6), (key, got, recorded)
+        assert math.isclose(got, recorded, rel_tol=0, abs_tol=1e-4), (key, got, recorded)
