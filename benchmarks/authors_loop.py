@@ -28,16 +28,21 @@ from bench_train_step import _install_smp_standin  # noqa: E402
 from compare_with_pal import PAL_NAMES, build_pal, install_standins  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pal", required=True)
+def loop_arguments(doc: str, epochs: int, argv: list[str] | None) -> argparse.Namespace:
+    """The options of the scripts that train the authors' loop on fdep's batches (this one, same_start.py)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--pal", required=True, help="a PAL checkout (model/, loss/, components/)")
     ap.add_argument("--model", default="alcnet")
     ap.add_argument("--data", required=True)
-    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
-    a = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = loop_arguments(__doc__, 25, argv)
     from fdep.training.config import TrainConfig
     from fdep.training.datamodule import SIRSTDataModule
 

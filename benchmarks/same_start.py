@@ -15,7 +15,6 @@ exactly as the authors' do from that start; a gap shows at the step where the tw
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from authors_loop import loop_arguments  # noqa: E402
 from bench_train_step import _install_smp_standin  # noqa: E402
 from compare_with_pal import PAL_NAMES, build_mapping, build_pal, install_standins, transfer  # noqa: E402
 
@@ -53,15 +53,7 @@ def _probe(dm) -> torch.Tensor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pal", required=True, help="a PAL checkout (model/, loss/, components/)")
-    ap.add_argument("--model", default="alcnet")
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--crop", type=int, default=256)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args(argv)
+    a = loop_arguments(__doc__, 12, argv)
     from fdep.training.config import TrainConfig
     from fdep.training.datamodule import SIRSTDataModule, normalisation
     from fdep.training.module import SIRSTModule
