@@ -74,6 +74,19 @@ WEIGHTS: tuple[WeightSet, ...] = (
         paper={'iou': 67.07, 'pd': 91.63, 'hse_p': 87.25, 'hse_t': 89.23, 'hse': 77.86}, paper_table='2',
         licence="the SIRST dataset's terms (YimianDai/sirst), academic research use",
     ),
+    WeightSet(
+        model='alcnet', tag='nuaa-sirst', dataset='NUAA-SIRST', variant='original',
+        protocol='authors', folder='alcnet-nuaa-sirst',
+        sha256='39cc2e3dfd3f3aa729028121b4eee405caacf9015245778b3dab444c677021ce', size_bytes=1736892,
+        command=('fdep train --config configs/nuaa-sirst/alcnet_original.yaml --data data/NUAA-SIRST '
+                 '--crop 256 --seed 1 --num-workers 0'),
+        seed=1, crop=256, epochs=400, best_epoch=387,
+        scores={'hse': 80.92007348646652, 'hse_p': 90.00276817238276, 'hse_t': 89.9084274068992,
+                'iou': 71.76173649671883, 'niou': 70.5694658769125, 'pd': 92.01520912547528,
+                'fa': 33.27141420248969, 'auc': 99.32226726633169},
+        paper={'iou': 70.64, 'pd': 92.02, 'hse_p': 90.56, 'hse_t': 87.09, 'hse': 78.87}, paper_table='2',
+        licence="the SIRST dataset's terms (YimianDai/sirst), academic research use",
+    ),
 )
 
 
