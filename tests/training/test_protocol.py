@@ -117,6 +117,10 @@ def test_precision_falls_back_off_cuda_and_cache_conflict(monkeypatch):
     auto = cfg.replace(precision="auto")
     assert effective_precision(auto.replace(accelerator="gpu")) == "16-mixed"
     assert effective_precision(auto.replace(accelerator="gpu", protocol="fdep")) == "bf16-mixed"
+    # only AMX makes bf16 the faster choice: AVX512-BF16 alone measured slower than fp32 (docs/benchmarks.md)
+    assert train_mod.fast_bf16_flags({"avx512f", "amx_bf16", "amx_tile"})
+    assert not train_mod.fast_bf16_flags({"avx512f", "avx512_bf16"})
+    assert not train_mod.fast_bf16_flags({"avx2"})
     monkeypatch.setattr(train_mod, "cpu_has_fast_bf16", lambda: True)
     assert effective_precision(auto) == "bf16-mixed"
     monkeypatch.setattr(train_mod, "cpu_has_fast_bf16", lambda: False)

@@ -227,18 +227,24 @@ def uses_cuda(cfg: TrainConfig) -> bool:
     return acc in ("gpu", "cuda") or (acc == "auto" and torch.cuda.is_available())
 
 
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU runs bf16 matrix work natively (AMX-BF16 or AVX512-BF16, from /proc/cpuinfo).
+def fast_bf16_flags(flags: set[str]) -> bool:
+    """Whether CPU ``flags`` (of /proc/cpuinfo) mean bf16 autocast trains faster than fp32: AMX-BF16 only.
 
-    On such CPUs bf16 autocast is the fast path (measured: ACM step 0.89 s vs 1.25 s in fp32 on a
-    2-core Xeon with AMX); elsewhere bf16 is emulated and slower than fp32.
+    Measured (docs/benchmarks.md, ACM, crop 256, whole training epochs): on a 2-core Xeon with AMX, an
+    ACM step took 0.89 s in bf16 vs 1.25 s in fp32; on a 2-core Xeon with AVX512-BF16 but no AMX, bf16 +
+    channels_last was slower than fp32 (7.73 s vs 5.89 s per epoch with 2 threads, 10.66 s vs 9.92 s with
+    1), so AVX512-BF16 alone does not count.
     """
+    return "amx_bf16" in flags
+
+
+def cpu_has_fast_bf16() -> bool:
+    """:func:`fast_bf16_flags` of this machine's CPU (False where /proc/cpuinfo cannot be read)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
                 if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool({"amx_bf16", "avx512_bf16"} & flags)
+                    return fast_bf16_flags(set(line.split(":", 1)[1].split()))
     except OSError:
         pass
     return False
