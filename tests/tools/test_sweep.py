@@ -380,3 +380,42 @@ def test_sigterm_to_the_sweep_alone_stops_its_child_and_records_the_row_interrup
         sweep.kill()
         if child is not None and pid_alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_sigint_to_a_stage_runner_alone_reaches_its_child(tmp_path, monkeypatch):
+    """submitit's cancel of a local job sends SIGINT to the job's process only, not its group: run_stage (not
+    passing signals on) must still stop its fdep train child, and report the stage as stopped (130)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import fdep
+    from fdep.fileio import pid_alive
+
+    fake = _fake_python(tmp_path, monkeypatch)
+    log = tmp_path / "stage.log"
+    driver = ("import sys\nfrom pathlib import Path\nfrom fdep.tools.sweep_stage import run_stage\n"
+              f"sys.exit(run_stage([{str(fake)!r}, '-m', 'fdep.cli.main', 'train'], Path({str(log)!r}), 'h'))")
+    src = Path(fdep.__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(src), FAKE_WAIT="1", PYTHONUNBUFFERED="1")
+    runner = subprocess.Popen([sys.executable, "-c", driver], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    child = None
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "pid").exists() and time.monotonic() < deadline and runner.poll() is None:
+            time.sleep(0.1)
+        assert (tmp_path / "pid").exists(), runner.communicate(timeout=60)[0]
+        child = int((tmp_path / "pid").read_text())
+        (tmp_path / "seen").touch()
+        time.sleep(0.5)  # the child is in its 120 s wait
+        os.kill(runner.pid, signal.SIGINT)  # the runner only, as submitit does
+        text, _ = runner.communicate(timeout=60)
+        assert runner.returncode == 130, text
+        assert (tmp_path / "stopped_by").read_text() == "SIGINT"
+        assert not pid_alive(child)
+    finally:
+        runner.kill()
+        if child is not None and pid_alive(child):
+            os.kill(child, signal.SIGKILL)

@@ -91,6 +91,7 @@ def run_stage(cmd: list[str], log: Path, header: str, progress: Callable[[str], 
         child = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env,
                                  start_new_session=forward_signals)
     signals = SignalsPassedOn(child) if forward_signals else None
+    interrupted = False
     with signals or contextlib.nullcontext():
         code = None
         while code is None:
@@ -98,8 +99,12 @@ def run_stage(cmd: list[str], log: Path, header: str, progress: Callable[[str], 
                 code = child.wait(timeout=poll_s)
             except subprocess.TimeoutExpired:
                 pass
-            except KeyboardInterrupt:  # not passing signals on: Ctrl-C reached the child's process group too;
-                # let it stop cleanly and say so in the log
+            except KeyboardInterrupt:  # not passing signals on: a Ctrl-C reached the child's process group too,
+                # but a SIGINT sent to this process alone (submitit's cancel of a local job) did not: send it on,
+                # which a child already stopping ignores (fdep keeps the first signal), and let it stop cleanly
+                interrupted = True
+                with contextlib.suppress(ProcessLookupError):
+                    child.send_signal(signal.SIGINT)
                 try:
                     code = child.wait(timeout=120)
                 except subprocess.TimeoutExpired:  # pragma: no cover - a child that does not stop
@@ -110,4 +115,6 @@ def run_stage(cmd: list[str], log: Path, header: str, progress: Callable[[str], 
                     progress(line)
     if code == 0 and signals is not None and signals.signum is not None:
         return 128 + signals.signum
+    if code == 0 and interrupted:  # finished anyway after the stop request: still a stop, as asked
+        return 128 + signal.SIGINT
     return code
