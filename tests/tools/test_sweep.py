@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -315,6 +316,36 @@ def _fake_python(tmp_path: Path, monkeypatch) -> Path:
     return fake
 
 
+@contextlib.contextmanager
+def _driver_with_fake_child(tmp_path: Path, driver: str, timeout_s: float):
+    """Run ``python -c DRIVER`` (the fdep these tests import, in a session of its own) until its fake ``fdep
+    train`` child has written its pid; yields (driver process, child pid) and kills whatever is left at the end."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import fdep
+    from fdep.fileio import pid_alive
+
+    src = Path(fdep.__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(src), FAKE_WAIT="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-c", driver], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    child = None
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not (tmp_path / "pid").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert (tmp_path / "pid").exists(), proc.communicate(timeout=60)[0]
+        child = int((tmp_path / "pid").read_text())
+        yield proc, child
+    finally:
+        proc.kill()
+        if child is not None and pid_alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
 def test_sweep_shows_each_epoch_of_a_row_while_it_trains(tmp_path, monkeypatch):
     import sys
 
@@ -341,10 +372,7 @@ def test_sigterm_to_the_sweep_alone_stops_its_child_and_records_the_row_interrup
     the row is interrupted and the sweep exits 143 instead of dying with its child left running."""
     import os
     import signal
-    import subprocess
-    import sys
 
-    import fdep
     from fdep.fileio import pid_alive
 
     fake = _fake_python(tmp_path, monkeypatch)
@@ -353,17 +381,8 @@ def test_sigterm_to_the_sweep_alone_stops_its_child_and_records_the_row_interrup
     out = tmp_path / "sweep"
     driver = (f"import sys; sys.executable = {str(fake)!r}\nfrom fdep.cli.main import main\n"
               f"sys.exit(main(['sweep', {str(cfgs)!r}, '--out', {str(out)!r}]))")
-    src = Path(fdep.__file__).resolve().parents[1]  # the sweep runs the fdep these tests import
-    env = dict(os.environ, PYTHONPATH=str(src), FAKE_WAIT="1", PYTHONUNBUFFERED="1")
-    sweep = subprocess.Popen([sys.executable, "-c", driver], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    child = None
-    try:
-        deadline = time.monotonic() + 600  # the sweep imports torch to look at the row's checkpoints
-        while not (tmp_path / "pid").exists() and time.monotonic() < deadline and sweep.poll() is None:
-            time.sleep(0.1)
-        assert (tmp_path / "pid").exists(), sweep.communicate(timeout=60)[0]
-        child = int((tmp_path / "pid").read_text())
+    # the sweep imports torch to look at the row's checkpoints
+    with _driver_with_fake_child(tmp_path, driver, timeout_s=600) as (sweep, child):
         (tmp_path / "seen").touch()
         os.kill(sweep.pid, signal.SIGTERM)  # the sweep only, not its process group
         text, _ = sweep.communicate(timeout=300)
@@ -376,10 +395,6 @@ def test_sigterm_to_the_sweep_alone_stops_its_child_and_records_the_row_interrup
         assert "row tiny/acm_original interrupted in train (exit 143)" in text and "Traceback" not in text
         status = json.loads((out / "tiny" / "acm_original" / "sweep_row.json").read_text())
         assert status["stage"] == "interrupted" and status["exit_code"] == 143
-    finally:
-        sweep.kill()
-        if child is not None and pid_alive(child):
-            os.kill(child, signal.SIGKILL)
 
 
 def test_sigint_to_a_stage_runner_alone_reaches_its_child(tmp_path, monkeypatch):
@@ -387,27 +402,14 @@ def test_sigint_to_a_stage_runner_alone_reaches_its_child(tmp_path, monkeypatch)
     passing signals on) must still stop its fdep train child, and report the stage as stopped (130)."""
     import os
     import signal
-    import subprocess
-    import sys
 
-    import fdep
     from fdep.fileio import pid_alive
 
     fake = _fake_python(tmp_path, monkeypatch)
     log = tmp_path / "stage.log"
     driver = ("import sys\nfrom pathlib import Path\nfrom fdep.tools.sweep_stage import run_stage\n"
               f"sys.exit(run_stage([{str(fake)!r}, '-m', 'fdep.cli.main', 'train'], Path({str(log)!r}), 'h'))")
-    src = Path(fdep.__file__).resolve().parents[1]
-    env = dict(os.environ, PYTHONPATH=str(src), FAKE_WAIT="1", PYTHONUNBUFFERED="1")
-    runner = subprocess.Popen([sys.executable, "-c", driver], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    child = None
-    try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "pid").exists() and time.monotonic() < deadline and runner.poll() is None:
-            time.sleep(0.1)
-        assert (tmp_path / "pid").exists(), runner.communicate(timeout=60)[0]
-        child = int((tmp_path / "pid").read_text())
+    with _driver_with_fake_child(tmp_path, driver, timeout_s=120) as (runner, child):
         (tmp_path / "seen").touch()
         time.sleep(0.5)  # the child is in its 120 s wait
         os.kill(runner.pid, signal.SIGINT)  # the runner only, as submitit does
@@ -415,7 +417,3 @@ def test_sigint_to_a_stage_runner_alone_reaches_its_child(tmp_path, monkeypatch)
         assert runner.returncode == 130, text
         assert (tmp_path / "stopped_by").read_text() == "SIGINT"
         assert not pid_alive(child)
-    finally:
-        runner.kill()
-        if child is not None and pid_alive(child):
-            os.kill(child, signal.SIGKILL)

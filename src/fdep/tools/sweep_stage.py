@@ -91,7 +91,7 @@ def run_stage(cmd: list[str], log: Path, header: str, progress: Callable[[str], 
         child = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env,
                                  start_new_session=forward_signals)
     signals = SignalsPassedOn(child) if forward_signals else None
-    interrupted = False
+    stop = None  # the stop signal this process received while not passing signals on
     with signals or contextlib.nullcontext():
         code = None
         while code is None:
@@ -102,7 +102,7 @@ def run_stage(cmd: list[str], log: Path, header: str, progress: Callable[[str], 
             except KeyboardInterrupt:  # not passing signals on: a Ctrl-C reached the child's process group too,
                 # but a SIGINT sent to this process alone (submitit's cancel of a local job) did not: send it on,
                 # which a child already stopping ignores (fdep keeps the first signal), and let it stop cleanly
-                interrupted = True
+                stop = signal.SIGINT
                 with contextlib.suppress(ProcessLookupError):
                     child.send_signal(signal.SIGINT)
                 try:
@@ -113,8 +113,8 @@ def run_stage(cmd: list[str], log: Path, header: str, progress: Callable[[str], 
             for line in tail.new_lines() if progress else ():
                 if PROGRESS_LINE.match(line):
                     progress(line)
-    if code == 0 and signals is not None and signals.signum is not None:
-        return 128 + signals.signum
-    if code == 0 and interrupted:  # finished anyway after the stop request: still a stop, as asked
-        return 128 + signal.SIGINT
+    if signals is not None:
+        stop = signals.signum
+    if code == 0 and stop is not None:  # finished anyway after the stop request: still a stop, as asked
+        return 128 + stop
     return code
