@@ -27,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", default=None, help="folder holding the datasets (replaces the configs' data/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting in every row, e.g. --set epochs=100 --set accelerator=gpu (repeatable)")
+    p.add_argument("--seeds", default=None, metavar="LIST",
+                   help="run each config once per seed (0,1,2 or 0-4): rows CONFIG/seedN, then their mean ± std "
+                   "(default: a config's own seeds: list, else its seed)")
     p.add_argument("--launcher", default="local", choices=LAUNCHERS,
                    help="local: one row after another here (default); slurm: one Slurm job per row via submitit; "
                    "submitit-local / submitit-debug: submitit's executors without a cluster")
@@ -43,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
-    from ..tools.sweep import SlurmOptions, find_configs, make_rows, parse_overrides, row_state_label, run_sweep
+    from ..tools.sweep import (SlurmOptions, find_configs, make_rows, parse_overrides, parse_seeds, row_state_label,
+                               run_sweep)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in ("gpus_per_job", "nodes", "cpus_per_task", "time", "concurrency"):
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     configs = find_configs(args.configs, args.configs_root)
     rows = make_rows(configs, out=None if args.runs_in_config_out else args.out, data_root=args.data_root,
-                     overrides=parse_overrides(args.overrides))
+                     overrides=parse_overrides(args.overrides), seeds=parse_seeds(args.seeds))
     if args.dry_run:
         for row in rows:
             print(f"{row.name}: {row_state_label(row)} -> {row.run_dir}")

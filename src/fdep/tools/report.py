@@ -148,29 +148,84 @@ def table_rows(runs: list[Run]) -> list[dict[str, Any]]:
     """Per run: label and, per column, (value as printed, difference to the first run or None).
 
     A run that matches a row of the paper is followed by that row (kind "paper"): the paper's value and,
-    as the difference, run - paper (the paper's time, measured on its GPU, without a difference).
+    as the difference, run - paper (the paper's time, measured on its GPU, without a difference). Runs that
+    differ only in their seed (:func:`seed_groups`) are followed by their mean ± std (kind "seeds", with
+    ``std`` per column) and then by the paper's row, its differences taken to the mean.
     """
     from .papercmp import paper_comparison
 
     first = runs[0].results
+    groups = seed_groups(runs)
+    last_of_group = {members[-1]: members for members in groups}
+    grouped = {i for members in groups for i in members}
     rows = []
     for k, r in enumerate(runs):
         cells = {}
-        for key, _title, scale, _lower in COLUMNS:
-            v = r.results.get(key)
-            if v is None and key == "params_m" and r.results.get("params") is not None:
-                v = r.results["params"] / 1e6
-            v = float(v) * scale if isinstance(v, (int, float)) else None
-            b = first.get(key)
-            if b is None and key == "params_m" and first.get("params") is not None:
-                b = first["params"] / 1e6
-            diff = v - float(b) * scale if (k > 0 and v is not None and isinstance(b, (int, float))) else None
-            cells[key] = (v, diff)
+        for key, _title, _scale, _lower in COLUMNS:
+            v, b = _scaled(r.results, key), _scaled(first, key)
+            cells[key] = (v, v - b if (k > 0 and v is not None and b is not None) else None)
         rows.append({"label": r.label, "cells": cells, "kind": "run"})
+        if k in last_of_group:
+            members = [runs[i] for i in last_of_group[k]]
+            summary = _seed_row(members)
+            rows.append(summary)
+            cmp = paper_comparison(r.results)
+            if cmp is not None:
+                paper = _paper_table_row(cmp)
+                for key, (theirs, _d) in paper["cells"].items():
+                    mean = summary["cells"][key][0]
+                    if theirs is not None and mean is not None and key != "latency_s":
+                        paper["cells"][key] = (theirs, mean - theirs)
+                rows.append(paper)
+            continue
+        if k in grouped:
+            continue
         cmp = paper_comparison(r.results)
         if cmp is not None:
             rows.append(_paper_table_row(cmp))
     return rows
+
+
+def _scaled(results: dict[str, Any], key: str) -> float | None:
+    """A results.json value in the table's unit (params_m from params where only that is recorded)."""
+    scale = next(s for k, _t, s, _l in COLUMNS if k == key)
+    v = results.get(key)
+    if v is None and key == "params_m" and results.get("params") is not None:
+        v = results["params"] / 1e6
+    return float(v) * scale if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+#: training settings that may differ between the seeds of one row (the seed itself and what follows from it)
+SEED_FREE_KEYS = ("seed", "seeds", "out", "mean", "std", "progress", "num_workers")
+
+
+def seed_groups(runs: list[Run]) -> list[list[int]]:
+    """Indices of runs (two or more) whose training configs and test data differ only in the seed."""
+    keys: dict[str, list[int]] = {}
+    for i, r in enumerate(runs):
+        cfg = r.results.get("train_config")
+        if not isinstance(cfg, dict) or cfg.get("seed") is None:
+            continue
+        same = {k: v for k, v in cfg.items() if k not in SEED_FREE_KEYS}
+        key = json.dumps([same, tested_on(r.results), r.results.get("model"), r.results.get("variant")],
+                         sort_keys=True, default=str)
+        keys.setdefault(key, []).append(i)
+    return [members for members in keys.values() if len(members) > 1]
+
+
+def _seed_row(members: list[Run]) -> dict[str, Any]:
+    from ..metrics.spread import is_collapsed
+    from .seeds import mean_std
+
+    seeds = [m.results["train_config"]["seed"] for m in members]
+    cells, std = {}, {}
+    for key, _t, _s, _l in COLUMNS:
+        mean, sd, _n = mean_std(_scaled(m.results, key) for m in members)
+        cells[key], std[key] = (mean, None), sd
+    collapsed = [s for s, m in zip(seeds, members, strict=True) if is_collapsed(m.results.get("output_spread"))]
+    label = f"mean ± std over seeds {', '.join(map(str, seeds))}" + (
+        f" (collapsed: seed {', '.join(map(str, collapsed))})" if collapsed else "")
+    return {"label": label, "cells": cells, "std": std, "kind": "seeds"}
 
 
 def _paper_table_row(cmp: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +241,12 @@ def _fmt(key: str, v: float | None) -> str:
     if v is None:
         return "-"
     return f"{v:.3f}" if key == "latency_s" else f"{v:.2f}"
+
+
+def _fmt_std(row: dict[str, Any], key: str) -> str:
+    """`` ± std`` of a seed summary row's column (empty elsewhere)."""
+    sd = (row.get("std") or {}).get(key)
+    return "" if sd is None else f" ± {_fmt(key, sd)}"
 
 
 def _fmt_diff(key: str, d: float | None) -> str:
@@ -504,7 +565,8 @@ TABLE_NOTE = (f"IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; {FA_LABEL}: Fa in units o
               "the device, threads and load listed with each run below. "
               "A \"paper\" row under a run is the FDEP paper's published row for the same network, variant and "
               "dataset (values as printed), in brackets the run's difference to it (run - paper); its time was "
-              "measured on the paper's GPU.")
+              "measured on the paper's GPU. Runs that differ only in their seed are followed by their mean ± sample std "
+              "(bold), and the paper's row then gives the mean's difference to it.")
 
 
 def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes], grid: bytes | None,
@@ -514,10 +576,11 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes]
     body = []
     for row in rows:
         cells = "".join(
-            f"<td data-key=\"{k}\">{_fmt(k, row['cells'][k][0])}<span class=\"d\">{_fmt_diff(k, row['cells'][k][1])}"
+            f"<td data-key=\"{k}\">{_fmt(k, row['cells'][k][0])}{_fmt_std(row, k)}<span class=\"d\">"
+            f"{_fmt_diff(k, row['cells'][k][1])}"
             f"</span></td>" for k, _t, _s, _l in COLUMNS
         )
-        tr = '<tr class="paper">' if row.get("kind") == "paper" else "<tr>"
+        tr = {"paper": '<tr class="paper">', "seeds": '<tr class="seeds">'}.get(row.get("kind"), "<tr>")
         body.append(f"{tr}<th>{esc(row['label'])}</th>{cells}</tr>")
     notes = "".join(f"<li>{esc(n)}</li>" for n in _paper_notes(rows))
     mismatch = data_mismatch(runs)
@@ -537,7 +600,7 @@ def _html(runs: list[Run], rows: list[dict[str, Any]], figures: dict[str, bytes]
 <html lang="en"><head><meta charset="utf-8"><title>fdep report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th:first-child{{text-align:left}}
-.d{{color:#666;font-size:85%}}tr.paper{{color:#555;font-style:italic;background:#f6f6f6}}
+.d{{color:#666;font-size:85%}}tr.seeds{{font-weight:bold}}tr.paper{{color:#555;font-style:italic;background:#f6f6f6}}
 img{{max-width:100%;margin:4px}}.warn{{color:#a00}}</style></head><body>
 <h1>fdep report</h1>
 <h2>Results</h2>
@@ -569,9 +632,11 @@ def _markdown(runs: list[Run], rows: list[dict[str, Any]], figure_files: dict[st
              "| Run | " + " | ".join(t for _k, t, _s, _l in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
     for row in rows:
-        cells = " | ".join(_fmt(k, row["cells"][k][0]) + _fmt_diff(k, row["cells"][k][1]) for k, _t, _s, _l in COLUMNS)
+        cells = " | ".join(_fmt(k, row["cells"][k][0]) + _fmt_std(row, k) + _fmt_diff(k, row["cells"][k][1])
+                           for k, _t, _s, _l in COLUMNS)
         label = row["label"].replace("|", "/")
-        lines.append(f"| *{label}* | {cells} |" if row.get("kind") == "paper" else f"| {label} | {cells} |")
+        lines.append({"paper": f"| *{label}* | {cells} |", "seeds": f"| **{label}** | {cells} |"}.get(
+            row.get("kind"), f"| {label} | {cells} |"))
     lines.append("")
     lines += [f"- note: {n}" for n in _paper_notes(rows)]
     lines += [f"- {r.label}: `{r.test_dir}` ({r.results.get('dataset', '?')}, split {r.results.get('split', '?')}; "

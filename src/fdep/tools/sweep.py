@@ -40,6 +40,7 @@ import yaml
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_write, write_json
 from ..metrics.units import FA_LABEL
+from .seeds import format_mean_std, summarise, summary_note
 from .sweep_stage import run_stage, stopped_by_signal
 
 #: paper table name -> dataset folders of configs/ it covers
@@ -67,6 +68,10 @@ class Row:
     dataset: str
     epochs: int
     overrides: dict[str, str] = field(default_factory=dict)
+    #: the seed of this row when its config runs over several (``seeds:`` / ``--seeds``), else None
+    seed: int | None = None
+    #: the config's row name shared by its seeds (``dataset/config``); a single-seed row's own name
+    group: str = ""
 
     @property
     def test_dir(self) -> Path:
@@ -136,10 +141,40 @@ def _rebase_data(data: str, data_root: str | None) -> str:
     return "+".join(str(Path(data_root) / Path(p).name) for p in data.split("+"))
 
 
+def parse_seeds(text: str | None) -> list[int] | None:
+    """``--seeds 0,1,2`` (or ``0-4``) -> [0, 1, 2]; None or empty: None."""
+    if not text:
+        return None
+    seeds: list[int] = []
+    try:
+        for part in str(text).split(","):
+            lo, sep, hi = part.strip().partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if sep and lo else [int(part)]
+    except ValueError:
+        raise InputError(f"--seeds {text!r}: expected integers separated by commas, e.g. 0,1,2 or 0-4") from None
+    return _unique_seeds(seeds, "--seeds")
+
+
+def _unique_seeds(seeds: Any, source: str) -> list[int]:
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           for s in seeds):
+        raise InputError(f"{source}: expected a non-empty list of integer seeds, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise InputError(f"{source}: seed listed twice in {seeds}")
+    return list(seeds)
+
+
 def make_rows(configs: Sequence[Path], out: str | os.PathLike | None = None, data_root: str | None = None,
-              overrides: dict[str, str] | None = None) -> list[Row]:
-    """One :class:`Row` per config; run directories under ``out`` (default: each config's own ``out``)."""
+              overrides: dict[str, str] | None = None, seeds: list[int] | None = None) -> list[Row]:
+    """One :class:`Row` per config and seed; run directories under ``out`` (default: each config's own ``out``).
+
+    ``seeds`` (``--seeds``), else a config's own ``seeds:`` list, makes one row per seed, named
+    ``dataset/config/seedN`` with run directory ``.../config/seedN``; without either a config is one row with
+    the seed it sets.
+    """
     overrides = dict(overrides or {})
+    if seeds is not None and "seed" in overrides:
+        raise InputError("give either --seeds or --set seed=..., not both")
     rows, names = [], set()
     for path in configs:
         try:
@@ -155,10 +190,19 @@ def make_rows(configs: Sequence[Path], out: str | os.PathLike | None = None, dat
         names.add(name)
         run_dir = Path(out) / dataset / path.stem if out else Path(cfg.get("out") or f"runs/{dataset}/{path.stem}")
         data = overrides.get("data") or _rebase_data(str(cfg.get("data", "")), data_root)
-        rows.append(Row(name=name, config=str(path), run_dir=str(run_dir.resolve()), data=data,
-                        model=str(cfg["model"]), variant=str(cfg.get("variant", "original")), dataset=dataset,
-                        epochs=int(overrides.get("epochs", cfg.get("epochs", 0)) or 0),
-                        overrides={k: v for k, v in overrides.items() if k != "data"}))
+        base = Row(name=name, config=str(path), run_dir=str(run_dir.resolve()), data=data,
+                   model=str(cfg["model"]), variant=str(cfg.get("variant", "original")), dataset=dataset,
+                   epochs=int(overrides.get("epochs", cfg.get("epochs", 0)) or 0),
+                   overrides={k: v for k, v in overrides.items() if k != "data"}, group=name)
+        row_seeds = seeds if seeds is not None else (
+            _unique_seeds(cfg["seeds"], f"{path}: seeds") if cfg.get("seeds") is not None else None)
+        if row_seeds is None:
+            rows.append(base)
+            continue
+        for seed in row_seeds:
+            rows.append(Row(**{**asdict(base), "name": f"{name}/seed{seed}", "seed": seed,
+                               "run_dir": str(Path(base.run_dir) / f"seed{seed}"),
+                               "overrides": {**base.overrides, "seed": str(seed)}}))
     return rows
 
 
@@ -462,8 +506,37 @@ def table_records(rows: list[Row] | list[tuple[Row, str | None]]) -> list[dict[s
             rec[f"diff_{key}"] = (None if rec[key] is None or rec[f"paper_{key}"] is None
                                   else round(rec[key] - rec[f"paper_{key}"], 2))
         rec["params_m"] = None if ours.get("params_m") is None else round(float(ours["params_m"]), 3)
+        rec["collapsed"] = bool(ours.get("collapsed", False))
+        rec["seed"], rec["group"] = row.seed, row.group or row.name
         records.append(rec)
     return records
+
+
+def seed_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One summary record per config run over seeds: the mean, the std (``KEY_std``) and which seeds count."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        if rec.get("seed") is not None:
+            groups.setdefault(rec["group"], []).append(rec)
+    out = []
+    keys = [k for k, _ in METRICS]
+    for group, recs in groups.items():
+        summary = summarise(recs, keys)
+        first = recs[0]
+        rec = {"row": f"{group} (mean ± std)", "model": first["model"], "variant": first["variant"],
+               "dataset": first["dataset"], "stage": summary_note(summary), "log": ""}
+        for key in keys:
+            mean, std = summary[key], summary[f"{key}_std"]
+            rec[key] = None if mean is None else round(mean, 2)
+            rec[f"{key}_std"] = None if std is None else round(std, 2)
+            rec[f"paper_{key}"] = first[f"paper_{key}"]
+            rec[f"diff_{key}"] = (None if rec[key] is None or rec[f"paper_{key}"] is None
+                                  else round(rec[key] - rec[f"paper_{key}"], 2))
+        rec["params_m"] = first["params_m"]
+        rec["collapsed"] = bool(summary["collapsed"])
+        rec["seed"], rec["group"] = "+".join(str(r["seed"]) for r in recs), group
+        out.append(rec)
+    return out
 
 
 def _fmt(v: Any, signed: bool = False) -> str:
@@ -477,10 +550,14 @@ def write_results(rows: list[Row] | list[tuple[Row, str | None]], sweep_dir: Pat
 
     ``rows`` as :func:`table_records` takes them."""
     records = table_records(rows)
+    summaries = seed_records(records)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(records[0]) if records else ["row"])
+    fieldnames = list(records[0]) if records else ["row"]
+    for rec in summaries:
+        fieldnames += [k for k in rec if k not in fieldnames]
+    writer = csv.DictWriter(buf, fieldnames=fieldnames)
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows(records + summaries)
     with atomic_write(sweep_dir / "results.csv", "w") as f:
         f.write(buf.getvalue())
     heads = [FA_LABEL if k == "fa" else k for k, _ in METRICS]
@@ -490,12 +567,21 @@ def write_results(rows: list[Row] | list[tuple[Row, str | None]], sweep_dir: Pat
         cells = []
         for k, _ in METRICS:
             cells.append(f"{_fmt(r[k])} ({_fmt(r[f'paper_{k}'])}, {_fmt(r[f'diff_{k}'], signed=True)})")
-        lines.append(f"| {r['row']} | {r['stage']} | " + " | ".join(cells) + f" | {_fmt(r['params_m'])} |")
+        stage = r["stage"] + (" (collapsed: constant output)" if r.get("collapsed") else "")
+        lines.append(f"| {r['row']} | {stage} | " + " | ".join(cells) + f" | {_fmt(r['params_m'])} |")
+    for r in summaries:
+        cells = []
+        for k, _ in METRICS:
+            cells.append(f"{format_mean_std(r[k], r[f'{k}_std'])} ({_fmt(r[f'paper_{k}'])}, "
+                         f"{_fmt(r[f'diff_{k}'], signed=True)})")
+        lines.append(f"| **{r['row']}** | {r['stage']} | " + " | ".join(cells) + f" | {_fmt(r['params_m'])} |")
     note = (f"\nHSE, HSE-P, HSE-T, IoU, nIoU, Pd x100; {FA_LABEL}. "
-            "Paper numbers from fdep's copy of the paper's tables.\n")
+            "Paper numbers from fdep's copy of the paper's tables"
+            + ("; a row over seeds: mean ± sample std of its tested seeds, each seed listed above it" if summaries
+               else "") + ".\n")
     with atomic_write(sweep_dir / "results.md", "w") as f:
         f.write("\n".join(lines) + "\n" + note)
-    out = {"records": records, "csv": str(sweep_dir / "results.csv"), "markdown": str(sweep_dir / "results.md")}
+    out = {"records": records, "seed_summaries": summaries, "csv": str(sweep_dir / "results.csv"), "markdown": str(sweep_dir / "results.md")}
     tested = [item[0] if isinstance(item, tuple) else item for item, rec in zip(rows, records)
               if rec["stage"] == "tested"]
     if tested:

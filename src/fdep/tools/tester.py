@@ -88,6 +88,7 @@ def run_test(
     from ..data import load_dataset
     from ..imageio import write_prob_png16
     from ..metrics.functional import evaluate_loader
+    from ..metrics.spread import is_collapsed, map_spread
 
     run_dir: Path | None = None  # the training run the weights come from, where known
     if (checkpoint is None) == (model is None):
@@ -150,6 +151,7 @@ def run_test(
     scale = float(ds.std) / meta["std"]
     shift = (float(ds.mean) - meta["mean"]) / meta["std"]
     times: list[float] = []
+    spreads: list[float] = []  # each map's pixel std: a constant (collapsed) network shows as ~0
     iterator = range(len(ds))
     if progress:
         from tqdm import tqdm
@@ -180,6 +182,7 @@ def run_test(
             if not np.isfinite(p).all():
                 raise WeightsError(f"{source}: the network produced NaN/inf probabilities on image "
                                     f"{item['id']!r} (diverged weights?)")
+            spreads.append(map_spread(p))
             np.save(spill / f"{i}_p.npy", p)
             np.save(spill / f"{i}_g.npy", item["mask"][0].numpy() > 0.5)
             if save_preds:
@@ -193,6 +196,8 @@ def run_test(
         shutil.rmtree(spill)
         curves = res.pop("curves", None)
         results = _results(res, model, meta, times, device, data, ds, split, checkpoint, meter)
+        results["output_spread"] = float(np.mean(spreads)) if spreads else None
+        results["collapsed"] = is_collapsed(results["output_spread"])
         if raw:
             results["kind"] = "classical"
             results["method_params"] = meta.get("params", {})

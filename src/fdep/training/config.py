@@ -57,6 +57,8 @@ PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
         "select_from": 2,  # num_start_test_epochs = 1: validated from the 2nd epoch on
         "select_floor": 0.0,  # best_mIoU starts at 0 and must be beaten strictly: nothing saved while IoU is 0
         "init": "authors",  # the networks' initialisation in the authors' code (fdep.models: init=)
+        "output_prior": None,  # the networks start as the authors' do (p ~ 0.5 everywhere); a named option there
+        "ema_decay": None,
     },
 }
 LOSSES = ("eedm", "softiou", "bce")
@@ -119,6 +121,9 @@ class TrainConfig:
     eedm_form: str = "text"  #: text (8-neighbour edge band x4) | released (the authors' code: x4 everywhere)
     grad_clip: float | None = None  #: gradient norm clipping (None: off)
     seed: int = 0  #: seeds initialisation, the train/val carve, crops and sampling
+    seeds: list[int] | None = None  #: fdep sweep runs the config once per seed listed (rows CONFIG/seedN); fdep train uses seed
+    output_prior: float | None = 0.01  #: start each output at this mean target probability (last conv's bias, focal-loss prior); null: off
+    ema_decay: float | None = None  #: exponential moving average of the weights per step (validated, saved, exported); null: off
     # --- validation and logging
     val_every: int = 1  #: validate every N epochs
     select_metric: str = "hse"  #: validation metric (highest wins) that picks best.ckpt: hse, iou, niou, pd, ...
@@ -128,6 +133,7 @@ class TrainConfig:
     select_from: int = 1  #: first epoch whose validation may be selected as best.ckpt
     select_floor: float | None = None  #: best.ckpt only once the metric beats this (None: any value)
     log_every: int = 10  #: log the training loss every N steps
+    save_every: int = 0  #: also keep checkpoints/epoch=NNNN.ckpt every N epochs (0: only best and last)
     chance_patience: int = 20  #: warn once when this many validations in a row show chance-level HSE-P (0: never)
     # --- hardware (Lightning Trainer arguments)
     accelerator: str = "auto"  #: cpu | gpu | auto ...
@@ -196,6 +202,12 @@ class TrainConfig:
                 raise bad(key, f"must be >= 0, got {getattr(self, key)}")
         if self.chance_patience < 0:
             raise bad("chance_patience", f"must be >= 0, got {self.chance_patience}")
+        if self.save_every < 0:
+            raise bad("save_every", f"must be >= 0, got {self.save_every}")
+        if self.output_prior is not None and not 0.0 < self.output_prior < 1.0:
+            raise bad("output_prior", f"must lie in (0, 1) (or null to disable), got {self.output_prior}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise bad("ema_decay", f"must lie in (0, 1) (or null to disable), got {self.ema_decay}")
         if not 0.0 < self.val_fraction < 1.0:
             raise bad("val_fraction", f"must lie in (0, 1), got {self.val_fraction}")
         if not 0.0 <= self.target_prob <= 1.0:

@@ -34,3 +34,28 @@ class SelectionCheckpoint(ModelCheckpoint):
         if value is not None and not self.selectable(trainer.current_epoch + 1, float(value)):
             return
         super()._save_topk_checkpoint(trainer, monitor_candidates)
+
+
+class PeriodicCheckpoint(ModelCheckpoint):
+    """Keep ``epoch=NNNN.ckpt`` (1-based, as fdep's epoch lines count) every ``every`` epochs (``save_every``).
+
+    For studies of the whole run (for example testing every kept epoch afterwards: how far the held-out
+    best.ckpt lands from the epoch a test-split selection would pick) without a second validation set.
+    """
+
+    def __init__(self, dirpath: Any, every: int) -> None:
+        super().__init__(dirpath=dirpath, filename="epoch={epoch:04d}", auto_insert_metric_name=False, monitor=None,
+                         save_top_k=-1, every_n_epochs=int(every), save_on_train_epoch_end=True,
+                         enable_version_counter=False)
+        self.every = int(every)
+
+    @property
+    def state_key(self) -> str:
+        return f"PeriodicCheckpoint{{every={self.every}}}"
+
+    def format_checkpoint_name(self, metrics: dict[str, Any], filename: str | None = None,
+                               ver: int | None = None, prefix: str | None = None) -> str:
+        metrics = dict(metrics)
+        if "epoch" in metrics:  # Lightning counts from 0; fdep's lines and metrics from 1
+            metrics["epoch"] = int(metrics["epoch"]) + 1
+        return super().format_checkpoint_name(metrics, filename=filename, ver=ver, prefix=prefix)

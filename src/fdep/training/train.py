@@ -157,6 +157,10 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
         if module.model.vfm is not None:
             cache.check(module.model.vfm.describe())
         module.set_feature_cache(cache)
+    if resume is None and cfg.output_prior is not None:
+        prior = start_at_output_prior(module, cfg)
+        if rank0:
+            log.info(prior.summary())
     if cfg.variant != "original" and cfg.vfm_layers is None:  # record the layers actually used
         cfg = cfg.replace(vfm_layers=list(module.model.vfm_info["layers"]))
         module.hparams["vfm_layers"] = cfg.vfm_layers
@@ -194,7 +198,8 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
             log_every_n_steps=cfg.log_every,
             limit_train_batches=None if cfg.limit_train_batches == 1.0 else (
                 int(cfg.limit_train_batches) if cfg.limit_train_batches > 1 else cfg.limit_train_batches),
-            callbacks=[best_cb, last_cb, LearningRateMonitor(logging_interval="epoch"), _processes_line()],
+            callbacks=[best_cb, last_cb, LearningRateMonitor(logging_interval="epoch"), _processes_line(),
+                       *extra_callbacks(cfg, ckpt_dir)],
             logger=loggers,
             plugins=[AtomicCheckpointIO()],
             enable_progress_bar=cfg.progress,
@@ -217,6 +222,32 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
     if trainer.is_global_zero and cfg.export_light:
         export_run(out, cfg, best=best_cb.best_model_path)
     return out
+
+
+def start_at_output_prior(module: Any, cfg: TrainConfig) -> Any:
+    """Set the network's output biases so that it starts at ``cfg.output_prior`` (fdep.training.prior)."""
+    from .prior import apply_output_prior
+
+    network = module.network
+    return apply_output_prior(network, cfg.output_prior, in_chans=cfg.in_chans,
+                              size_multiple=int(getattr(network, "size_multiple", 32)),
+                              probabilities=getattr(network, "outputs", "logits") == "probability")
+
+
+def extra_callbacks(cfg: TrainConfig, ckpt_dir: Path) -> list[Any]:
+    """The optional callbacks of a config: weight EMA (ema_decay) and periodic checkpoints (save_every)."""
+    from lightning.pytorch.callbacks import EMAWeightAveraging
+
+    from .selection import PeriodicCheckpoint
+
+    callbacks: list[Any] = []
+    if cfg.ema_decay is not None:
+        # validation, best.ckpt/last.ckpt's state_dict and the exported light/ network use the averaged weights;
+        # the raw weights travel in the checkpoint (current_model_state) so --resume continues both
+        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay))
+    if cfg.save_every:
+        callbacks.append(PeriodicCheckpoint(ckpt_dir, cfg.save_every))
+    return callbacks
 
 
 def uses_cuda(cfg: TrainConfig) -> bool:
