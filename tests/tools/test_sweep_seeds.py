@@ -9,7 +9,16 @@ import statistics
 import pytest
 
 from fdep.errors import InputError
-from fdep.tools.sweep import Row, make_rows, parse_seeds, record_rows, run_sweep, train_args, write_results, write_status
+from fdep.tools.sweep import (
+    Row,
+    make_rows,
+    parse_seeds,
+    record_rows,
+    run_sweep,
+    train_args,
+    write_results,
+    write_status,
+)
 
 from .test_sweep import write_config
 

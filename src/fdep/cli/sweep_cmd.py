@@ -46,8 +46,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
-    from ..tools.sweep import (SlurmOptions, find_configs, make_rows, parse_overrides, parse_seeds, row_state_label,
-                               run_sweep)
+    from ..tools.sweep import (
+        SlurmOptions,
+        find_configs,
+        make_rows,
+        parse_overrides,
+        parse_seeds,
+        row_state_label,
+        run_sweep,
+    )
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in ("gpus_per_job", "nodes", "cpus_per_task", "time", "concurrency"):

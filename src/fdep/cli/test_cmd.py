@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 
 from .options import add_device, add_quiet, add_threads
@@ -20,8 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(fkrw, mpcm, nipps) without weights on the raw 0-255 images.",
     )
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--checkpoint", help="a .ckpt written by fdep train (RUN_DIR/checkpoints/best.ckpt), an "
-                       "exported network folder (RUN_DIR/light, fdep export --hub) or an .onnx file from fdep export")
+    which.add_argument("--checkpoint", nargs="+", help="a .ckpt written by fdep train (RUN_DIR/checkpoints/best.ckpt), "
+                       "an exported network folder (RUN_DIR/light, fdep export --hub) or an .onnx file from fdep "
+                       "export; several (e.g. the seeds of one row): each is tested into its own RUN_DIR/test_<split>, "
+                       "then their mean ± std is printed")
     which.add_argument("--model", help="a classical method to evaluate without weights (fkrw, mpcm, nipps); "
                        "default --out: runs/MODEL/test_DATASET_SPLIT")
     p.add_argument("--data", required=True, help="dataset folder ROOT/NAME (several joined by +), or synthetic: the "
@@ -42,18 +45,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
     from ..tools.tester import run_test
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from .weights_arg import checkpoint_from_weights
 
+    checkpoints = args.checkpoint or [None]
+    if len(checkpoints) > 1:
+        if args.out is not None:
+            raise InputError("--out takes one checkpoint; several are each tested into their own "
+                             "RUN_DIR/test_<split>")
+        results = []
+        for ckpt in checkpoints:
+            results.append(run_test(ckpt, args.data, split=args.split, overwrite=args.overwrite, device=args.device,
+                                    save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
+                                    progress=not args.quiet))
+            print(format_results(results[-1]) + f"  [{ckpt}]", flush=True)
+        print(format_mean_std(results))
+        return 0
+    args.checkpoint = checkpoints[0]
     checkpoint, model, ws = checkpoint_from_weights(args)
     res = run_test(checkpoint, args.data, split=args.split, out=args.out, overwrite=args.overwrite,
                    device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
                    progress=not args.quiet, model=model)
     print(format_results(res))
+    if res.get("cross_dataset"):
+        print(f"{res['cross_dataset']}: the paper's rows are in-dataset, so none is shown as the comparison")
     if ws is not None and ws.scores:
-        print(f"recorded for weights {ws.name}: " + "  ".join(f"{k} {v:.2f}" for k, v in ws.scores.items()))
+        where = " (on the test split of the dataset they were trained on)" if res.get("cross_dataset") else ""
+        print(f"recorded for weights {ws.name}{where}: " + "  ".join(f"{k} {v:.2f}" for k, v in ws.scores.items()))
     from ..tools.papercmp import format_comparison
 
     text = format_comparison(res.get("paper"))
@@ -76,3 +97,38 @@ def format_results(res: dict) -> str:
             f"Pd {pct('pd')}  {FA_LABEL} {fa_text(res.get('fa'))}  "
             f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']}"
             + (f"; {describe_conditions(res['timing'])})" if res.get("timing") else ")"))
+
+
+def format_mean_std(results: list[dict]) -> str:
+    """The mean ± sample std of several test results (e.g. seeds), naming seeds and collapsed ones, and the paper's
+    row with the mean's difference when they all match the same one."""
+    from ..metrics.spread import is_collapsed
+    from ..metrics.units import FA_LABEL, FA_SCALE
+    from ..tools.seeds import format_mean_std as fmt
+    from ..tools.seeds import mean_std
+
+    seeds = [(r.get("train_config") or {}).get("seed") for r in results]
+    parts = []
+    columns = (("hse", "HSE", 100), ("hse_p", "HSE-P", 100), ("hse_t", "HSE-T", 100), ("iou", "IoU", 100),
+               ("niou", "nIoU", 100), ("pd", "Pd", 100), ("fa", FA_LABEL, FA_SCALE))
+    for key, title, scale in columns:
+        mean, std, _n = mean_std(None if r.get(key) is None else scale * r[key] for r in results)
+        parts.append(f"{title} {fmt(mean, std)}")
+    collapsed = [str(s) for s, r in zip(seeds, results) if is_collapsed(r.get("output_spread"))]
+    text = (f"mean ± std over {len(results)} checkpoints"
+            + (f" (seeds {', '.join(map(str, seeds))})" if all(s is not None for s in seeds) else "")
+            + ": " + "  ".join(parts))
+    if collapsed:
+        text += f"\ncollapsed (constant output): seed(s) {', '.join(collapsed)}"
+    papers = {json.dumps(r.get("paper"), sort_keys=True, default=str) for r in results}
+    if len(papers) == 1 and results[0].get("paper"):
+        cmp = results[0]["paper"]
+        diffs = []
+        for m in cmp["metrics"]:
+            mean, _s, _n = mean_std(None if r.get(m["metric"]) is None else
+                                    (FA_SCALE if m["metric"] == "fa" else 100) * r[m["metric"]] for r in results)
+            shown = m["metric"] in ("hse", "hse_p", "hse_t", "iou", "pd")
+            if shown and mean is not None and m.get("paper") is not None:
+                diffs.append(f"{m['title']} {m['paper']:.2f} ({mean - m['paper']:+.2f})")
+        text += f"\npaper: {cmp['source']}: " + "  ".join(diffs) + "  (in brackets: mean - paper)"
+    return text

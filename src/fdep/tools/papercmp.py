@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..paper import METRICS, compare, paper_row, paper_test_size, run_setting
+from ..paper import DATASETS, METRICS, compare, dataset_key, paper_row, paper_test_size, run_setting
 
 
 def _config_of(results: dict[str, Any]) -> dict[str, Any]:
@@ -23,9 +23,52 @@ def _config_of(results: dict[str, Any]) -> dict[str, Any]:
     return {"variant": results.get("variant"), "vfm": results.get("vfm")}
 
 
+def trained_on(results: dict[str, Any]) -> str | None:
+    """The dataset the tested weights were trained on (its name), from the recorded training config."""
+    data = _config_of(results).get("data")
+    if not data:
+        return None
+    return "+".join(p.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] for p in str(data).split("+"))
+
+
+def tested_on(results: dict[str, Any]) -> str:
+    """The name of the dataset a results.json was scored on."""
+    return str(results.get("dataset_name") or results.get("dataset") or "")
+
+
+def _printed(name: str) -> str:
+    key = dataset_key(name)
+    return DATASETS[key][0] if key else name
+
+
+def cross_dataset(results: dict[str, Any]) -> str | None:
+    """``cross-dataset: trained on NUAA-SIRST, tested on NUDT-SIRST`` when the weights were trained on another
+    dataset than the one tested, else None (same dataset, or the training data is not recorded).
+
+    Names are compared as the paper's datasets where they are one (any spelling, any parent folder), else
+    literally; a run trained on ``synthetic`` data and tested on a real dataset is cross-dataset too.
+    """
+    if results.get("variant") == "classical":
+        return None
+    train = trained_on(results)
+    test = tested_on(results)
+    if not train or not test:
+        return None
+    a, b = dataset_key(train), dataset_key(test)
+    same = a == b if (a or b) else train.lower() == test.lower()
+    if same:
+        return None
+    return f"cross-dataset: trained on {_printed(train)}, tested on {_printed(test)}"
+
+
 def paper_comparison(results: dict[str, Any]) -> dict[str, Any] | None:
-    """The matching paper row and run - paper differences (JSON-able), or None when nothing matches."""
+    """The matching paper row and run - paper differences (JSON-able), or None when nothing matches.
+
+    A cross-dataset test (:func:`cross_dataset`) matches no row: the paper's rows are in-dataset.
+    """
     if results.get("split") != "test" or not results.get("model"):
+        return None
+    if cross_dataset(results):
         return None
     setting = run_setting(_config_of(results))
     if setting is None:

@@ -152,7 +152,7 @@ def table_rows(runs: list[Run]) -> list[dict[str, Any]]:
     differ only in their seed (:func:`seed_groups`) are followed by their mean ± std (kind "seeds", with
     ``std`` per column) and then by the paper's row, its differences taken to the mean.
     """
-    from .papercmp import paper_comparison
+    from .papercmp import cross_dataset, paper_comparison
 
     first = runs[0].results
     groups = seed_groups(runs)
@@ -164,7 +164,8 @@ def table_rows(runs: list[Run]) -> list[dict[str, Any]]:
         for key, _title, _scale, _lower in COLUMNS:
             v, b = _scaled(r.results, key), _scaled(first, key)
             cells[key] = (v, v - b if (k > 0 and v is not None and b is not None) else None)
-        rows.append({"label": r.label, "cells": cells, "kind": "run"})
+        cross = r.results.get("cross_dataset") or cross_dataset(r.results)
+        rows.append({"label": r.label + (f" [{cross}]" if cross else ""), "cells": cells, "kind": "run"})
         if k in last_of_group:
             members = [runs[i] for i in last_of_group[k]]
             summary = _seed_row(members)
@@ -565,7 +566,8 @@ TABLE_NOTE = (f"IoU, nIoU, Pd, HSE-P, HSE-T, HSE x100; {FA_LABEL}: Fa in units o
               "the device, threads and load listed with each run below. "
               "A \"paper\" row under a run is the FDEP paper's published row for the same network, variant and "
               "dataset (values as printed), in brackets the run's difference to it (run - paper); its time was "
-              "measured on the paper's GPU. Runs that differ only in their seed are followed by their mean ± sample std "
+              "measured on the paper's GPU. Runs that differ only in their seed are followed by their "
+              "mean ± sample std "
               "(bold), and the paper's row then gives the mean's difference to it.")
 
 

@@ -497,7 +497,10 @@ def table_records(rows: list[Row] | list[tuple[Row, str | None]]) -> list[dict[s
                                "stage": stage, "log": status.get("log", "")}
         results_path = row.test_dir / "results.json"
         ours = json.loads(results_path.read_text()) if stage == "tested" and results_path.exists() else {}
-        paper = paper_numbers(row.model, row.variant, row.dataset) or {}
+        cross = ours.get("cross_dataset")
+        paper = {} if cross else (paper_numbers(row.model, row.variant, row.dataset) or {})
+        if cross:  # the paper's rows are in-dataset: none is this row's comparison
+            rec["stage"] = f"{stage} ({cross})"
         for key, scale in METRICS:
             mine = ours.get(key)
             rec[key] = None if mine is None else round(scale * float(mine), 2)
@@ -581,7 +584,8 @@ def write_results(rows: list[Row] | list[tuple[Row, str | None]], sweep_dir: Pat
                else "") + ".\n")
     with atomic_write(sweep_dir / "results.md", "w") as f:
         f.write("\n".join(lines) + "\n" + note)
-    out = {"records": records, "seed_summaries": summaries, "csv": str(sweep_dir / "results.csv"), "markdown": str(sweep_dir / "results.md")}
+    out = {"records": records, "seed_summaries": summaries, "csv": str(sweep_dir / "results.csv"),
+           "markdown": str(sweep_dir / "results.md")}
     tested = [item[0] if isinstance(item, tuple) else item for item, rec in zip(rows, records)
               if rec["stage"] == "tested"]
     if tested:

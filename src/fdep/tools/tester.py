@@ -201,8 +201,9 @@ def run_test(
         if raw:
             results["kind"] = "classical"
             results["method_params"] = meta.get("params", {})
-        from .papercmp import paper_comparison
+        from .papercmp import cross_dataset, paper_comparison
 
+        results["cross_dataset"] = cross_dataset(results)
         results["paper"] = paper_comparison(results)
         write_json(work / "results.json", results)
         if curves is not None:

@@ -121,9 +121,9 @@ class TrainConfig:
     eedm_form: str = "text"  #: text (8-neighbour edge band x4) | released (the authors' code: x4 everywhere)
     grad_clip: float | None = None  #: gradient norm clipping (None: off)
     seed: int = 0  #: seeds initialisation, the train/val carve, crops and sampling
-    seeds: list[int] | None = None  #: fdep sweep runs the config once per seed listed (rows CONFIG/seedN); fdep train uses seed
-    output_prior: float | None = 0.01  #: start each output at this mean target probability (last conv's bias, focal-loss prior); null: off
-    ema_decay: float | None = None  #: exponential moving average of the weights per step (validated, saved, exported); null: off
+    seeds: list[int] | None = None  #: fdep sweep: one row per seed (CONFIG/seedN); fdep train uses seed
+    output_prior: float | None = 0.01  #: each output starts at this mean probability (focal-loss prior); null: off
+    ema_decay: float | None = None  #: EMA of the weights per step (validated, saved, exported); null: off
     # --- validation and logging
     val_every: int = 1  #: validate every N epochs
     select_metric: str = "hse"  #: validation metric (highest wins) that picks best.ckpt: hse, iou, niou, pd, ...

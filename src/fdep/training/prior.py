@@ -8,13 +8,13 @@ bias of the convolution that produces each output so that the output starts at p
 (RetinaNet, Lin et al. 2017, Sec. 3.3 and 4.1) removes that phase.
 
 The convolution is found by measurement, so the same code serves the zoo and a user's own network:
-one dry run on a copy of the network records every convolution with as many output channels as the
-output map has; for each output, the candidate whose bias moves that output by exactly the amount it
-is moved by (nothing but linear, constant-preserving steps such as upsampling follow it) is its head.
-Its bias is then shifted so that the output's mean probability on the dry-run batch equals
-``prior`` (for an output whose logits are all equal this is the focal-loss bias
-``log(prior / (1 - prior))``; a wide initial spread needs a lower bias for the same mean). Heads are calibrated in the order they run, so a fused output built
-from side outputs (UIU-Net) is calibrated after its inputs. An output with no such head (a
+one dry run on a copy of the network records every convolution with one output channel (target maps
+are one-channel maps); for each output, the last-run candidate whose bias moves that output one for
+one (nothing but linear, constant-preserving steps such as upsampling follow it) is its head. Its
+bias is then shifted so that the output's mean probability on the dry-run batch equals ``prior``
+(for an output whose logits are all equal this is the focal-loss bias ``log(prior / (1 - prior))``;
+a wide initial spread needs a lower bias for the same mean). Heads are calibrated in the order they
+run, so a fused output built from side outputs (UIU-Net) is calibrated after its inputs. An output with no such head (a
 normalisation or a nonlinearity after its last convolution, a convolution without bias) is left as
 initialised and reported.
 """
