@@ -2,8 +2,11 @@
 
 ``pip install fdep`` (the core) runs ``evaluate`` and ``data``; the other commands import packages
 of an extra (pyproject.toml's ``[project.optional-dependencies]``, kept equal to ``EXTRAS`` here by
-tests/test_cli_extras.py). The CLI catches a ``ModuleNotFoundError`` of one of these packages where
-it dispatches a command (:func:`missing_extra_message`) instead of showing a traceback.
+tests/test_cli_extras.py). Where the CLI dispatches a command it checks the command's own extras
+before any work (:func:`command_extras_missing`: ``quickstart`` would otherwise train for minutes
+before it needs matplotlib), and turns a ``ModuleNotFoundError`` of an extra's package raised later
+(an ONNX model in ``test``, the Slurm launcher of ``sweep``) into the same line
+(:func:`missing_extra_message`) instead of a traceback.
 """
 
 from __future__ import annotations
@@ -56,10 +59,27 @@ def _covers(extra: str, other: str) -> bool:
     return extra == other or any(_covers(inner, other) for inner in INCLUDES.get(extra, ()))
 
 
+def _incomplete(extras: tuple[str, ...]) -> list[str]:
+    return [e for e in extras if not all(map(is_installed, modules_of(e)))]
+
+
+def _line(module: str, extras: list[str]) -> str:
+    return f"{module} is not installed; this command needs: pip install 'fdep[{','.join(extras)}]'"
+
+
+def command_extras_missing(command: str) -> str | None:
+    """The one line naming the extras ``command`` always needs that are not installed; None when all are."""
+    needed = _incomplete(COMMAND_EXTRAS.get(command, ()))
+    if not needed:
+        return None
+    module = next(m for e in needed for m in modules_of(e) if not is_installed(m))
+    return _line(module, needed)
+
+
 def extras_to_install(command: str, module: str) -> list[str]:
     """The extras to name for ``command`` whose import of ``module`` failed: the command's own extras that are
     not complete here, and the extra of ``module`` unless one of those includes it."""
-    needed = [e for e in COMMAND_EXTRAS.get(command, ()) if not all(map(is_installed, modules_of(e)))]
+    needed = _incomplete(COMMAND_EXTRAS.get(command, ()))
     extra = EXTRA_OF[module]
     if not any(_covers(e, extra) for e in needed):
         needed.append(extra)
@@ -72,8 +92,7 @@ def missing_extra_message(command: str, error: ModuleNotFoundError) -> str | Non
     module = (error.name or "").partition(".")[0]
     if module not in EXTRA_OF or is_installed(module):
         return None
-    extras = ",".join(extras_to_install(command, module))
-    return f"{module} is not installed; this command needs: pip install 'fdep[{extras}]'"
+    return _line(module, extras_to_install(command, module))
 
 
 def extras_epilog() -> str:

@@ -16,7 +16,7 @@ import sys
 
 from .. import __version__
 from ..errors import FdepError
-from .extras import extras_epilog, missing_extra_message
+from .extras import command_extras_missing, extras_epilog, missing_extra_message
 
 # Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
+        return 2
+    lacking = command_extras_missing(args.command)  # before any work, and before torch's threads are set
+    if lacking:
+        print(f"fdep {args.command}: error: {lacking}", file=sys.stderr)
         return 2
     try:
         choice = None
