@@ -14,3 +14,20 @@ def test_short_public_names_are_the_framework_objects():
 def test_unknown_top_level_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no_such_thing"):
         fdep.no_such_thing  # noqa: B018
+
+
+def test_citation_and_changelog_follow_the_version():
+    import re
+    import tomllib
+
+    import yaml
+
+    from .conftest import REPO_ROOT
+
+    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert fdep.__version__ == version
+    cff = yaml.safe_load((REPO_ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["version"] == version
+    assert any("Foundation-Driven Efficient Paradigm" in ref["title"] for ref in cff["references"])  # the paper
+    first = re.search(r"^## \[([^\]]+)\]", (REPO_ROOT / "CHANGELOG.md").read_text(), re.M).group(1)
+    assert first in ("Unreleased", version)  # the newest section is the coming release or this version
