@@ -16,8 +16,6 @@ from fdep.cli.main import COMMANDS, main
 from .conftest import REPO_ROOT
 from .run_helpers import SRC
 
-tomllib = pytest.importorskip("tomllib")
-
 
 def _names(requirements: list[str]) -> set[str]:
     """Distribution names of requirement strings, normalised as import names (huggingface-hub -> huggingface_hub)."""
@@ -26,6 +24,7 @@ def _names(requirements: list[str]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def project() -> dict:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
 
 

@@ -1,4 +1,5 @@
-"""The top-level package: short public names resolve lazily to the framework's objects."""
+"""The top-level package: short public names resolve lazily to the framework's objects; its citation and
+changelog follow its version."""
 
 import re
 
