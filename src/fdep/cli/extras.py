@@ -12,6 +12,7 @@ before it needs matplotlib), and turns a ``ModuleNotFoundError`` of an extra's p
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 #: the import names each extra adds, and the extras it includes (``vfm`` pulls ``train`` in, ...)
 EXTRAS: dict[str, tuple[str, ...]] = {
@@ -49,6 +50,8 @@ def modules_of(extra: str) -> tuple[str, ...]:
 
 def is_installed(module: str) -> bool:
     """Whether ``module`` can be imported (found without importing it)."""
+    if sys.modules.get(module) is not None:  # already imported (or a stand-in a caller put there)
+        return True
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):  # a parent package that is missing, or a module whose spec is unset
