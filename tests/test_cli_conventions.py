@@ -80,6 +80,12 @@ def test_help_imports_neither_torch_nor_the_zoo(argv):
     assert _modules_after(code) == {"torch": False, "lightning": False, "fdep.models": False}
 
 
+def test_the_core_modules_import_no_torch():
+    # what `pip install fdep` without extras serves (tests/test_core_install.py runs them where torch is absent)
+    code = "import fdep.metrics, fdep.paper, fdep.data, fdep.data.prepare, fdep.data.download, fdep.data.validate"
+    assert _modules_after(code) == {"torch": False, "lightning": False, "fdep.models": False}
+
+
 def test_building_the_whole_parser_imports_no_torch():
     assert _modules_after("from fdep.cli.main import build_parser; build_parser()")["torch"] is False
 

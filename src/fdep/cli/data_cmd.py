@@ -76,7 +76,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..data.dataset import expand_spec
+    from ..data.layout import expand_spec
     from ..data.validate import check_dataset
 
     n_err = n_warn = 0

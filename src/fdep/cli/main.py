@@ -3,7 +3,8 @@
 Each module listed in ``COMMANDS`` defines ``add_parser(subparsers)`` that adds
 its subparser and sets ``func`` (taking the parsed ``argparse.Namespace`` and
 returning an exit code). User errors (:class:`fdep.errors.FdepError`) print one
-line and exit non-zero; bugs keep their traceback.
+line and exit non-zero; so does a command whose optional extra is not installed
+(:mod:`fdep.cli.extras`, exit 2); bugs keep their traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 
 from .. import __version__
 from ..errors import FdepError
+from .extras import command_extras_missing, extras_epilog, missing_extra_message
 
 # Subcommand modules in fdep.cli, in the order `fdep --help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fdep",
         description="Infrared small target detection: FDEP, SIRST model zoo, HSE metrics.",
+        epilog=extras_epilog(),
     )
     parser.add_argument("--version", action="version", version=f"fdep {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    lacking = command_extras_missing(args.command)  # before any work, and before torch's threads are set
+    if lacking:
+        print(f"fdep {args.command}: error: {lacking}", file=sys.stderr)
+        return 2
     try:
         choice = None
         if hasattr(args, "threads"):  # a command that computes with torch: threads before torch is imported
@@ -69,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     except FdepError as e:
         print(f"fdep {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
+    except ModuleNotFoundError as e:  # an optional extra's package: one line naming the extra to install
+        line = missing_extra_message(args.command, e)
+        if line is None:
+            raise
+        print(f"fdep {args.command}: error: {line}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"fdep {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -1,11 +1,27 @@
-"""Datasets, validation, transforms, synthetic scenes and download/prepare for SIRST data."""
+"""Datasets, validation, transforms, synthetic scenes and download/prepare for SIRST data.
 
-from .authors import AuthorsTransform
-from .dataset import SIRSTDataset, load_dataset, split_train_val
+Checking, preparing and synthesising datasets needs no torch (the core install); the torch
+Dataset and the transforms are imported on first use (``pip install 'fdep[train]'``).
+"""
+
+from importlib import import_module
+
+from .layout import split_train_val
 from .registry import KNOWN, get_known
 from .synthetic import generate_synthetic
-from .transforms import TrainTransform, crop_to, pad_to_multiple, predict_tiled, stride_of
 from .validate import Problem, check_dataset
+
+#: public names that need torch, by the submodule that defines them (imported on first use)
+_LAZY = {
+    "AuthorsTransform": "authors",
+    "SIRSTDataset": "dataset",
+    "load_dataset": "dataset",
+    "TrainTransform": "transforms",
+    "crop_to": "transforms",
+    "pad_to_multiple": "transforms",
+    "predict_tiled": "transforms",
+    "stride_of": "transforms",
+}
 
 __all__ = [
     "AuthorsTransform",
@@ -23,3 +39,11 @@ __all__ = [
     "split_train_val",
     "stride_of",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value  # once: later look-ups (and monkeypatch) see a plain attribute
+    return value

@@ -19,10 +19,19 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..errors import DataError, InputError
+from ..errors import DataError
 from ..fileio import write_json
 from ..imageio import read_image, read_mask
-from .layout import SPLITS, Layout, dataset_cache_dir, read_split_file, scan, write_split_file
+from .layout import (
+    SPLITS,
+    Layout,
+    dataset_cache_dir,
+    expand_spec,
+    read_split_file,
+    scan,
+    split_train_val,
+    write_split_file,
+)
 from .registry import find_known, packaged_split
 from .stats import cached_stats, pixel_count, pool_stats
 from .validate import check_files, check_split_lists, raise_on_errors
@@ -39,20 +48,6 @@ class Sample:
     id: str
     image: Path
     mask: Path
-
-
-def split_train_val(ids: list[str], val_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
-    """Deterministic train/val split of ``ids`` (order kept); at least one id each side when possible."""
-    ids = list(ids)
-    if not 0.0 <= val_fraction < 1.0:
-        raise InputError(f"val_fraction must lie in [0, 1), got {val_fraction}")
-    n = len(ids)
-    n_val = int(round(val_fraction * n))
-    if val_fraction > 0 and n >= 2:
-        n_val = min(max(n_val, 1), n - 1)
-    order = np.random.default_rng(seed).permutation(n)
-    val_pos = set(order[:n_val].tolist())
-    return [i for k, i in enumerate(ids) if k not in val_pos], [i for k, i in enumerate(ids) if k in val_pos]
 
 
 def resolve_splits(layout: Layout) -> dict[str, list[str]]:
@@ -155,22 +150,6 @@ class SIRSTDataset(Dataset):
             "vflip": bool(vf),
             "transpose": bool(tr),
         }
-
-
-def expand_spec(spec: str) -> list[Path]:
-    """Dataset folders named by a spec: parts joined by '+', known unions expanded."""
-    parts = [p.strip() for p in str(spec).split("+") if p.strip()]
-    if not parts:
-        raise DataError(f"empty dataset spec {spec!r}")
-    out: list[Path] = []
-    for p in parts:
-        path = Path(p).expanduser()
-        known = find_known(path.name)
-        if not (path / "images").is_dir() and known is not None and known.components:
-            out += [path.parent / c for c in known.components]
-        else:
-            out.append(path)
-    return out
 
 
 def _missing_hint(path: Path) -> str:

@@ -14,8 +14,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError
+import numpy as np
+
+from ..errors import DataError, InputError
 from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES
+from .registry import find_known
 
 SPLITS = ("train", "test")
 
@@ -115,3 +118,33 @@ def write_split_file(path: str | os.PathLike, ids: list[str]) -> None:
 
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write("".join(f"{i}\n" for i in ids))
+
+
+def split_train_val(ids: list[str], val_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Deterministic train/val split of ``ids`` (order kept); at least one id each side when possible."""
+    ids = list(ids)
+    if not 0.0 <= val_fraction < 1.0:
+        raise InputError(f"val_fraction must lie in [0, 1), got {val_fraction}")
+    n = len(ids)
+    n_val = int(round(val_fraction * n))
+    if val_fraction > 0 and n >= 2:
+        n_val = min(max(n_val, 1), n - 1)
+    order = np.random.default_rng(seed).permutation(n)
+    val_pos = set(order[:n_val].tolist())
+    return [i for k, i in enumerate(ids) if k not in val_pos], [i for k, i in enumerate(ids) if k in val_pos]
+
+
+def expand_spec(spec: str) -> list[Path]:
+    """Dataset folders named by a spec: parts joined by '+', known unions expanded."""
+    parts = [p.strip() for p in str(spec).split("+") if p.strip()]
+    if not parts:
+        raise DataError(f"empty dataset spec {spec!r}")
+    out: list[Path] = []
+    for p in parts:
+        path = Path(p).expanduser()
+        known = find_known(path.name)
+        if not (path / "images").is_dir() and known is not None and known.components:
+            out += [path.parent / c for c in known.components]
+        else:
+            out.append(path)
+    return out

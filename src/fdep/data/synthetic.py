@@ -30,8 +30,7 @@ import scipy.special
 from ..errors import InputError, OutputExistsError
 from ..fileio import check_output_folder, default_mode, write_json
 from ..imageio import check_written
-from .dataset import split_train_val
-from .layout import write_split_file
+from .layout import split_train_val, write_split_file
 from .stats import STATS_FILE, ids_digest
 
 CHUNK = 64

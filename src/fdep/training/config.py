@@ -32,7 +32,7 @@ from ..fileio import atomic_write
 VARIANTS = ("original", "fdep-main", "fdep")
 AUGMENTS = ("flips", "authors")
 NORMALISATIONS = ("dataset", "per-image-mean")
-EEDM_FORMS = ("text", "released")  # = fdep.losses.EEDM_FORMS (not imported: no torch at config time)
+EEDM_FORMS = ("text", "released")  # = fdep.losses.EEDM_FORMS (not imported: no torch at config time; see below)
 SELECT_METRICS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "auc")
 
 #: What each protocol sets, under any key a config file or flag gives explicitly. "fdep" is the
@@ -69,6 +69,9 @@ SAMF_FORMS = ("table1", "literal")  # fdep.framework.SAMF_FORMS (kept import-fre
 VAL_PADS = ("mean", "black")
 VAL_PRECISIONS = ("train", "32-true")
 INITS = ("original", "authors")  # fdep.models.INITS (kept import-free here)
+# The choice lists above copied from torch-side modules (EEDM_FORMS, INITS, SAMF_FORMS, VARIANTS, SHARES,
+# FUSIONS, LOSSES) are not imported from them: the CLI parser reads this module and must not load torch.
+# tests/training/test_config_choices.py keeps each copy equal to its source.
 PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16", "bf16-true", "16-true", "64-true", "64")
 
 

@@ -26,10 +26,11 @@ log = logging.getLogger("fdep.training")
 
 
 def global_rank() -> int:
-    """This process's rank from the launcher's environment (0 when not launched by one)."""
-    from lightning.fabric.utilities.rank_zero import _get_rank
+    """This process's rank (0 when not launched by a DDP launcher or torchrun): Lightning's public
+    ``rank_zero_only.rank``, read from the launcher's environment when Lightning is imported."""
+    from lightning.pytorch.utilities import rank_zero_only
 
-    return int(_get_rank() or 0)
+    return int(getattr(rank_zero_only, "rank", 0))
 
 
 def is_launched_child() -> bool:
