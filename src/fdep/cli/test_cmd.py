@@ -115,11 +115,15 @@ def format_mean_std(results: list[dict]) -> str:
         mean, std, _n = mean_std(None if r.get(key) is None else scale * r[key] for r in results)
         parts.append(f"{title} {fmt(mean, std)}")
     collapsed = [str(s) for s, r in zip(seeds, results) if is_collapsed(r.get("output_spread"))]
+    networks = {(r.get("model"), r.get("variant")) for r in results}
     text = (f"mean ± std over {len(results)} checkpoints"
             + (f" (seeds {', '.join(map(str, seeds))})" if all(s is not None for s in seeds) else "")
             + ": " + "  ".join(parts))
     if collapsed:
         text += f"\ncollapsed (constant output): seed(s) {', '.join(collapsed)}"
+    if len(networks) > 1:
+        text += ("\nnote: these checkpoints are of different networks or variants ("
+                 + ", ".join(f"{m} {v}" for m, v in sorted(networks, key=str)) + "): their mean is not one row's")
     papers = {json.dumps(r.get("paper"), sort_keys=True, default=str) for r in results}
     if len(papers) == 1 and results[0].get("paper"):
         cmp = results[0]["paper"]
