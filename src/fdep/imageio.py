@@ -22,10 +22,21 @@ from .errors import InputError
 from .fileio import atomic_path, write_failure
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
-MASK_SUFFIXES = (".png", ".bmp")
+#: mask files: lossless formats first; a JPEG mask is binarised like any other (> 127)
+MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
+#: what some releases append to the image id in a mask's file name (SIRST-v1 / NUAA-SIRST: Misc_1_pixels0.png)
+MASK_STEM_SUFFIXES = ("_pixels0",)
 PROB_SUFFIXES = (".png", ".npy")
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def mask_id(stem: str) -> str:
+    """The image id a mask file stem names: ``Misc_1_pixels0`` -> ``Misc_1`` (see MASK_STEM_SUFFIXES)."""
+    for suffix in MASK_STEM_SUFFIXES:
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return stem
 
 
 def _too_large(path: str | os.PathLike, e: Exception) -> InputError:

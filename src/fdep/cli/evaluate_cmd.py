@@ -75,7 +75,12 @@ def run(args: argparse.Namespace) -> int:
     _check_out(args.json, args.overwrite)
     _check_out(args.curves, args.overwrite)
     thresholds = parse_thresholds(args.thresholds)
-    pairing = pair_files(args.pred, args.gt, args.split)
+    if args.split:
+        from ..data.layout import split_mask_files
+
+        pairing = pair_files(args.pred, split_mask_files(args.gt, args.split))
+    else:
+        pairing = pair_files(args.pred, args.gt)
     if pairing.extra_preds:
         names = ", ".join(p.name for p in pairing.extra_preds[:10])
         more = f" and {len(pairing.extra_preds) - 10} more" if len(pairing.extra_preds) > 10 else ""

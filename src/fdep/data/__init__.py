@@ -2,6 +2,7 @@
 
 from .authors import AuthorsTransform
 from .dataset import SIRSTDataset, load_dataset, split_train_val
+from .layout import dataset_name
 from .registry import KNOWN, get_known
 from .synthetic import generate_synthetic
 from .transforms import TrainTransform, crop_to, pad_to_multiple, predict_tiled, stride_of
@@ -15,6 +16,7 @@ __all__ = [
     "TrainTransform",
     "check_dataset",
     "crop_to",
+    "dataset_name",
     "generate_synthetic",
     "get_known",
     "load_dataset",

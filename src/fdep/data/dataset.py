@@ -22,10 +22,10 @@ from torch.utils.data import Dataset
 from ..errors import DataError, InputError
 from ..fileio import write_json
 from ..imageio import read_image, read_mask
-from .layout import SPLITS, Layout, dataset_cache_dir, read_split_file, scan, write_split_file
+from .layout import SPLITS, Layout, dataset_cache_dir, dataset_name, read_split_file, scan, write_split_file
 from .registry import find_known, packaged_split
 from .stats import cached_stats, pixel_count, pool_stats
-from .validate import check_files, check_split_lists, raise_on_errors
+from .validate import check_files, check_split_lists, pairing_problem, raise_on_errors
 
 log = logging.getLogger("fdep.data")
 
@@ -165,16 +165,16 @@ def expand_spec(spec: str) -> list[Path]:
     out: list[Path] = []
     for p in parts:
         path = Path(p).expanduser()
-        known = find_known(path.name)
+        known = find_known(dataset_name(path))
         if not (path / "images").is_dir() and known is not None and known.components:
-            out += [path.parent / c for c in known.components]
+            out += [Path(os.path.abspath(path)).parent / c for c in known.components]
         else:
             out.append(path)
     return out
 
 
 def _missing_hint(path: Path) -> str:
-    known = find_known(path.name)
+    known = find_known(dataset_name(path))
     if known is not None:
         return (
             f"{path}: dataset folder not found; get it with `fdep data download {known.name} --root {path.parent}` "
@@ -205,6 +205,9 @@ def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transf
         if not folder.is_dir():
             raise DataError(_missing_hint(folder))
         layout = scan(folder)
+        unpaired = pairing_problem(layout)
+        if unpaired is not None:
+            raise DataError(unpaired.message)
         splits = resolve_splits(layout)
         _, problems = check_split_lists(layout) if layout.has_splits() else ({}, [])
         if split == "all":

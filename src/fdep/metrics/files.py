@@ -1,7 +1,7 @@
 """Evaluating prediction files against mask files (what ``fdep evaluate`` runs).
 
-GT: mask images (``*.png|*.bmp``, 8-bit binarised at > 127) in a folder, or the
-``masks/`` of a BasicIRSTD-layout dataset restricted to ``img_idx/<split>_<name>.txt``.
+GT: mask images (``*.png|bmp|tif|jpg``, binarised at > 127, or > 0 in 0/1 masks; ``<id>_pixels0.png``
+as SIRST-v1 names them) in a folder, or id -> mask file (a dataset's split, found by ``fdep.data``).
 Predictions: ``<stem>.png`` (8-bit v/255, 16-bit v/65535) or ``<stem>.npy`` (float
 in [0, 1]) with the GT file's stem. Reading goes through :mod:`fdep.imageio`, so
 every unreadable file gives one line naming it.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, InputError
-from ..imageio import MASK_SUFFIXES, PROB_SUFFIXES, read_mask, read_prob_map
+from ..errors import InputError
+from ..imageio import MASK_SUFFIXES, PROB_SUFFIXES, mask_id, read_mask, read_prob_map
 from .functional import evaluate_loader
 
 
@@ -29,44 +29,32 @@ class Pairing:
 
 
 def _files(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
+    """id -> file; GT masks named ``<id>_pixels0.png`` (SIRST-v1) are read as id ``<id>``."""
     if not folder.is_dir():
         raise InputError(f"{folder}: {what} folder not found")
     out: dict[str, Path] = {}
     for f in sorted(folder.iterdir()):
         if f.is_file() and f.suffix.lower() in suffixes and not f.name.startswith("."):
-            if f.stem in out:
-                raise InputError(f"{f}: two {what} files share the stem {f.stem!r} ({out[f.stem].name}, {f.name})")
-            out[f.stem] = f
+            key = mask_id(f.stem) if suffixes == MASK_SUFFIXES else f.stem
+            if key in out:
+                raise InputError(f"{f}: two {what} files share the id {key!r} ({out[key].name}, {f.name})")
+            out[key] = f
     if not out:
         raise InputError(f"{folder}: empty {what} folder (no {'/'.join('*' + s for s in suffixes)} files)")
     return out
 
 
-def _dataset_masks(root: Path, split: str) -> dict[str, Path]:
-    idx = root / "img_idx" / f"{split}_{root.name}.txt"
-    if not idx.is_file():
-        raise DataError(f"{idx}: split list not found (is {root} a BasicIRSTD-layout dataset folder?)")
-    ids = [s.strip() for s in idx.read_text(encoding="utf-8").splitlines() if s.strip()]
-    if not ids:
-        raise DataError(f"{idx}: the split list is empty")
-    out: dict[str, Path] = {}
-    for i in ids:
-        for suf in MASK_SUFFIXES:
-            if (root / "masks" / f"{i}{suf}").is_file():
-                out[i] = root / "masks" / f"{i}{suf}"
-                break
-        else:
-            raise DataError(f"{root / 'masks' / (i + '.png')}: mask of id {i!r} (listed in {idx.name}) not found")
-    return out
+def pair_files(pred_dir: str | os.PathLike, gt: str | os.PathLike | dict[str, Path]) -> Pairing:
+    """Match every GT mask with its prediction by id; a GT without prediction is an error.
 
-
-def pair_files(pred_dir: str | os.PathLike, gt: str | os.PathLike, split: str | None = None) -> Pairing:
-    """Match every GT mask with its prediction by stem; a GT without prediction is an error."""
-    pred_dir, gt = Path(pred_dir), Path(gt)
-    if split is not None:
-        masks = _dataset_masks(gt, split)
+    ``gt``: a folder of masks, or id -> mask file (a dataset's split: ``fdep.data.layout.split_mask_files``).
+    """
+    pred_dir = Path(pred_dir)
+    if isinstance(gt, dict):
+        masks = dict(gt)
     else:
-        if (gt / "masks").is_dir() and (gt / "img_idx").is_dir():
+        gt = Path(gt)
+        if (gt / "img_idx").is_dir() and any((gt / d).is_dir() for d in ("masks", "labels")):
             raise InputError(f"{gt}: looks like a dataset folder; pass --split (e.g. --split test)")
         masks = _files(gt, MASK_SUFFIXES, "ground-truth")
     preds = _files(pred_dir, PROB_SUFFIXES, "prediction")

@@ -104,7 +104,7 @@ def run_test(
         model, meta = predictor.run_logits, predictor.meta
         source = predictor.source
         if out is None:
-            out = Path("runs") / meta["model"] / f"test_{'+'.join(Path(p).name for p in str(data).split('+'))}_{split}"
+            out = Path("runs") / meta["model"] / f"test_{_data_label(data)}_{split}"
     elif Path(checkpoint).suffix.lower() == ".onnx" and Path(checkpoint).is_file():  # from fdep export
         from .inference import load_predictor
 
@@ -231,7 +231,7 @@ def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times:
         "variant": meta["variant"],
         "vfm": meta["vfm"],
         "dataset": data,
-        "dataset_name": getattr(ds, "name", Path(data).name),
+        "dataset_name": getattr(ds, "name", None) or _data_label(data),
         "split": split,
         "checkpoint": None if checkpoint is None else str(checkpoint),
         "epochs_trained": meta.get("epochs_trained"),
@@ -239,6 +239,13 @@ def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times:
         "train_config": meta.get("config"),
     }
     return results
+
+
+def _data_label(data: str) -> str:
+    """The dataset names of a spec (``.``, ``..``, trailing slashes and symlinks named as the folder they are)."""
+    from ..data import dataset_name
+
+    return "+".join(dataset_name(p.strip()) for p in str(data).split("+") if p.strip())
 
 
 def resolve_data(data: str, run_dir: Path | None) -> str:
