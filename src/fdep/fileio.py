@@ -113,10 +113,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
+def write_json(path: str | os.PathLike, obj: Any, strict: bool = False) -> None:
+    """Write ``obj`` as indented JSON, atomically. ``strict``: refuse NaN/inf (ValueError), which strict JSON
+    readers reject, instead of writing ``NaN``."""
     with atomic_write(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=False)
+        json.dump(obj, f, indent=2, sort_keys=False, allow_nan=not strict)
         f.write("\n")
 
 

@@ -87,6 +87,8 @@ class Predictor:
             raise ValueError(f"outputs must be 'logits' or 'probability', got {outputs!r}")
         if not std or not math.isfinite(float(std)) or float(std) <= 0:
             raise WeightsError(f"{source}: recorded normalisation std must be > 0, got {std!r}")
+        if not math.isfinite(float(mean)):
+            raise WeightsError(f"{source}: recorded normalisation mean must be a finite number, got {mean!r}")
         self.run_logits = run_logits
         self.mean = float(mean)
         self.std = float(std)

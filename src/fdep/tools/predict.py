@@ -153,6 +153,7 @@ def run_predict(
                     progress(done, len(images), batch[0].name, 0, 1)
                     on_tile = functools.partial(progress, done, len(images), batch[0].name)
                 for path, image, prob in zip(batch, arrays, predictor.predict_batch(arrays, on_tile), strict=True):
+                    check_finite(prob, predictor, path)
                     results[path] = _write_one(path, image, prob, files[path], threshold)
                     done += 1
                     if progress:
@@ -168,6 +169,17 @@ def run_predict(
         }
         _write_targets(work, report)
     return report
+
+
+def check_finite(prob: np.ndarray, predictor: Any, image: object) -> None:
+    """Refuse a probability map holding NaN/inf (diverged weights, a NaN normalisation): written as a PNG it
+    would read as an all-zero map, and its ``max_score`` as NaN, which strict JSON forbids."""
+    if not np.isfinite(prob).all():
+        from ..errors import WeightsError
+
+        n = int(prob.size - np.count_nonzero(np.isfinite(prob)))
+        raise WeightsError(f"{getattr(predictor, 'source', '') or 'the network'}: produced {n} NaN/inf "
+                           f"probabilities on {image} (diverged weights?); nothing was written")
 
 
 def _write_one(path: Path, image: np.ndarray, prob: np.ndarray, files: dict[str, Path],
@@ -197,7 +209,7 @@ def _write_targets(out: Path, report: dict[str, Any]) -> None:
             writer.writerow({"image": entry["image"], **{k: _fmt(v) for k, v in t.items()}})
     with atomic_write(out / "targets.csv", "w", encoding="utf-8", newline="") as f:
         f.write(buf.getvalue())
-    write_json(out / "targets.json", report)
+    write_json(out / "targets.json", report, strict=True)
 
 
 def _fmt(v: Any) -> Any:
