@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, OutputExistsError
-from ..fileio import atomic_write, check_output_folder, results_work_folder, write_json
+from ..fileio import atomic_write, check_output_folder, lock_output, results_work_folder, write_json
 from ..imageio import IMAGE_SUFFIXES, read_image, write_image_png, write_mask_png, write_prob_png16
 from .inference import Predictor, classical_predictor, load_predictor
 from .overlay import prediction_overlay
@@ -120,55 +120,60 @@ def run_predict(
     images = list_images(input)
     plan = output_paths(images, out, overlay)
     _check_outputs(out, plan, overwrite)
+    lock = lock_output(out, "fdep predict")  # before any work: a second run into the same out stops here
+    try:
+        _check_outputs(out, plan, overwrite)  # again under the lock: a run that just finished may have written
 
-    # Pass 1, before the network is loaded: read every image, group them by size, report every unreadable one.
-    groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
-    unreadable: list[tuple[Path, str]] = []
-    for img in images:
-        try:
-            groups[read_image(img).shape].append(img)
-        except InputError as e:
-            unreadable.append((img, str(e).removeprefix(f"{img}: ")))
-    if unreadable and (not skip_unreadable or len(unreadable) == len(images)):
-        listed = "; ".join(f"{p.name} ({why})" for p, why in unreadable)
-        hint = "; pass --skip-unreadable to predict the others" if len(unreadable) < len(images) else ""
-        raise InputError(f"{len(unreadable)} of {len(images)} image(s) in {input} cannot be read: {listed}{hint}")
-    images = [p for p in images if p not in dict(unreadable)]
-    if isinstance(checkpoint, Predictor):
-        predictor = checkpoint
-    elif model is None:
-        predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)
+        # Pass 1, before the network is loaded: read every image, group them by size, report every unreadable one.
+        groups: dict[tuple[int, int], list[Path]] = defaultdict(list)
+        unreadable: list[tuple[Path, str]] = []
+        for img in images:
+            try:
+                groups[read_image(img).shape].append(img)
+            except InputError as e:
+                unreadable.append((img, str(e).removeprefix(f"{img}: ")))
+        if unreadable and (not skip_unreadable or len(unreadable) == len(images)):
+            listed = "; ".join(f"{p.name} ({why})" for p, why in unreadable)
+            hint = "; pass --skip-unreadable to predict the others" if len(unreadable) < len(images) else ""
+            raise InputError(f"{len(unreadable)} of {len(images)} image(s) in {input} cannot be read: {listed}{hint}")
+        images = [p for p in images if p not in dict(unreadable)]
+        if isinstance(checkpoint, Predictor):
+            predictor = checkpoint
+        elif model is None:
+            predictor = load_predictor(checkpoint, device, vfm_weights=vfm_weights)
 
-    results: dict[Path, dict[str, Any]] = {}
-    done = 0
-    earlier = out.is_dir() and any(out.iterdir())
-    with results_work_folder(out, overwrite=overwrite and earlier, merge=earlier and not overwrite) as work:
-        files = output_paths(images, work, overlay)
-        for members in groups.values():
-            for start in range(0, len(members), batch_size):
-                batch = members[start:start + batch_size]
-                arrays = [read_image(p) for p in batch]
-                on_tile = None
-                if progress:
-                    progress(done, len(images), batch[0].name, 0, 1)
-                    on_tile = functools.partial(progress, done, len(images), batch[0].name)
-                for path, image, prob in zip(batch, arrays, predictor.predict_batch(arrays, on_tile), strict=True):
-                    check_finite(prob, predictor, path)
-                    results[path] = _write_one(path, image, prob, files[path], threshold)
-                    done += 1
+        results: dict[Path, dict[str, Any]] = {}
+        done = 0
+        earlier = out.is_dir() and any(out.iterdir())
+        with results_work_folder(out, overwrite=overwrite and earlier, merge=earlier and not overwrite) as work:
+            files = output_paths(images, work, overlay)
+            for members in groups.values():
+                for start in range(0, len(members), batch_size):
+                    batch = members[start:start + batch_size]
+                    arrays = [read_image(p) for p in batch]
+                    on_tile = None
                     if progress:
-                        progress(done, len(images), path.name, 1, 1)
-        report = {
-            "checkpoint": str(getattr(predictor, "source", checkpoint)),
-            "threshold": threshold,
-            "connectivity": 8,
-            "n_images": len(images),
-            "n_targets": sum(len(r["targets"]) for r in results.values()),
-            "images": [results[p] for p in images],
-            "skipped": [{"image": str(p), "error": why} for p, why in unreadable],
-        }
-        _write_targets(work, report)
-    return report
+                        progress(done, len(images), batch[0].name, 0, 1)
+                        on_tile = functools.partial(progress, done, len(images), batch[0].name)
+                    for path, image, prob in zip(batch, arrays, predictor.predict_batch(arrays, on_tile), strict=True):
+                        check_finite(prob, predictor, path)
+                        results[path] = _write_one(path, image, prob, files[path], threshold)
+                        done += 1
+                        if progress:
+                            progress(done, len(images), path.name, 1, 1)
+            report = {
+                "checkpoint": str(getattr(predictor, "source", checkpoint)),
+                "threshold": threshold,
+                "connectivity": 8,
+                "n_images": len(images),
+                "n_targets": sum(len(r["targets"]) for r in results.values()),
+                "images": [results[p] for p in images],
+                "skipped": [{"image": str(p), "error": why} for p, why in unreadable],
+            }
+            _write_targets(work, report)
+        return report
+    finally:
+        lock.release()
 
 
 def check_finite(prob: np.ndarray, predictor: Any, image: object) -> None:

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..cpu import LoadMeter, timing_conditions
 from ..errors import InputError, OutputExistsError, WeightsError
-from ..fileio import check_output_folder, results_work_folder, write_json
+from ..fileio import check_output_folder, lock_output, results_work_folder, write_json
 
 log = logging.getLogger("fdep.tools")
 
@@ -85,10 +85,6 @@ def run_test(
     ``overwrite`` renamed to ``OUT.old-<time>`` (nothing deleted). A classical method gets the raw
     0-255 images (its meta has mean 0, std 1) and returns probabilities.
     """
-    from ..data import load_dataset
-    from ..imageio import write_prob_png16
-    from ..metrics.functional import evaluate_loader
-
     run_dir: Path | None = None  # the training run the weights come from, where known
     if (checkpoint is None) == (model is None):
         raise InputError("give either --checkpoint (trained weights) or --model (a classical method), not both "
@@ -137,6 +133,22 @@ def run_test(
         if out is None:
             out = run_dir / f"test_{split}"
     out = check_output_folder(out)
+    lock = lock_output(out, "fdep test")  # before any work: a second test into the same out stops here
+    try:
+        return _test_locked(model, meta, source, run_dir, checkpoint, data, split, out, overwrite, device, save_preds,
+                            progress)
+    finally:
+        lock.release()
+
+
+def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | None, checkpoint: Any, data: str,
+                 split: str, out: Path, overwrite: bool, device: str, save_preds: bool, progress: bool
+                 ) -> dict[str, Any]:
+    """The test itself, under the lock on ``out``."""
+    from ..data import load_dataset
+    from ..imageio import write_prob_png16
+    from ..metrics.functional import evaluate_loader
+
     remove_legacy_spills(out)
     earlier = out.is_dir() and any(out.iterdir())
     if earlier and not overwrite:
