@@ -52,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
                    device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
                    progress=not args.quiet, model=model)
     print(format_results(res))
+    note = no_target_note(res)
+    if note:
+        print(note)
     if ws is not None and ws.scores:
         print(f"recorded for weights {ws.name}: " + "  ".join(f"{k} {v:.2f}" for k, v in ws.scores.items()))
     from ..tools.papercmp import format_comparison
@@ -60,6 +63,21 @@ def run(args: argparse.Namespace) -> int:
     if text:
         print(text)
     return 0
+
+
+def false_alarm_text(res: dict) -> str:
+    """False alarms (predicted targets matching no GT target) per image and per megapixel."""
+    if res.get("fa_per_image") is None:
+        return "false alarms n/a"
+    return f"false alarms {res['fa_per_image']:.3g}/image {res['fa_per_mpix']:.3g}/MP"
+
+
+def no_target_note(res: dict) -> str | None:
+    """The line saying why target metrics are n/a on a set whose masks hold no target (None otherwise)."""
+    if res.get("n_targets") != 0:
+        return None
+    return (f"no target in the ground truth of these {res.get('n_images')} images (target-free scenes): Pd, HSE, "
+            f"HSE-P, HSE-T and AUC are undefined (n/a); Fa and the false alarms measure the background")
 
 
 def format_results(res: dict) -> str:
@@ -73,6 +91,6 @@ def format_results(res: dict) -> str:
 
     return (f"{res['model']} ({res['variant']}) on {res['dataset_name']}/{res['split']} ({res['n_images']} images): "
             f"HSE {pct('hse')}  HSE-P {pct('hse_p')}  HSE-T {pct('hse_t')}  IoU {pct('iou')}  nIoU {pct('niou')}  "
-            f"Pd {pct('pd')}  {FA_LABEL} {fa_text(res.get('fa'))}  "
+            f"Pd {pct('pd')}  {FA_LABEL} {fa_text(res.get('fa'))}  {false_alarm_text(res)}  "
             f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']}"
             + (f"; {describe_conditions(res['timing'])})" if res.get("timing") else ")"))

@@ -191,13 +191,19 @@ def _part_stats(layout: Layout, splits: dict[str, list[str]]) -> tuple[float, fl
     return cached_stats(layout.root, {i: layout.images[i] for i in train})
 
 
-def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transform=None) -> SIRSTDataset:
-    """Load, validate and return a dataset (see module doc). ``split``: train, test or all."""
+def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transform=None,
+                 stats: bool = True) -> SIRSTDataset:
+    """Load, validate and return a dataset (see module doc). ``split``: train, test or all.
+
+    ``stats=False``: no normalisation statistics (mean 0, std 1: items hold the raw 0-255 images). What tests
+    a trained network normalises with the statistics recorded with its weights, never with the data under
+    test, so a test-only dataset (only ``img_idx/test_<name>.txt``, no training images) can be tested.
+    """
     if split not in (*SPLITS, "all"):
         raise DataError(f"unknown split {split!r}; use train, test or all")
     folders = expand_spec(str(spec))
     samples: list[Sample] = []
-    stats = []
+    parts = []
     names = []
     owner: dict[str, Path] = {}
     by_id: dict[str, Sample] = {}
@@ -230,7 +236,8 @@ def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transf
             s = Sample(i, layout.images[i], layout.masks[i])
             samples.append(s)
             by_id[i] = s
-        stats.append(_part_stats(layout, splits))
+        if stats:
+            parts.append(_part_stats(layout, splits))
         names.append(layout.name)
     if ids is not None:
         wanted = [str(j) for j in ids]
@@ -238,7 +245,10 @@ def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transf
         if unknown:
             raise DataError(f"{spec}: {len(unknown)} requested id(s) not in the dataset: {', '.join(unknown[:5])}")
         samples = [by_id[i] for i in wanted]
-    mean, std = (stats[0][0], stats[0][1]) if len(stats) == 1 else pool_stats(stats)
+    if not stats:
+        mean, std = 0.0, 1.0
+    else:
+        mean, std = (parts[0][0], parts[0][1]) if len(parts) == 1 else pool_stats(parts)
     return SIRSTDataset(samples, "+".join(names), mean, std, transform=transform, split=split)
 
 

@@ -77,8 +77,8 @@ def load_pair(pred: Path, gt: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_files(pairing: Pairing, thresholds=99, tolerance: float = 3.0, bins: int | None = None,
-                   curves: bool = False, workers: int | None = None) -> dict:
+                   curves: bool = False, workers: int | None = None, undefined: str = "raise") -> dict:
     """``evaluate`` over files, at most 2 * workers images in memory (exact mode reads each file twice)."""
     items = pairing.items
     return evaluate_loader(len(items), lambda i: load_pair(items[i][1], items[i][2]), thresholds, tolerance,
-                           curves=curves, bins=bins, workers=workers)
+                           curves=curves, bins=bins, workers=workers, undefined=undefined)

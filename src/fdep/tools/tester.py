@@ -154,13 +154,12 @@ def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | 
     if earlier and not overwrite:
         raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite to move it aside, or another --out)")
     data = resolve_data(data, run_dir)
-    ds = load_dataset(data, split=split)
+    ds = load_dataset(data, split=split, stats=False)  # raw 0-255 items: normalised with the weights' statistics
     if isinstance(model, nn.Module):  # an ONNX graph runs where its predictor put it
         model = model.to(device)
     # padding as the run validated: the authors' protocol pads the raw image with black (val_pad, docs/training.md)
     pad_value = -meta["mean"] / meta["std"] if (meta.get("config") or {}).get("val_pad") == "black" else 0.0
-    scale = float(ds.std) / meta["std"]
-    shift = (float(ds.mean) - meta["mean"]) / meta["std"]
+    mean, std = float(meta["mean"]), float(meta["std"])
     times: list[float] = []
     iterator = range(len(ds))
     if progress:
@@ -173,14 +172,9 @@ def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | 
         spill.mkdir()
         meter = LoadMeter().start()  # the other processes' load while the latencies are measured
         for i in iterator:
-            if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
-                image, mask = ds.load(i)
-                item = {"image": torch.from_numpy(image)[None], "mask": torch.from_numpy(mask)[None].float(),
-                        "id": ds.ids[i]}
-                x = item["image"].unsqueeze(0).to(device)
-            else:
-                item = ds[i]
-                x = (item["image"] * scale + shift).unsqueeze(0).to(device)
+            image, mask = ds.load(i)  # raw 0-255 (a classical method takes it as it is)
+            item = {"mask": torch.from_numpy(mask)[None].float(), "id": ds.ids[i]}
+            x = torch.from_numpy(image if raw else (image - np.float32(mean)) / np.float32(std))[None, None].to(device)
             if x.shape[1] != meta["in_chans"]:
                 x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
             t0 = time.perf_counter()
@@ -201,7 +195,8 @@ def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | 
         def load(i: int) -> tuple[np.ndarray, np.ndarray]:
             return np.load(spill / f"{i}_p.npy"), np.load(spill / f"{i}_g.npy")
 
-        res = evaluate_loader(len(ds), load, curves=True)
+        # a target-free set (sea and sky backgrounds) measures false alarms: target metrics are undefined (None)
+        res = evaluate_loader(len(ds), load, curves=True, undefined="nan")
         shutil.rmtree(spill)
         curves = res.pop("curves", None)
         results = _results(res, model, meta, times, device, data, ds, split, checkpoint, meter)
@@ -223,7 +218,7 @@ def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times:
     """results.json: the scores, then what was tested and how."""
     from ..models import count_parameters
 
-    res = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()}
+    res = {k: (undefined_to_none(float(v)) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()}
     vfm = getattr(model, "vfm", None)
     vfm_ids = {id(p) for p in vfm.parameters()} if vfm is not None else set()
     vfm_params = count_parameters(vfm) if vfm is not None else 0
@@ -251,6 +246,11 @@ def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times:
         "train_config": meta.get("config"),
     }
     return results
+
+
+def undefined_to_none(v: float) -> float | None:
+    """NaN (a metric undefined on these images, e.g. Pd without GT targets) as None: null in strict JSON."""
+    return None if v != v else v
 
 
 def _data_label(data: str) -> str:
