@@ -135,12 +135,36 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     return binarize_mask(_mask_gray(img))
 
 
-def read_prob_map(path: str | os.PathLike) -> np.ndarray:
+def prob_png_values(path: str | os.PathLike) -> tuple[int, np.ndarray]:
+    """(bits, distinct stored values) of a prediction PNG: what :func:`binary_levels` decides on."""
+    img = _open(path)
+    bits = 16 if img.mode in _SIXTEEN_BIT_MODES else 1 if img.mode == "1" else 8
+    return bits, np.unique(np.asarray(img))
+
+
+def binary_level(bits: int, values: np.ndarray) -> int | None:
+    """The stored value that means "target" when a prediction PNG is a binary map at the wrong scale, else None.
+
+    0/1 in 8 or 16 bits and 0/255 in 16 bits (read as probabilities they are at most 0.004: every target
+    lost). Read on one file alone this is ambiguous (a confident network's near-zero map rounds to 0/1 as
+    well), so ``fdep evaluate`` decides on the whole folder: see ``fdep.metrics.files.binary_predictions``.
+    """
+    v = np.asarray(values)
+    if v.size == 0 or bits == 1 or not set(v.tolist()) <= {0, 1, 255}:
+        return None
+    top = int(v.max())
+    if top == 0 or (bits == 8 and top != 1) or v.size > 2:
+        return None
+    return top
+
+
+def read_prob_map(path: str | os.PathLike, binary: bool = False) -> np.ndarray:
     """Read a probability map in [0, 1] as float64.
 
     ``.npy``: a float (or bool) 2-D array, values must already be in [0, 1].
     ``.png``: 8-bit -> value/255, 16-bit -> value/65535 (single channel expected;
     colour PNGs are rejected because a colour prediction is almost always a mistake).
+    ``binary``: a binary map whatever its scale (0/1, 0/255, 0/65535): every nonzero value is 1.
     """
     path = Path(path)
     if path.suffix.lower() == ".npy":
@@ -171,6 +195,8 @@ def read_prob_map(path: str | os.PathLike) -> np.ndarray:
             raise InputError(
                 f"{path}: prediction PNG must be single-channel 8- or 16-bit grayscale, got mode {img.mode}"
             )
+        if binary:
+            arr = (arr > 0).astype(np.float64)
     check_prob_map(arr, path)
     return arr
 

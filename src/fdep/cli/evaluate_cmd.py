@@ -92,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         more = f" and {len(pairing.extra_preds) - 10} more" if len(pairing.extra_preds) > 10 else ""
         print(f"fdep evaluate: warning: {len(pairing.extra_preds)} predictions have no GT and are ignored: "
               f"{names}{more}", file=sys.stderr)
+    if pairing.binary:
+        print(f"fdep evaluate: note: every prediction holds only {pairing.binary}: read as binary maps (nonzero = "
+              f"target), not as probabilities (at most 0.004, which would lose every target)", file=sys.stderr)
     # target-free scenes (sea, sky) measure false alarms: the target metrics are undefined there (NaN -> null)
     res = evaluate_files(pairing, thresholds, args.tolerance, bins=args.bins, curves=bool(args.curves),
                          undefined="nan")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..imageio import MASK_SUFFIXES, PROB_SUFFIXES, mask_id, read_mask, read_prob_map
+from ..imageio import MASK_SUFFIXES, PROB_SUFFIXES, binary_level, mask_id, prob_png_values, read_mask, read_prob_map
 from .functional import evaluate_loader
 
 
@@ -26,6 +26,8 @@ class Pairing:
 
     items: list[tuple[str, Path, Path]]
     extra_preds: list[Path] = field(default_factory=list)
+    #: None, or what was found when the predictions are binary maps stored at the wrong scale (read as binary)
+    binary: str | None = None
 
 
 def _files(folder: Path, suffixes: tuple[str, ...], what: str) -> dict[str, Path]:
@@ -63,12 +65,37 @@ def pair_files(pred_dir: str | os.PathLike, gt: str | os.PathLike | dict[str, Pa
         more = f" ({len(missing) - 1} more GT files lack predictions)" if len(missing) > 1 else ""
         raise InputError(f"{masks[missing[0]]}: no prediction {pred_dir / missing[0]}.png or .npy{more}")
     return Pairing(items=[(k, preds[k], m) for k, m in masks.items()],
-                   extra_preds=[p for k, p in preds.items() if k not in masks])
+                   extra_preds=[p for k, p in preds.items() if k not in masks],
+                   binary=binary_predictions([preds[k] for k in masks]))
 
 
-def load_pair(pred: Path, gt: Path) -> tuple[np.ndarray, np.ndarray]:
+def binary_predictions(paths: list[Path]) -> str | None:
+    """What was found when every prediction PNG holds only 0 and one level that reads as almost 0 (0/1 in
+    8 bits, 0/1 or 0/255 in 16 bits), i.e. the folder holds binary maps at the wrong scale; else None.
+
+    Scored as probabilities they would give IoU, Pd and HSE 0 without a word; fdep reads them as binary
+    maps (nonzero = target). The folder decides, not one file: a probability map of a confident network
+    can round to 0/1 on a blank scene, but not on every image while the others hold graded scores.
+    """
+    found: set[tuple[int, int]] = set()
+    for p in paths:
+        if p.suffix.lower() != ".png":
+            return None
+        bits, values = prob_png_values(p)
+        if values.size == 1 and values[0] == 0:
+            continue  # an empty map reads the same either way
+        level = binary_level(bits, values)
+        if level is None:
+            return None
+        found.add((bits, level))
+    if not found:
+        return None
+    return " and ".join(f"0/{level} in {bits}-bit PNGs" for bits, level in sorted(found))
+
+
+def load_pair(pred: Path, gt: Path, binary: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Read one prediction and its mask, checking sizes and value range (one-line errors)."""
-    p = read_prob_map(pred)
+    p = read_prob_map(pred, binary=binary)
     g = read_mask(gt)
     if p.shape != g.shape:
         raise InputError(f"{pred}: prediction size {p.shape[0]}x{p.shape[1]} differs from GT {gt} "
@@ -80,5 +107,6 @@ def evaluate_files(pairing: Pairing, thresholds=99, tolerance: float = 3.0, bins
                    curves: bool = False, workers: int | None = None, undefined: str = "raise") -> dict:
     """``evaluate`` over files, at most 2 * workers images in memory (exact mode reads each file twice)."""
     items = pairing.items
-    return evaluate_loader(len(items), lambda i: load_pair(items[i][1], items[i][2]), thresholds, tolerance,
+    binary = pairing.binary is not None
+    return evaluate_loader(len(items), lambda i: load_pair(items[i][1], items[i][2], binary), thresholds, tolerance,
                            curves=curves, bins=bins, workers=workers, undefined=undefined)
