@@ -3,8 +3,9 @@
 Every reader raises :class:`fdep.errors.InputError` naming the file when it
 cannot be read, so callers never show a traceback for a corrupt image.
 
-* images: any PNG/BMP/JPG/TIFF mode (L, P, RGB, RGBA, LA, 16-bit) -> float32
-  grayscale on the 0-255 scale (16-bit data is divided by 257).
+* images: any PNG/BMP/JPG/TIFF mode (L, P, RGB, RGBA, LA, 16-bit, float) -> float32
+  grayscale on the 0-255 scale (16-bit data is divided by 257, floats are kept; a declared input range,
+  ``fdep.inputrange``, maps other ranges such as 14-bit or kelvin onto 0-255).
 * masks: any mode -> bool; target = gray value > 127, or > 0 in a mask whose maximum is 1
   (masks stored as 0/1); colour masks use their brightest channel (a red-only target counts).
 * probability maps: 8-bit PNG (v/255), 16-bit PNG (v/65535) or .npy float.
@@ -71,9 +72,33 @@ def _to_gray_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img, dtype=np.float32)
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image as a float32 H x W grayscale array on the 0-255 scale."""
-    return _to_gray_array(_open(path))
+def _stored_gray(img: Image.Image) -> np.ndarray:
+    """Grayscale values as stored (16-bit and 32-bit integers, floats unscaled; other modes as 8-bit luma)."""
+    if img.mode in _SIXTEEN_BIT_MODES or img.mode == "F":
+        return np.asarray(img)
+    return _to_gray_array(img)
+
+
+def read_image(path: str | os.PathLike, input_range=None) -> np.ndarray:
+    """Read an image as a float32 H x W grayscale array on the 0-255 scale.
+
+    ``input_range``: a declared range (``fdep.inputrange.InputRange``) mapping the stored values onto 0-255
+    (14-bit data, kelvin or 0-1 floats); None: 16-bit / 257, floats as they are (docs/data.md).
+    """
+    img = _open(path)
+    if input_range is None:
+        return _to_gray_array(img)
+    return input_range.apply(_stored_gray(img))
+
+
+def stored_kind(path: str | os.PathLike) -> tuple[str, float, float]:
+    """(kind, min, max) of an image's stored gray values: kind is "8-bit", "16-bit", "32-bit int" or "float"
+    (what ``fdep data check`` reports; min/max as stored, before any scaling)."""
+    img = _open(path)
+    a = _stored_gray(img)
+    kind = ("float" if img.mode == "F" else "32-bit int" if img.mode == "I" and a.dtype == np.int32
+            and a.size and int(a.max()) > 65535 else "16-bit" if img.mode in _SIXTEEN_BIT_MODES else "8-bit")
+    return kind, (float(a.min()) if a.size else 0.0), (float(a.max()) if a.size else 0.0)
 
 
 def image_size(path: str | os.PathLike, decode: bool = False) -> tuple[int, int]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
-from .options import add_device, add_quiet, add_threads
+from .options import add_device, add_input_range, add_quiet, add_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "id in the local cache")
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
+    add_input_range(p)
     add_quiet(p, "no progress bar")
     p.set_defaults(func=run)
 
@@ -50,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     checkpoint, model, ws = checkpoint_from_weights(args)
     res = run_test(checkpoint, args.data, split=args.split, out=args.out, overwrite=args.overwrite,
                    device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
-                   progress=not args.quiet, model=model)
+                   progress=not args.quiet, model=model, input_range=args.input_range,
+                   warn=lambda text: print(f"fdep test: {text}", file=sys.stderr))
     print(format_results(res))
     note = no_target_note(res)
     if note:

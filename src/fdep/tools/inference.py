@@ -251,6 +251,8 @@ def _load_exported_dir(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         "mean": getattr(net, "input_mean", None) if getattr(net, "input_mean", None) is not None else norm.get("mean"),
         "std": getattr(net, "input_std", None) if getattr(net, "input_std", None) is not None else norm.get("std"),
         "size_multiple": int(getattr(net, "size_multiple", 32)),
+        # the gray range of the training images (fdep.inputrange), kept under "extra"; absent in older folders
+        "input_range": (config.get("extra") or {}).get("input_range"),
     }
     return net.eval(), meta
 

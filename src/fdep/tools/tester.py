@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,14 @@ from torch import nn
 from ..cpu import LoadMeter, timing_conditions
 from ..errors import InputError, OutputExistsError, WeightsError
 from ..fileio import check_output_folder, lock_output, results_work_folder, write_json
+from ..inputrange import InputRange, gray_range, parse_input_range, range_warning
 
 log = logging.getLogger("fdep.tools")
 
 #: images with more pixels than this are processed in overlapping tiles
 TILE_PIXELS = 1024 * 1024
+#: images read before a first input-range warning is given (the final one covers them all)
+RANGE_EARLY = 16
 
 
 def quantise16(prob: np.ndarray) -> np.ndarray:
@@ -72,8 +76,14 @@ def run_test(
     vfm_weights: str | None = None,
     progress: bool = True,
     model: str | None = None,
+    input_range: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or, with ``model``, a classical method) on ``data``/``split``.
+
+    ``input_range``: how the images' stored values map onto fdep's 0-255 scale (``fdep.inputrange``: auto,
+    14bit, LO,HI, minmax). When images lie far from the gray range the weights were trained on, a warning
+    goes to ``warn`` (as soon as it is known) and into results.json "warnings".
 
     ``checkpoint`` is what ``fdep predict`` takes: a ``.ckpt``, an exported network folder
     (RUN_DIR/light, ``fdep export --hub``) or an ``.onnx`` file from ``fdep export`` (run with onnxruntime;
@@ -86,6 +96,7 @@ def run_test(
     0-255 images (its meta has mean 0, std 1) and returns probabilities.
     """
     run_dir: Path | None = None  # the training run the weights come from, where known
+    declared = parse_input_range(input_range)  # a bad value fails before any work
     if (checkpoint is None) == (model is None):
         raise InputError("give either --checkpoint (trained weights) or --model (a classical method), not both "
                          "or neither")
@@ -136,14 +147,14 @@ def run_test(
     lock = lock_output(out, "fdep test")  # before any work: a second test into the same out stops here
     try:
         return _test_locked(model, meta, source, run_dir, checkpoint, data, split, out, overwrite, device, save_preds,
-                            progress)
+                            progress, declared, warn)
     finally:
         lock.release()
 
 
 def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | None, checkpoint: Any, data: str,
-                 split: str, out: Path, overwrite: bool, device: str, save_preds: bool, progress: bool
-                 ) -> dict[str, Any]:
+                 split: str, out: Path, overwrite: bool, device: str, save_preds: bool, progress: bool,
+                 declared: InputRange | None, warn: Callable[[str], None] | None) -> dict[str, Any]:
     """The test itself, under the lock on ``out``."""
     from ..data import load_dataset
     from ..imageio import write_prob_png16
@@ -154,7 +165,9 @@ def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | 
     if earlier and not overwrite:
         raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite to move it aside, or another --out)")
     data = resolve_data(data, run_dir)
-    ds = load_dataset(data, split=split, stats=False)  # raw 0-255 items: normalised with the weights' statistics
+    # raw 0-255 items: normalised with the weights' statistics, never the data's
+    ds = load_dataset(data, split=split, stats=False, input_range=declared)
+    ranges: list[tuple[str, float, float]] = []
     if isinstance(model, nn.Module):  # an ONNX graph runs where its predictor put it
         model = model.to(device)
     # padding as the run validated: the authors' protocol pads the raw image with black (val_pad, docs/training.md)
@@ -170,9 +183,15 @@ def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | 
     with results_work_folder(out, overwrite=earlier, log=log.info) as work:
         spill = work / ".float-maps"
         spill.mkdir()
+        early = None
         meter = LoadMeter().start()  # the other processes' load while the latencies are measured
         for i in iterator:
             image, mask = ds.load(i)  # raw 0-255 (a classical method takes it as it is)
+            ranges.append((ds.ids[i], *gray_range(image)))
+            if len(ranges) == min(len(ds), RANGE_EARLY):  # said early, before the long part of the work
+                early = range_warning(ranges, meta.get("input_range"), declared and declared.text)
+                if early and warn:
+                    warn(early)
             item = {"mask": torch.from_numpy(mask)[None].float(), "id": ds.ids[i]}
             x = torch.from_numpy(image if raw else (image - np.float32(mean)) / np.float32(std))[None, None].to(device)
             if x.shape[1] != meta["in_chans"]:
@@ -200,6 +219,11 @@ def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | 
         shutil.rmtree(spill)
         curves = res.pop("curves", None)
         results = _results(res, model, meta, times, device, data, ds, split, checkpoint, meter)
+        results["input_range"] = declared.text if declared else "auto"
+        warning = range_warning(ranges, meta.get("input_range"), declared and declared.text)
+        results["warnings"] = [warning] if warning else []
+        if warning and warn and not early:
+            warn(warning)
         if raw:
             results["kind"] = "classical"
             results["method_params"] = meta.get("params", {})

@@ -1,0 +1,131 @@
+"""The input-range policy: what gray values fdep feeds a network, how to declare others, and when to warn.
+
+fdep works on gray values on the 0-255 scale (docs/data.md, "Bit depth and input range"). By default
+(``auto``) an 8-bit image is read as it is, a 16-bit image as value/257 (its full 0-65535 range onto 0-255),
+and a float image (TIFF mode F) as its values, unscaled. Data that does not fill those ranges needs a
+declaration, or the network sees something else than it was trained on without a word: 14-bit camera data
+in 16-bit PNGs arrives as 0-64, a float TIFF in kelvin as 295-320, a 0-1 float image as 0-1.
+
+``--input-range`` (:func:`parse_input_range`) declares it: ``14bit`` (0..16383 onto 0-255; any ``Nbit``),
+``LO,HI`` (e.g. ``295,320`` kelvin or ``0,1``; values outside are clipped) or ``minmax`` (each image's own
+min..max onto 0-255). Weights record the range of the images they were trained on (:func:`range_record`),
+and :func:`range_warning` says when inputs lie far from it; weights without a record (older ones) are taken
+as trained on 8-bit data (0-255), as every dataset fdep knows is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+
+#: what weights without a recorded range were trained on: 8-bit images on the 0-255 scale
+DEFAULT_RECORD = {"low": 0.0, "high": 255.0, "typical_high": 255.0, "images": 0, "assumed": True}
+#: an input is "far" from the training range when its maximum is below typical_high / DARK_FACTOR ...
+DARK_FACTOR = 4.0
+#: ... or its values leave the recorded [low, high] by more than this fraction of its span
+OUTSIDE_FRACTION = 0.05
+
+
+@dataclass(frozen=True)
+class InputRange:
+    """A declared input range: ``lo..hi`` of the stored values onto 0-255 (``per_image``: each image's own)."""
+
+    text: str
+    lo: float = 0.0
+    hi: float = 255.0
+    per_image: bool = False
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        """Stored values (any dtype) -> float32 on the 0-255 scale, clipped to it."""
+        a = np.asarray(raw, dtype=np.float64)
+        lo, hi = (float(a.min()), float(a.max())) if self.per_image and a.size else (self.lo, self.hi)
+        if hi <= lo:  # a flat image under minmax
+            return np.zeros(a.shape, np.float32)
+        return np.clip((a - lo) * (255.0 / (hi - lo)), 0.0, 255.0).astype(np.float32)
+
+
+def parse_input_range(text: str | None) -> InputRange | None:
+    """``auto``/None -> None (the default reading); ``Nbit``, ``LO,HI`` or ``minmax`` -> an :class:`InputRange`."""
+    if text is None:
+        return None
+    t = str(text).strip().lower().replace(" ", "")
+    if t in ("", "auto"):
+        return None
+    if t == "minmax":
+        return InputRange(t, per_image=True)
+    if t.endswith("bit") and t[:-3].isdigit():
+        bits = int(t[:-3])
+        if not 1 <= bits <= 32:
+            raise InputError(f"--input-range {text}: bit depth must lie in 1..32")
+        return InputRange(t, 0.0, float(2 ** bits - 1))
+    parts = t.split(",")
+    try:
+        lo, hi = (float(v) for v in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        lo = hi = None
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        raise InputError(f"--input-range {text!r}: expected auto, minmax, a bit depth such as 14bit, or LO,HI with "
+                         f"LO < HI (e.g. 0,16383 or 295,320)")
+    return InputRange(t, lo, hi)
+
+
+def gray_range(gray: np.ndarray) -> tuple[float, float]:
+    """(min, max) of an image as fdep reads it (0-255 scale); (0, 0) when empty."""
+    a = np.asarray(gray)
+    return (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+
+
+def range_record(ranges: Sequence[tuple[float, float]]) -> dict:
+    """What weights record about their training images: lowest min, highest max, median per-image max."""
+    if not ranges:
+        return dict(DEFAULT_RECORD)
+    lows = np.array([r[0] for r in ranges], dtype=np.float64)
+    highs = np.array([r[1] for r in ranges], dtype=np.float64)
+    return {"low": float(lows.min()), "high": float(highs.max()), "typical_high": float(np.median(highs)),
+            "images": len(ranges)}
+
+
+def usable_record(record: object) -> dict:
+    """A recorded range if it is well formed, else the 8-bit default (older weights record none)."""
+    if isinstance(record, dict):
+        try:
+            low, high, typical = (float(record[k]) for k in ("low", "high", "typical_high"))
+        except (KeyError, TypeError, ValueError):
+            return dict(DEFAULT_RECORD)
+        if all(np.isfinite(v) for v in (low, high, typical)) and high > low and typical > low:
+            return {**record, "low": low, "high": high, "typical_high": typical}
+    return dict(DEFAULT_RECORD)
+
+
+def is_far(lo: float, hi: float, record: dict) -> str | None:
+    """Why an input whose values span lo..hi (0-255 scale) is far from ``record``, or None."""
+    span = record["high"] - record["low"]
+    if hi > record["high"] + OUTSIDE_FRACTION * span:
+        return "above"
+    if lo < record["low"] - OUTSIDE_FRACTION * span:
+        return "below"
+    if hi < record["typical_high"] / DARK_FACTOR:
+        return "compressed"
+    return None
+
+
+def range_warning(named_ranges: Iterable[tuple[str, float, float]], record: object, declared: str | None = None
+                  ) -> str | None:
+    """One warning line when some inputs lie far from the range the weights were trained on, else None."""
+    rec = usable_record(record)
+    far = [(name, lo, hi, why) for name, lo, hi in named_ranges if (why := is_far(lo, hi, rec))]
+    if not far:
+        return None
+    name, lo, hi, why = far[0]
+    trained = (f"{rec['low']:.4g}-{rec['high']:.4g} (median image max {rec['typical_high']:.4g})"
+               + (", assumed: these weights record no range" if rec.get("assumed") else ""))
+    how = {"above": "values above it (a float image in kelvin?)", "below": "values below it",
+           "compressed": "a small part of it (14-bit data in 16-bit PNGs, or a 0-1 float image?)"}[why]
+    advice = ("check --input-range" if declared else
+              "declare the range with --input-range (e.g. 14bit, 0,1, 295,320 or minmax); see docs/data.md")
+    return (f"warning: {len(far)} input image(s) lie far from the gray range the weights were trained on, "
+            f"{trained} on fdep's 0-255 scale: {name} spans {lo:.4g}-{hi:.4g}, {how}; {advice}")
