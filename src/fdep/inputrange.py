@@ -26,8 +26,11 @@ from .errors import InputError
 DEFAULT_RECORD = {"low": 0.0, "high": 255.0, "typical_high": 255.0, "images": 0, "assumed": True}
 #: an input is "far" from the training range when its maximum is below typical_high / DARK_FACTOR ...
 DARK_FACTOR = 4.0
-#: ... or its values leave the recorded [low, high] by more than this fraction of its span
-OUTSIDE_FRACTION = 0.05
+#: ... or its maximum exceeds the recorded high by more than this fraction of the recorded span (an 8-bit
+#: record: any value above ~267; kelvin floats are 295-320) ...
+ABOVE_FRACTION = 0.05
+#: ... or its minimum lies below the recorded low by more than this fraction (darker scenes are common)
+BELOW_FRACTION = 0.25
 
 
 @dataclass(frozen=True)
@@ -102,22 +105,30 @@ def usable_record(record: object) -> dict:
 
 
 def is_far(lo: float, hi: float, record: dict) -> str | None:
-    """Why an input whose values span lo..hi (0-255 scale) is far from ``record``, or None."""
+    """Why one input whose values span lo..hi (0-255 scale) is outside ``record``, or None ("compressed" inputs
+    are judged over the whole set: see :func:`range_warning`)."""
     span = record["high"] - record["low"]
-    if hi > record["high"] + OUTSIDE_FRACTION * span:
+    if hi > record["high"] + ABOVE_FRACTION * span:
         return "above"
-    if lo < record["low"] - OUTSIDE_FRACTION * span:
+    if lo < record["low"] - BELOW_FRACTION * span:
         return "below"
-    if hi < record["typical_high"] / DARK_FACTOR:
-        return "compressed"
     return None
 
 
 def range_warning(named_ranges: Iterable[tuple[str, float, float]], record: object, declared: str | None = None
                   ) -> str | None:
-    """One warning line when some inputs lie far from the range the weights were trained on, else None."""
+    """One warning line when inputs lie far from the range the weights were trained on, else None.
+
+    Values above or below the recorded range are judged image by image; a set that uses only a small part of
+    it (14-bit data read as 0-64, 0-1 floats) by the median of its images' maxima, since a dark image or two
+    are common in real data (NUDT-SIRST has 3 of 1327 below a quarter of its median maximum).
+    """
     rec = usable_record(record)
-    far = [(name, lo, hi, why) for name, lo, hi in named_ranges if (why := is_far(lo, hi, rec))]
+    named = list(named_ranges)
+    far = [(name, lo, hi, why) for name, lo, hi in named if (why := is_far(lo, hi, rec))]
+    if not far and named and float(np.median([hi for _, _, hi in named])) < rec["typical_high"] / DARK_FACTOR:
+        limit = rec["typical_high"] / DARK_FACTOR
+        far = [(name, lo, hi, "compressed") for name, lo, hi in named if hi < limit]
     if not far:
         return None
     name, lo, hi, why = far[0]

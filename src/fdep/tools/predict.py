@@ -173,7 +173,7 @@ class _Run:
         """Note an input's gray range; warn once, as soon as inputs far from the training range are found."""
         if name is not None:
             self.ranges.append((name, *gray_range(image)))
-        if self.warned or not (final or len(self.ranges) in (1, RANGE_EARLY)):
+        if self.warned or not (final or len(self.ranges) == RANGE_EARLY):
             return
         text = self.warning()
         if text:
