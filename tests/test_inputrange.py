@@ -150,3 +150,29 @@ def test_stored_kind_reports_dtype_and_raw_range(tmp_path):
                                                    float(CASES["14bit.png"][0].max()))
     kind, lo, hi = stored_kind(tmp_path / "kelvin.tif")
     assert kind == "float" and lo == pytest.approx(295 + 90 / 255 * 25, rel=1e-6) and hi <= 320
+
+
+def test_data_check_reports_types_and_ranges(tmp_path, capsys):
+    from .data.builders import write_dataset
+
+    d = write_dataset(tmp_path, "cam", n=4, size=(32, 32))
+    imgs = sorted((d / "images").iterdir())
+    for p in imgs[:2]:  # two 14-bit frames in 16-bit PNGs, two 8-bit images
+        a = np.asarray(Image.open(p), dtype=np.float64)
+        Image.fromarray((a / 255 * 16383).round().astype(np.uint16)).save(p)
+    assert main(["data", "check", str(d), "--per-image"]) == 0
+    out = capsys.readouterr().out
+    assert "values: " in out and "2 16-bit image(s)" in out and "2 8-bit image(s)" in out
+    assert "14-bit data? pass --input-range 14bit" in out
+    assert sum(line.startswith("image: ") for line in out.splitlines()) == 4
+
+
+def test_stored_summary_of_floats():
+    from fdep.inputrange import stored_summary
+
+    (line,) = stored_summary([("a.tif", "float", 295.0, 318.0), ("b.tif", "float", 296.0, 320.0)])
+    assert "2 float image(s): stored values 295-320" in line and "--input-range 295,320" in line
+    (line,) = stored_summary([("a.tif", "float", 0.0, 1.0)])
+    assert "--input-range 0,1" in line
+    (line,) = stored_summary([("a.png", "8-bit", 0.0, 255.0)])
+    assert "input-range" not in line

@@ -140,3 +140,37 @@ def range_warning(named_ranges: Iterable[tuple[str, float, float]], record: obje
               "declare the range with --input-range (e.g. 14bit, 0,1, 295,320 or minmax); see docs/data.md")
     return (f"warning: {len(far)} input image(s) lie far from the gray range the weights were trained on, "
             f"{trained} on fdep's 0-255 scale: {name} spans {lo:.4g}-{hi:.4g}, {how}; {advice}")
+
+
+def _bits_used(hi: float) -> int:
+    return max(int(np.ceil(np.log2(hi + 1))), 1) if hi > 0 else 1
+
+
+def stored_summary(items: Sequence[tuple[str, str, float, float]]) -> list[str]:
+    """Lines describing a set's stored gray values, one per kind (8-bit, 16-bit, float ...), with what fdep's
+    default reading makes of them: ``items`` are (name, kind, min, max) as ``fdep.imageio.stored_kind`` gives."""
+    lines = []
+    by_kind: dict[str, list[tuple[str, float, float]]] = {}
+    for name, kind, lo, hi in items:
+        by_kind.setdefault(kind, []).append((name, lo, hi))
+    for kind, group in sorted(by_kind.items()):
+        lows = np.array([g[1] for g in group])
+        highs = np.array([g[2] for g in group])
+        low, high, median = float(lows.min()), float(highs.max()), float(np.median(highs))
+        dark = [g[0] for g in group if g[2] < median / DARK_FACTOR]
+        line = (f"{len(group)} {kind} image(s): stored values {low:.6g}-{high:.6g} (per-image maximum: median "
+                f"{median:.6g}, lowest {float(highs.min()):.6g})")
+        if kind == "16-bit":
+            bits = _bits_used(high)
+            line += (f"; read by default as value/257, i.e. {low / 257:.4g}-{high / 257:.4g} on fdep's 0-255 scale"
+                     + (f"; no value above {2 ** bits - 1}: {bits}-bit data? pass --input-range {bits}bit to "
+                        f"predict/test to use the full scale" if bits < 16 else ""))
+        elif kind in ("float", "32-bit int"):
+            line += ("; read by default as they are (fdep expects 0-255)"
+                     + ("" if low >= -1 and 32 <= high <= 256 else
+                        f": pass --input-range {low:.6g},{high:.6g} (or the sensor's range, e.g. 0,1 or kelvin) "
+                        f"to predict/test"))
+        if dark:
+            line += (f"; {len(dark)} image(s) with a maximum below a quarter of the median (e.g. {dark[0]})")
+        lines.append(line)
+    return lines
