@@ -10,23 +10,14 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from fdep.cli.main import main
 from fdep.errors import FolderInUseError
 from fdep.fileio import lock_output, output_lock_path
 
 from ..data.builders import write_dataset
-
-
-def _images(folder, n=2):
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for k in range(n):
-        Image.fromarray(rng.integers(0, 256, (24, 24), dtype=np.uint8)).save(folder / f"im{k}.png")
-    return folder
+from ._tools_helpers import gray_images
 
 
 def _no_work(monkeypatch):
@@ -43,7 +34,7 @@ def _no_work(monkeypatch):
 
 def _commands(tmp_path):
     data = write_dataset(tmp_path, "toy", n=4, size=(24, 24))
-    images = _images(tmp_path / "in")
+    images = gray_images(tmp_path / "in")
     return {
         "predict": ["predict", "--model", "mpcm", "--input", str(images), "--quiet"],
         "test": ["test", "--model", "mpcm", "--data", str(data), "--quiet"],

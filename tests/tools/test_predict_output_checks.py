@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from fdep.cli.main import main
 from fdep.errors import WeightsError
@@ -15,20 +14,12 @@ from fdep.models import save_pretrained
 from fdep.tools.inference import Predictor
 from fdep.tools.predict import run_predict
 
-from ._tools_helpers import random_net, tiny_registered  # noqa: F401 (autouse fixture)
-
-
-def _images(folder, n=2):
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for k in range(n):
-        Image.fromarray(rng.integers(0, 256, (24, 24), dtype=np.uint8)).save(folder / f"im{k}.png")
-    return folder
+from ._tools_helpers import gray_images, random_net, tiny_registered  # noqa: F401 (autouse fixture)
 
 
 def test_nan_normalisation_mean_is_refused_in_one_line(tmp_path, capsys):
     folder = save_pretrained(random_net(0), tmp_path / "net", mean=float("nan"), std=50.0)
-    code = main(["predict", "--checkpoint", str(folder), "--input", str(_images(tmp_path / "in")),
+    code = main(["predict", "--checkpoint", str(folder), "--input", str(gray_images(tmp_path / "in")),
                  "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "normalisation mean must be a finite number" in err[0]
@@ -43,14 +34,14 @@ def test_nan_probabilities_are_refused_and_nothing_is_written(tmp_path):
 
     pred = Predictor(nan_logits, mean=100.0, std=50.0, size_multiple=1, source="diverged.ckpt")
     with pytest.raises(WeightsError, match=r"diverged\.ckpt: produced 1 NaN/inf probabilities on .*im0\.png"):
-        run_predict(pred, _images(tmp_path / "in"), tmp_path / "out", batch_size=2)
+        run_predict(pred, gray_images(tmp_path / "in"), tmp_path / "out", batch_size=2)
     assert not (tmp_path / "out").exists()
 
 
 def test_targets_json_is_strict_json(tmp_path):
     pred = Predictor(lambda x: torch.full((x.shape[0], 1, *x.shape[-2:]), 3.0), mean=0.0, std=1.0,
                      size_multiple=1)
-    run_predict(pred, _images(tmp_path / "in"), tmp_path / "out")
+    run_predict(pred, gray_images(tmp_path / "in"), tmp_path / "out")
 
     def refuse(token):
         raise AssertionError(f"non-strict JSON constant {token}")

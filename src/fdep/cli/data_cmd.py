@@ -104,7 +104,7 @@ def _print_value_ranges(folder, per_image: bool) -> None:
     from ..inputrange import stored_summary
 
     items = []
-    for i, path in sorted(scan(folder).images.items()):
+    for _, path in sorted(scan(folder).images.items()):
         try:
             kind, lo, hi = stored_kind(path)
         except InputError:
