@@ -113,10 +113,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
+def write_json(path: str | os.PathLike, obj: Any, strict: bool = False) -> None:
+    """Write ``obj`` as indented JSON, atomically. ``strict``: refuse NaN/inf (ValueError), which strict JSON
+    readers reject, instead of writing ``NaN``."""
     with atomic_write(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=False)
+        json.dump(obj, f, indent=2, sort_keys=False, allow_nan=not strict)
         f.write("\n")
 
 
@@ -351,9 +352,9 @@ class FolderLock:
 
     NAME = ".fdep.lock"
 
-    def __init__(self, folder: str | os.PathLike, what: str = "fdep") -> None:
+    def __init__(self, folder: str | os.PathLike, what: str = "fdep", path: str | os.PathLike | None = None) -> None:
         self.folder = Path(folder)
-        self.path = self.folder / self.NAME
+        self.path = Path(path) if path is not None else self.folder / self.NAME
         self.what = what
         self.fd: int | None = None
         self.took_over: dict | None = None
@@ -456,7 +457,24 @@ class FolderLock:
         self.path = self.folder / self.NAME
 
     def __enter__(self) -> FolderLock:
-        return self.acquire()
+        return self if self.fd is not None else self.acquire()  # a lock taken already (lock_output) is kept
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+def output_lock_path(out: str | os.PathLike) -> Path:
+    """Where :func:`lock_output` keeps its lock: ``.OUT.fdep.lock`` beside ``out`` (in the real parent folder,
+    so every spelling of the same ``out`` meets the same file; inside ``out`` it would stop the finished work
+    folder from taking ``out``'s place)."""
+    out = Path(os.path.abspath(out))
+    return Path(os.path.realpath(out.parent)) / f".{out.name}.fdep.lock"
+
+
+def lock_output(out: str | os.PathLike, what: str) -> FolderLock:
+    """Take the lock on an output folder before any work (``fdep predict``/``fdep test``), or raise
+    :class:`FolderInUseError` at once naming the run that holds it: two runs never write into one ``out``.
+    Release it with ``.release()`` (or use it as a context manager) once the outputs are in place."""
+    path = output_lock_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FolderLock(out, what, path=path).acquire()

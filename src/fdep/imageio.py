@@ -3,8 +3,9 @@
 Every reader raises :class:`fdep.errors.InputError` naming the file when it
 cannot be read, so callers never show a traceback for a corrupt image.
 
-* images: any PNG/BMP/JPG/TIFF mode (L, P, RGB, RGBA, LA, 16-bit) -> float32
-  grayscale on the 0-255 scale (16-bit data is divided by 257).
+* images: any PNG/BMP/JPG/TIFF mode (L, P, RGB, RGBA, LA, 16-bit, float) -> float32
+  grayscale on the 0-255 scale (16-bit data is divided by 257, floats are kept; a declared input range,
+  ``fdep.inputrange``, maps other ranges such as 14-bit or kelvin onto 0-255).
 * masks: any mode -> bool; target = gray value > 127, or > 0 in a mask whose maximum is 1
   (masks stored as 0/1); colour masks use their brightest channel (a red-only target counts).
 * probability maps: 8-bit PNG (v/255), 16-bit PNG (v/65535) or .npy float.
@@ -22,10 +23,21 @@ from .errors import InputError
 from .fileio import atomic_path, write_failure
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
-MASK_SUFFIXES = (".png", ".bmp")
+#: mask files: lossless formats first; a JPEG mask is binarised like any other (> 127)
+MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
+#: what some releases append to the image id in a mask's file name (SIRST-v1 / NUAA-SIRST: Misc_1_pixels0.png)
+MASK_STEM_SUFFIXES = ("_pixels0",)
 PROB_SUFFIXES = (".png", ".npy")
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def mask_id(stem: str) -> str:
+    """The image id a mask file stem names: ``Misc_1_pixels0`` -> ``Misc_1`` (see MASK_STEM_SUFFIXES)."""
+    for suffix in MASK_STEM_SUFFIXES:
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return stem
 
 
 def _too_large(path: str | os.PathLike, e: Exception) -> InputError:
@@ -60,9 +72,33 @@ def _to_gray_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img, dtype=np.float32)
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image as a float32 H x W grayscale array on the 0-255 scale."""
-    return _to_gray_array(_open(path))
+def _stored_gray(img: Image.Image) -> np.ndarray:
+    """Grayscale values as stored (16-bit and 32-bit integers, floats unscaled; other modes as 8-bit luma)."""
+    if img.mode in _SIXTEEN_BIT_MODES or img.mode == "F":
+        return np.asarray(img)
+    return _to_gray_array(img)
+
+
+def read_image(path: str | os.PathLike, input_range=None) -> np.ndarray:
+    """Read an image as a float32 H x W grayscale array on the 0-255 scale.
+
+    ``input_range``: a declared range (``fdep.inputrange.InputRange``) mapping the stored values onto 0-255
+    (14-bit data, kelvin or 0-1 floats); None: 16-bit / 257, floats as they are (docs/data.md).
+    """
+    img = _open(path)
+    if input_range is None:
+        return _to_gray_array(img)
+    return input_range.apply(_stored_gray(img))
+
+
+def stored_kind(path: str | os.PathLike) -> tuple[str, float, float]:
+    """(kind, min, max) of an image's stored gray values: kind is "8-bit", "16-bit", "32-bit int" or "float"
+    (what ``fdep data check`` reports; min/max as stored, before any scaling)."""
+    img = _open(path)
+    a = _stored_gray(img)
+    kind = ("float" if img.mode == "F" else "32-bit int" if img.mode == "I" and a.dtype == np.int32
+            and a.size and int(a.max()) > 65535 else "16-bit" if img.mode in _SIXTEEN_BIT_MODES else "8-bit")
+    return kind, (float(a.min()) if a.size else 0.0), (float(a.max()) if a.size else 0.0)
 
 
 def image_size(path: str | os.PathLike, decode: bool = False) -> tuple[int, int]:
@@ -124,12 +160,36 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     return binarize_mask(_mask_gray(img))
 
 
-def read_prob_map(path: str | os.PathLike) -> np.ndarray:
+def prob_png_values(path: str | os.PathLike) -> tuple[int, np.ndarray]:
+    """(bits, distinct stored values) of a prediction PNG: what :func:`binary_levels` decides on."""
+    img = _open(path)
+    bits = 16 if img.mode in _SIXTEEN_BIT_MODES else 1 if img.mode == "1" else 8
+    return bits, np.unique(np.asarray(img))
+
+
+def binary_level(bits: int, values: np.ndarray) -> int | None:
+    """The stored value that means "target" when a prediction PNG is a binary map at the wrong scale, else None.
+
+    0/1 in 8 or 16 bits and 0/255 in 16 bits (read as probabilities they are at most 0.004: every target
+    lost). Read on one file alone this is ambiguous (a confident network's near-zero map rounds to 0/1 as
+    well), so ``fdep evaluate`` decides on the whole folder: see ``fdep.metrics.files.binary_predictions``.
+    """
+    v = np.asarray(values)
+    if v.size == 0 or bits == 1 or not set(v.tolist()) <= {0, 1, 255}:
+        return None
+    top = int(v.max())
+    if top == 0 or (bits == 8 and top != 1) or v.size > 2:
+        return None
+    return top
+
+
+def read_prob_map(path: str | os.PathLike, binary: bool = False) -> np.ndarray:
     """Read a probability map in [0, 1] as float64.
 
     ``.npy``: a float (or bool) 2-D array, values must already be in [0, 1].
     ``.png``: 8-bit -> value/255, 16-bit -> value/65535 (single channel expected;
     colour PNGs are rejected because a colour prediction is almost always a mistake).
+    ``binary``: a binary map whatever its scale (0/1, 0/255, 0/65535): every nonzero value is 1.
     """
     path = Path(path)
     if path.suffix.lower() == ".npy":
@@ -160,6 +220,8 @@ def read_prob_map(path: str | os.PathLike) -> np.ndarray:
             raise InputError(
                 f"{path}: prediction PNG must be single-channel 8- or 16-bit grayscale, got mode {img.mode}"
             )
+        if binary:
+            arr = (arr > 0).astype(np.float64)
     check_prob_map(arr, path)
     return arr
 

@@ -132,13 +132,6 @@ def test_empty_and_missing_dirs(dirs, tmp_path, capsys):
     one_line_error(capsys, "--pred", tmp_path / "nope", "--gt", gt, match="not found")
 
 
-def test_no_target_at_all(dirs, capsys):
-    pred, gt = dirs
-    for f in gt.iterdir():
-        Image.fromarray(np.zeros((20, 24), np.uint8)).save(f)
-    one_line_error(capsys, "--pred", pred, "--gt", gt, match="no target")
-
-
 def test_bad_options(dirs, capsys):
     pred, gt = dirs
     one_line_error(capsys, "--pred", pred, "--gt", gt, "--thresholds", "0.5,0.2", match="increasing")

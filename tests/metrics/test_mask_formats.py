@@ -64,15 +64,16 @@ def test_read_mask_formats(tmp_path):
     assert not read_mask(tmp_path / "c.png").any()
 
 
-def test_no_target_at_all_is_one_line_without_api_advice(demo, tmp_path, capsys):
+def test_no_target_at_all_is_measured_without_api_advice(demo, tmp_path, capsys):
+    """Target-free masks: Fa and false alarms are reported, target metrics n/a, exit 0 (issue 26)."""
     pred, gt = demo
     empty = tmp_path / "empty"
     empty.mkdir()
     for p in gt.glob("*.png"):
         Image.fromarray(np.zeros((64, 64), np.uint8)).save(empty / p.name)
-    assert main(["evaluate", "--pred", str(pred), "--gt", str(empty)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "no target" in err and "undefined=" not in err, err
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(empty)]) == 0
+    cap = capsys.readouterr()
+    assert "no target" in cap.out and "undefined=" not in cap.out + cap.err and cap.err == ""
 
 
 def test_data_check_accepts_01_masks(tmp_path):

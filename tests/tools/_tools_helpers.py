@@ -129,3 +129,12 @@ def mixed_images(folder: Path, seed: int = 0) -> dict[str, np.ndarray]:
 
     (folder / "notes.txt").write_text("not an image: ignored")
     return gray
+
+
+def gray_images(folder: Path, n: int = 2, size: int = 24) -> Path:
+    """``n`` random 8-bit gray PNGs ``im<k>.png`` in a new ``folder``; returns the folder."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for k in range(n):
+        Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(folder / f"im{k}.png")
+    return folder

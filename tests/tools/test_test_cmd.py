@@ -240,3 +240,37 @@ def test_float_maps_left_in_out_by_an_earlier_version_do_not_block_the_rerun(tin
     (out / ".float-maps.abc123" / "0_p.npy").write_bytes(b"x" * 100)
     assert main(["test", "--model", "mpcm", "--data", str(tiny_data), "--out", str(out), "--quiet"]) == 0
     assert (out / "results.json").is_file() and not list(out.glob(".float-maps*"))
+
+
+def test_training_records_the_gray_range_of_its_images(tested, tiny_data):
+    """Checkpoints and the exported light folder record the training images' gray range (issue 26); an
+    independent reading with PIL gives the same numbers; a test on the same data gives no range warning."""
+    from PIL import Image
+
+    from fdep.training.checkpoint import load_model_from_checkpoint
+
+    run = tested.parent
+    ids = (tiny_data / "img_idx" / "train_tiny.txt").read_text().split()
+    arrays = [np.asarray(Image.open(tiny_data / "images" / f"{i}.png"), dtype=np.float64) for i in ids]
+    want = {"low": min(a.min() for a in arrays), "high": max(a.max() for a in arrays),
+            "typical_high": float(np.median([a.max() for a in arrays])), "images": len(ids)}
+    _, meta = load_model_from_checkpoint(run / "checkpoints" / "best.ckpt")
+    assert meta["input_range"] == pytest.approx(want)
+    light = json.loads((run / "light" / "config.json").read_text())
+    assert light["extra"]["input_range"] == pytest.approx(want)
+    res = json.loads((tested / "results.json").read_text())
+    assert res["input_range"] == "auto" and res["warnings"] == []
+
+
+def test_checkpoint_without_a_recorded_range_still_loads(tested, tmp_path):
+    """Checkpoints of earlier fdep versions record no range: they load, and 8-bit inputs are assumed."""
+    import torch
+
+    from fdep.training.checkpoint import load_model_from_checkpoint
+
+    ckpt = torch.load(tested.parent / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    del ckpt["fdep"]["input_range"]
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    _, meta = load_model_from_checkpoint(old)
+    assert meta["input_range"] is None

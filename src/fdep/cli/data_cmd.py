@@ -40,6 +40,8 @@ def add_parser(subparsers) -> None:
     c = sub.add_parser("check", help="validate a dataset folder and list every problem")
     c.add_argument("dataset", help="dataset folder ROOT/NAME (several joined by '+')")
     c.add_argument("--strict", action="store_true", help="warnings (non-binary or empty masks) also fail")
+    c.add_argument("--per-image", action="store_true",
+                   help="also list every image's stored type and value range (the summary gives them per type)")
     c.set_defaults(func=_check)
 
     s = sub.add_parser("synth", help="write a synthetic infrared small-target dataset")
@@ -84,6 +86,7 @@ def _check(args: argparse.Namespace) -> int:
         problems = check_dataset(folder)
         for p in problems:
             print(f"{p.severity}: {p.message}")
+        _print_value_ranges(folder, args.per_image)
         e = sum(p.severity == "error" for p in problems)
         w = len(problems) - e
         n_err, n_warn = n_err + e, n_warn + w
@@ -91,6 +94,26 @@ def _check(args: argparse.Namespace) -> int:
     if n_err or (args.strict and n_warn):
         return 1
     return 0
+
+
+def _print_value_ranges(folder, per_image: bool) -> None:
+    """The images' stored types and value ranges (bit depth), summarised per type: see docs/data.md."""
+    from ..data.layout import scan
+    from ..errors import InputError
+    from ..imageio import stored_kind
+    from ..inputrange import stored_summary
+
+    items = []
+    for _, path in sorted(scan(folder).images.items()):
+        try:
+            kind, lo, hi = stored_kind(path)
+        except InputError:
+            continue  # reported above as an unreadable file
+        items.append((path.name, kind, lo, hi))
+        if per_image:
+            print(f"image: {path}: {kind}, values {lo:.6g}-{hi:.6g}")
+    for line in stored_summary(items):
+        print(f"values: {folder}: {line}")
 
 
 def _synth(args: argparse.Namespace) -> int:

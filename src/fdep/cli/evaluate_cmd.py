@@ -48,18 +48,24 @@ def _check_out(path: str | None, overwrite: bool) -> None:
 
 
 def format_table(res: dict) -> str:
+    import math
+
     from ..metrics.units import FA_LABEL, FA_SCALE
 
     cols = [("HSE", "hse", 100), ("HSE-P", "hse_p", 100), ("HSE-T", "hse_t", 100), ("IoU", "iou", 100),
-            ("nIoU", "niou", 100), ("Pd", "pd", 100), (FA_LABEL, "fa", FA_SCALE), ("AUC", "auc", 100)]
+            ("nIoU", "niou", 100), ("Pd", "pd", 100), (FA_LABEL, "fa", FA_SCALE), ("AUC", "auc", 100),
+            ("FA/image", "fa_per_image", 1), ("FA/MP", "fa_per_mpix", 1)]
     width = [max(8, len(c)) for c, _, _ in cols]
     head = "  ".join(f"{c:>{w}}" for (c, _, _), w in zip(cols, width))
-    row = "  ".join(f"{res[k] * s:{w}.2f}" for (_, k, s), w in zip(cols, width))
+
+    def cell(v, s, w):
+        return f"{'n/a':>{w}}" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v * s:{w}.2f}"
+
+    row = "  ".join(cell(res.get(k), s, w) for (_, k, s), w in zip(cols, width))
     return f"{head}\n{row}"
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..metrics import NoTargetError
     from ..metrics.files import evaluate_files, pair_files
 
     if args.demo:
@@ -75,24 +81,35 @@ def run(args: argparse.Namespace) -> int:
     _check_out(args.json, args.overwrite)
     _check_out(args.curves, args.overwrite)
     thresholds = parse_thresholds(args.thresholds)
-    pairing = pair_files(args.pred, args.gt, args.split)
+    if args.split:
+        from ..data.layout import split_mask_files
+
+        pairing = pair_files(args.pred, split_mask_files(args.gt, args.split))
+    else:
+        pairing = pair_files(args.pred, args.gt)
     if pairing.extra_preds:
         names = ", ".join(p.name for p in pairing.extra_preds[:10])
         more = f" and {len(pairing.extra_preds) - 10} more" if len(pairing.extra_preds) > 10 else ""
         print(f"fdep evaluate: warning: {len(pairing.extra_preds)} predictions have no GT and are ignored: "
               f"{names}{more}", file=sys.stderr)
-    try:
-        res = evaluate_files(pairing, thresholds, args.tolerance, bins=args.bins, curves=bool(args.curves))
-    except NoTargetError as e:  # its text names the Python API's undefined='nan', which the CLI has not
-        what = str(e).split(" (pass undefined")[0]
-        raise InputError(f"{args.gt}: {what}; a mask pixel is a target when its gray value is > 127 (or > 0 in "
-                         f"masks whose maximum is 1)") from None
+    if pairing.binary:
+        print(f"fdep evaluate: note: every prediction holds only {pairing.binary}: read as binary maps (nonzero = "
+              f"target), not as probabilities (at most 0.004, which would lose every target)", file=sys.stderr)
+    # target-free scenes (sea, sky) measure false alarms: the target metrics are undefined there (NaN -> null)
+    res = evaluate_files(pairing, thresholds, args.tolerance, bins=args.bins, curves=bool(args.curves),
+                         undefined="nan")
+    res = {k: (None if isinstance(v, float) and v != v else v) for k, v in res.items()}
     curves = res.pop("curves", None)
     nthr = thresholds if isinstance(thresholds, int) else len(thresholds)
     mode = "exact" if args.bins is None else f"{args.bins} bins"
     print(f"{res['n_images']} images, {res['n_targets']} targets, {nthr} thresholds, tolerance {args.tolerance:g} px,"
           f" HSE-P {mode}")
     print(format_table(res))
+    from .test_cmd import no_target_note
+
+    note = no_target_note(res)
+    if note:
+        print(f"{note}; a mask pixel is a target when its gray value is > 127 (or > 0 in masks whose maximum is 1)")
     if args.json:
         write_json(args.json, res)
         print(f"scores written to {args.json}")

@@ -31,3 +31,12 @@ def add_overwrite(p: argparse.ArgumentParser, help: str, *aliases: str) -> None:
     """``--overwrite`` (plus former spellings such as evaluate's ``--force``, kept as aliases)."""
     text = help + (f" ({', '.join(aliases)}: former spelling)" if aliases else "")
     p.add_argument("--overwrite", *aliases, dest="overwrite", action="store_true", help=text)
+
+
+def add_input_range(p: argparse.ArgumentParser) -> None:
+    """--input-range: how images' stored values map onto fdep's 0-255 scale (fdep.inputrange, docs/data.md)."""
+    p.add_argument("--input-range", default=None, metavar="RANGE",
+                   help="how the images' stored values map onto fdep's 0-255 gray scale: auto (default: 8-bit as "
+                   "is, 16-bit / 257, float as is), a bit depth such as 14bit (0..16383 onto 0-255), LO,HI "
+                   "(e.g. 295,320 for kelvin, 0,1 for 0-1 floats; clipped) or minmax (each image's own range). "
+                   "fdep warns when inputs lie far from the range the weights were trained on")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 
-from .options import add_device, add_quiet, add_threads
+from .options import add_device, add_input_range, add_quiet, add_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "id in the local cache")
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
+    add_input_range(p)
     add_quiet(p, "no progress bar")
     p.set_defaults(func=run)
 
@@ -68,10 +70,14 @@ def run(args: argparse.Namespace) -> int:
     checkpoint, model, ws = checkpoint_from_weights(args)
     res = run_test(checkpoint, args.data, split=args.split, out=args.out, overwrite=args.overwrite,
                    device=args.device, save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
-                   progress=not args.quiet, model=model)
+                   progress=not args.quiet, model=model, input_range=args.input_range,
+                   warn=lambda text: print(f"fdep test: {text}", file=sys.stderr))
     print(format_results(res))
     if res.get("cross_dataset"):
         print(f"{res['cross_dataset']}: the paper's rows are in-dataset, so none is shown as the comparison")
+    note = no_target_note(res)
+    if note:
+        print(note)
     if ws is not None and ws.scores:
         where = " (on the test split of the dataset they were trained on)" if res.get("cross_dataset") else ""
         print(f"recorded for weights {ws.name}{where}: " + "  ".join(f"{k} {v:.2f}" for k, v in ws.scores.items()))
@@ -81,6 +87,21 @@ def run(args: argparse.Namespace) -> int:
     if text:
         print(text)
     return 0
+
+
+def false_alarm_text(res: dict) -> str:
+    """False alarms (predicted targets matching no GT target) per image and per megapixel."""
+    if res.get("fa_per_image") is None:
+        return "false alarms n/a"
+    return f"false alarms {res['fa_per_image']:.3g}/image {res['fa_per_mpix']:.3g}/MP"
+
+
+def no_target_note(res: dict) -> str | None:
+    """The line saying why target metrics are n/a on a set whose masks hold no target (None otherwise)."""
+    if res.get("n_targets") != 0:
+        return None
+    return (f"no target in the ground truth of these {res.get('n_images')} images (target-free scenes): Pd, HSE, "
+            f"HSE-P, HSE-T and AUC are undefined (n/a); Fa and the false alarms measure the background")
 
 
 def format_results(res: dict) -> str:
@@ -94,7 +115,7 @@ def format_results(res: dict) -> str:
 
     return (f"{res['model']} ({res['variant']}) on {res['dataset_name']}/{res['split']} ({res['n_images']} images): "
             f"HSE {pct('hse')}  HSE-P {pct('hse_p')}  HSE-T {pct('hse_t')}  IoU {pct('iou')}  nIoU {pct('niou')}  "
-            f"Pd {pct('pd')}  {FA_LABEL} {fa_text(res.get('fa'))}  "
+            f"Pd {pct('pd')}  {FA_LABEL} {fa_text(res.get('fa'))}  {false_alarm_text(res)}  "
             f"params {res['params_m']:.2f}M  latency {1000 * res['latency_s']:.1f} ms/img ({res['device']}"
             + (f"; {describe_conditions(res['timing'])})" if res.get("timing") else ")"))
 

@@ -6,7 +6,7 @@ Dataset and the transforms are imported on first use (``pip install 'fdep[train]
 
 from importlib import import_module
 
-from .layout import split_train_val
+from .layout import dataset_name, split_train_val
 from .registry import KNOWN, get_known
 from .synthetic import generate_synthetic
 from .validate import Problem, check_dataset
@@ -31,6 +31,7 @@ __all__ = [
     "TrainTransform",
     "check_dataset",
     "crop_to",
+    "dataset_name",
     "generate_synthetic",
     "get_known",
     "load_dataset",

@@ -26,6 +26,7 @@ from .layout import (
     SPLITS,
     Layout,
     dataset_cache_dir,
+    dataset_name,
     expand_spec,
     read_split_file,
     scan,
@@ -34,7 +35,7 @@ from .layout import (
 )
 from .registry import find_known, packaged_split
 from .stats import cached_stats, pixel_count, pool_stats
-from .validate import check_files, check_split_lists, raise_on_errors
+from .validate import check_files, check_split_lists, pairing_problem, raise_on_errors
 
 log = logging.getLogger("fdep.data")
 
@@ -88,8 +89,10 @@ class SIRSTDataset(Dataset):
     Images are 1 x H x W, or C x H x W when the transform returns channels.
     """
 
-    def __init__(self, samples: list[Sample], name: str, mean: float, std: float, transform=None, split: str = ""):
+    def __init__(self, samples: list[Sample], name: str, mean: float, std: float, transform=None, split: str = "",
+                 input_range=None):
         self.samples = list(samples)
+        self.input_range = input_range  # a declared range (fdep.inputrange.InputRange) or None: the default reading
         self.ids = [s.id for s in self.samples]
         self.name = name
         self.split = split
@@ -119,7 +122,7 @@ class SIRSTDataset(Dataset):
     def load(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Raw (image float32 0-255, mask bool) of sample ``i``."""
         s = self.samples[i]
-        img, mask = read_image(s.image), read_mask(s.mask)
+        img, mask = read_image(s.image, self.input_range), read_mask(s.mask)
         if img.shape != mask.shape:
             raise DataError(f"{s.mask}: mask size {mask.shape} differs from image {s.image.name} size {img.shape}")
         return img, mask
@@ -153,7 +156,7 @@ class SIRSTDataset(Dataset):
 
 
 def _missing_hint(path: Path) -> str:
-    known = find_known(path.name)
+    known = find_known(dataset_name(path))
     if known is not None:
         return (
             f"{path}: dataset folder not found; get it with `fdep data download {known.name} --root {path.parent}` "
@@ -170,13 +173,20 @@ def _part_stats(layout: Layout, splits: dict[str, list[str]]) -> tuple[float, fl
     return cached_stats(layout.root, {i: layout.images[i] for i in train})
 
 
-def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transform=None) -> SIRSTDataset:
-    """Load, validate and return a dataset (see module doc). ``split``: train, test or all."""
+def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transform=None,
+                 stats: bool = True, input_range=None) -> SIRSTDataset:
+    """Load, validate and return a dataset (see module doc). ``split``: train, test or all.
+
+    ``stats=False``: no normalisation statistics (mean 0, std 1: items hold the raw 0-255 images). What tests
+    a trained network normalises with the statistics recorded with its weights, never with the data under
+    test, so a test-only dataset (only ``img_idx/test_<name>.txt``, no training images) can be tested.
+    ``input_range``: a declared input range (``fdep.inputrange``) the images are read with.
+    """
     if split not in (*SPLITS, "all"):
         raise DataError(f"unknown split {split!r}; use train, test or all")
     folders = expand_spec(str(spec))
     samples: list[Sample] = []
-    stats = []
+    parts = []
     names = []
     owner: dict[str, Path] = {}
     by_id: dict[str, Sample] = {}
@@ -184,6 +194,9 @@ def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transf
         if not folder.is_dir():
             raise DataError(_missing_hint(folder))
         layout = scan(folder)
+        unpaired = pairing_problem(layout)
+        if unpaired is not None:
+            raise DataError(unpaired.message)
         splits = resolve_splits(layout)
         _, problems = check_split_lists(layout) if layout.has_splits() else ({}, [])
         if split == "all":
@@ -206,7 +219,8 @@ def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transf
             s = Sample(i, layout.images[i], layout.masks[i])
             samples.append(s)
             by_id[i] = s
-        stats.append(_part_stats(layout, splits))
+        if stats:
+            parts.append(_part_stats(layout, splits))
         names.append(layout.name)
     if ids is not None:
         wanted = [str(j) for j in ids]
@@ -214,8 +228,12 @@ def load_dataset(spec: str | os.PathLike, split: str = "train", ids=None, transf
         if unknown:
             raise DataError(f"{spec}: {len(unknown)} requested id(s) not in the dataset: {', '.join(unknown[:5])}")
         samples = [by_id[i] for i in wanted]
-    mean, std = (stats[0][0], stats[0][1]) if len(stats) == 1 else pool_stats(stats)
-    return SIRSTDataset(samples, "+".join(names), mean, std, transform=transform, split=split)
+    if not stats:
+        mean, std = 0.0, 1.0
+    else:
+        mean, std = (parts[0][0], parts[0][1]) if len(parts) == 1 else pool_stats(parts)
+    return SIRSTDataset(samples, "+".join(names), mean, std, transform=transform, split=split,
+                        input_range=input_range)
 
 
 def _missing_problem(layout: Layout, i: str):
@@ -229,3 +247,17 @@ def _warn_non_binary(problems, folder: Path) -> None:
     n = sum(p.kind == "non_binary_mask" for p in problems)
     if n:
         warnings.warn(f"{folder}: {n} mask(s) hold values other than 0/255; binarised at > 127", stacklevel=3)
+
+
+def split_image_files(spec: str | os.PathLike, split: str = "train") -> list[Path]:
+    """The image files of a split (every part of a union), from the folder listing and split lists alone:
+    no validation, no decoding (what the training input range is sampled from)."""
+    files: list[Path] = []
+    for folder in expand_spec(str(spec)):
+        if not folder.is_dir():
+            raise DataError(_missing_hint(folder))
+        layout = scan(folder)
+        splits = resolve_splits(layout)
+        chosen = list(dict.fromkeys(splits["train"] + splits["test"])) if split == "all" else splits[split]
+        files += [layout.images[i] for i in chosen if i in layout.images]
+    return files

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, InputError
-from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES
+from ..imageio import IMAGE_SUFFIXES, MASK_STEM_SUFFIXES, MASK_SUFFIXES, mask_id
 from .registry import find_known
 
 SPLITS = ("train", "test")
+#: folder names (any case) that hold the masks, in order of preference: BasicIRSTD's masks/, others' labels/
+MASK_DIRS = ("masks", "mask", "labels", "label")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class Layout:
     images: dict[str, Path]  # id -> image file
     masks: dict[str, Path]  # id -> mask file
     duplicates: dict[str, list[Path]]  # id -> several image (or mask) files with that stem
+    mask_dir: Path | None = None  # masks/ (or labels/); None: root/masks
+
+    @property
+    def masks_dir(self) -> Path:
+        return self.mask_dir or self.root / "masks"
 
     @property
     def split_dir(self) -> Path:
@@ -52,7 +59,9 @@ class Layout:
         return all(self.split_file(s) is not None for s in SPLITS)
 
 
-def _index(folder: Path, suffixes: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, list[Path]]]:
+def _index(folder: Path, suffixes: tuple[str, ...], masks: bool = False
+           ) -> tuple[dict[str, Path], dict[str, list[Path]]]:
+    """id -> file of ``folder``; with ``masks``, ``<id>_pixels0.png`` (SIRST-v1) also names id ``<id>``."""
     found: dict[str, Path] = {}
     dups: dict[str, list[Path]] = {}
     if not folder.is_dir():
@@ -62,11 +71,52 @@ def _index(folder: Path, suffixes: tuple[str, ...]) -> tuple[dict[str, Path], di
             p = Path(e.path)
             if not e.is_file() or p.name.startswith(".") or p.suffix.lower() not in suffixes:
                 continue
-            if p.stem in found:
-                dups.setdefault(p.stem, [found[p.stem]]).append(p)
+            key = mask_id(p.stem) if masks else p.stem
+            if key in found:
+                dups.setdefault(key, [found[key]]).append(p)
             else:
-                found[p.stem] = p
+                found[key] = p
     return found, dups
+
+
+def find_mask_dir(root: Path) -> Path | None:
+    """The masks folder of a dataset: ``masks/``, else ``labels/`` (see MASK_DIRS; any case), else None."""
+    try:
+        subdirs = {p.name.lower(): p for p in sorted(root.iterdir(), reverse=True) if p.is_dir()}
+    except OSError:
+        return None
+    return next((subdirs[n] for n in MASK_DIRS if n in subdirs), None)
+
+
+def index_masks(folder: Path) -> tuple[dict[str, Path], dict[str, list[Path]]]:
+    """The mask files of ``folder`` by image id (every suffix of MASK_SUFFIXES; ``_pixels0`` stems too)."""
+    return _index(folder, MASK_SUFFIXES, masks=True)
+
+
+def expected_masks_text() -> str:
+    """What fdep reads as masks, for one-line errors."""
+    return (f"expected {'/ or '.join(MASK_DIRS[::2])}/ holding <id>{'|'.join(MASK_SUFFIXES)} "
+            f"(or <id>{MASK_STEM_SUFFIXES[0]}.png as SIRST-v1 names them)")
+
+
+def dataset_name(root: str | os.PathLike) -> str:
+    """The name of the dataset folder ``root`` as its split lists and fdep's known datasets spell it.
+
+    Taken from the absolute path, so ``.``, ``./``, ``..`` and a trailing slash name the folder they point
+    at (``Path(".").name`` is empty). A symlinked folder has two names, the link's and its target's: the
+    first one whose ``img_idx/<split>_<name>.txt`` exists wins, else the first that is a known dataset, else
+    the link's own name.
+    """
+    given = Path(os.path.abspath(os.path.expanduser(os.fspath(root))))
+    candidates = [n for n in dict.fromkeys((given.name, Path(os.path.realpath(given)).name)) if n]
+    if not candidates:  # the file system root
+        return given.anchor or "dataset"
+    for n in candidates:
+        if any((given / "img_idx" / f"{s}_{n}.txt").is_file() for s in SPLITS):
+            return n
+    from .registry import find_known
+
+    return next((n for n in candidates if find_known(n) is not None), candidates[0])
 
 
 def scan(root: str | os.PathLike) -> Layout:
@@ -76,12 +126,14 @@ def scan(root: str | os.PathLike) -> Layout:
         raise DataError(f"{root}: dataset folder not found")
     if not (root / "images").is_dir():
         raise DataError(f"{root}: not a dataset folder (no images/ subfolder; expected images/, masks/, img_idx/)")
-    if not (root / "masks").is_dir():
-        raise DataError(f"{root}: no masks/ subfolder beside images/")
+    mask_dir = find_mask_dir(root)
+    if mask_dir is None:
+        found = sorted(p.name + "/" for p in root.iterdir() if p.is_dir())
+        raise DataError(f"{root}: no masks folder beside images/ (found {', '.join(found)}; {expected_masks_text()})")
     images, d1 = _index(root / "images", IMAGE_SUFFIXES)
-    masks, d2 = _index(root / "masks", MASK_SUFFIXES)
+    masks, d2 = index_masks(mask_dir)
     dups = {**d1, **{k: v for k, v in d2.items() if k not in d1}}
-    return Layout(root=root, name=root.name, images=images, masks=masks, duplicates=dups)
+    return Layout(root=root, name=dataset_name(root), images=images, masks=masks, duplicates=dups, mask_dir=mask_dir)
 
 
 def dataset_cache_dir(root: str | os.PathLike, kind: str) -> Path:
@@ -142,9 +194,35 @@ def expand_spec(spec: str) -> list[Path]:
     out: list[Path] = []
     for p in parts:
         path = Path(p).expanduser()
-        known = find_known(path.name)
+        known = find_known(dataset_name(path))
         if not (path / "images").is_dir() and known is not None and known.components:
-            out += [path.parent / c for c in known.components]
+            out += [Path(os.path.abspath(path)).parent / c for c in known.components]
         else:
             out.append(path)
     return out
+
+
+def split_mask_files(root: str | os.PathLike, split: str) -> dict[str, Path]:
+    """id -> mask file of the ids in a dataset folder's split list (``fdep evaluate --gt DATASET --split``)."""
+    root = Path(root)
+    mask_dir = find_mask_dir(root)
+    layout = Layout(root=root, name=dataset_name(root), images={}, masks={}, duplicates={}, mask_dir=mask_dir)
+    idx = layout.split_file(split)
+    if idx is None:
+        raise DataError(f"{root / 'img_idx' / f'{split}_{layout.name}.txt'}: split list not found (is {root} a "
+                        f"BasicIRSTD-layout dataset folder?)")
+    ids = read_split_file(idx)
+    if not ids:
+        raise DataError(f"{idx}: the split list is empty")
+    if mask_dir is None:
+        raise DataError(f"{root}: no masks folder ({expected_masks_text()})")
+    masks, dups = index_masks(mask_dir)
+    for i in ids:
+        if i in dups:
+            raise DataError(f"several mask files for id {i!r}: {', '.join(str(p) for p in dups[i])}")
+    missing = [i for i in ids if i not in masks]
+    if missing:
+        more = f" ({len(missing) - 1} more ids of the list lack masks)" if len(missing) > 1 else ""
+        raise DataError(f"{mask_dir / (missing[0] + '.png')}: mask of id {missing[0]!r} (listed in {idx.name}) not "
+                        f"found{more}; {expected_masks_text()}")
+    return {i: masks[i] for i in ids}

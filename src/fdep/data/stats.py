@@ -103,3 +103,18 @@ def pool_stats(parts: list[tuple[float, float, int]]) -> tuple[float, float]:
     mean = sum(m * k for m, _, k in parts) / n
     second = sum((s * s + m * m) * k for m, s, k in parts) / n
     return mean, math.sqrt(max(second - mean * mean, 1e-12))
+
+
+#: training images read to record the gray range weights were trained on (evenly spaced over the split)
+RANGE_SAMPLE = 64
+
+
+def sample_range_record(paths: list[Path], k: int = RANGE_SAMPLE) -> dict:
+    """The gray range (``fdep.inputrange.range_record``) of up to ``k`` evenly spaced images of ``paths``,
+    read as training reads them (0-255 scale): what weights record so that later inputs can be checked."""
+    from ..inputrange import gray_range, range_record
+
+    paths = list(paths)
+    if len(paths) > k:
+        paths = [paths[round(j * (len(paths) - 1) / (k - 1))] for j in range(k)]
+    return range_record([gray_range(read_image(p)) for p in paths])

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DataError, InputError
 from ..imageio import binarize_mask, image_size, read_mask_values
-from .layout import SPLITS, Layout, read_split_file
+from .layout import SPLITS, Layout, expected_masks_text, read_split_file
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,24 @@ def check_split_lists(layout: Layout) -> tuple[dict[str, list[str]], list[Proble
     return splits, problems
 
 
+def pairing_problem(layout: Layout) -> Problem | None:
+    """One error when the masks folder cannot be paired with images/ at all (a layout fdep does not read),
+    instead of one "no mask" error per image: says what was found and what is expected."""
+    if not layout.images or set(layout.images) & set(layout.masks):
+        return None
+    folder = layout.masks_dir
+    try:
+        files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    except OSError:
+        files = []
+    if not layout.masks:
+        what = f"holds {len(files)} file(s) but no mask file (e.g. {files[0]})" if files else "is empty"
+    else:
+        what = (f"holds {len(layout.masks)} mask file(s) but none is named after an image (e.g. "
+                f"{next(iter(layout.masks.values())).name} vs images/{next(iter(layout.images.values())).name})")
+    return _err("no_mask_pairs", f"{folder}: {what}; {expected_masks_text()}")
+
+
 def check_files(layout: Layout, ids: Iterable[str], orphans: bool = True) -> list[Problem]:
     """Check the image/mask pairs of ``ids`` (and, with ``orphans``, files without a partner)."""
     problems: list[Problem] = []
@@ -74,7 +92,7 @@ def check_files(layout: Layout, ids: Iterable[str], orphans: bool = True) -> lis
         problems.append(_err("duplicate_files", f"several files for id {i!r}: {', '.join(str(p) for p in paths)}"))
     if orphans:
         for i in sorted(set(layout.images) - set(layout.masks)):
-            problems.append(_err("missing_mask", f"{layout.images[i]}: no mask masks/{i}.png"))
+            problems.append(_err("missing_mask", f"{layout.images[i]}: no mask {layout.masks_dir.name}/{i}.png"))
         for i in sorted(set(layout.masks) - set(layout.images)):
             problems.append(_err("missing_image", f"{layout.masks[i]}: no image images/{i}.*"))
     for i in ids:
@@ -121,6 +139,9 @@ def check_dataset(root, layout: Layout | None = None) -> list[Problem]:
     problems: list[Problem] = []
     if not layout.images:
         problems.append(_err("empty_dataset", f"{layout.root / 'images'}: no image files"))
+    unpaired = pairing_problem(layout)
+    if unpaired is not None:
+        return problems + [unpaired]
     for split in SPLITS:
         if layout.split_file(split) is None:
             problems.append(_warn("no_split_list", f"{layout.split_dir}: no {split}_{layout.name}.txt split list"))

@@ -97,10 +97,16 @@ def scores(tot: dict, niou_sum: float, groups: pixel.Groups, setup: Setup, undef
     fa_pix = np.asarray(tot["fa_pixels"], np.int64)
     n_pixels = int(tot["n_pixels"])
     union = int(tot["union"])
+    # false alarms as objects: predicted targets (components at 0.5) that match no GT target, the measure of
+    # target-free scenes (sea, sky) besides the pixel ratio Fa
+    false_targets = int(n_pred[setup.j05] - n_match[setup.j05])
     res = {
         "iou": float(tot["inter"]) / union if union else 0.0,
         "niou": float(niou_sum) / n_images,
         "fa": float(fa_pix[setup.j05]) / n_pixels if n_pixels else 0.0,
+        "false_alarms": false_targets,
+        "fa_per_image": false_targets / n_images,
+        "fa_per_mpix": false_targets / (n_pixels / 1e6) if n_pixels else 0.0,
         "n_images": n_images,
         "n_targets": n_gt,
     }
@@ -121,8 +127,8 @@ def scores(tot: dict, niou_sum: float, groups: pixel.Groups, setup: Setup, undef
                    auc=pixel.roc_auc(groups))
         if np.isnan(res["auc"]) and undefined == "raise":
             raise NoTargetError("every pixel is a target pixel: AUC is undefined (pass undefined='nan')")
-    ordered = {k: res[k] for k in ("hse_p", "hse_t", "hse", "iou", "niou", "pd", "fa", "auc", "n_images",
-                                   "n_targets")}
+    ordered = {k: res[k] for k in ("hse_p", "hse_t", "hse", "iou", "niou", "pd", "fa", "auc", "false_alarms",
+                                   "fa_per_image", "fa_per_mpix", "n_images", "n_targets")}
     if with_curves:
         c = {"thresholds": setup.thresholds.copy(), "target_precision": prec_t, "target_recall": rec_t,
              "pd": rec_t.copy(), "fa": fa_pix[setup.sel] / n_pixels, "n_match": n_match[setup.sel],

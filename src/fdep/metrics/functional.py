@@ -25,7 +25,8 @@ def evaluate(preds: Any, gts: Any, thresholds: int | Sequence[float] = 99, toler
     bins: None = exact HSE-P/AUC; an int = binned (bounded memory). undefined: "raise" (NoTargetError)
     or "nan" when no GT target exists. workers: threads over images (None = CPU count, at most 8;
     1 = serial); results do not depend on it. Returns hse_p, hse_t, hse, iou, niou, pd, fa, auc (fractions,
-    Fa a raw ratio), n_images, n_targets; with curves=True also "curves" (dict of arrays).
+    Fa a raw ratio), false_alarms (predicted targets at 0.5 matching no GT target), fa_per_image, fa_per_mpix
+    (false alarms per image and per million pixels), n_images, n_targets; with curves=True also "curves".
     """
     checked = list(pairs(preds, gts))
     return evaluate_loader(len(checked), checked.__getitem__, thresholds, tolerance, curves, bins, undefined,

@@ -168,7 +168,7 @@ def export_onnx(
     shapes = _sample_shapes(meta, size)
     multiple = _sample_multiple(meta)
     x = torch.randn(*shapes[0], generator=torch.Generator().manual_seed(1))
-    record = {k: meta[k] for k in ("model", "variant", "in_chans", "mean", "std", "size_multiple") if k in meta}
+    record = {k: meta[k] for k in META_KEYS if k in meta}
     record.update(input="normalised (x - mean) / std, grayscale 0-255 scale, N x C x H x W",
                   output="logits N x 1 x H x W (apply sigmoid)")
     tried: list[str] = []
@@ -187,6 +187,10 @@ def export_onnx(
         return dict(format="onnx", path=str(out), exporter=name, opset=opset, max_abs_error=err,
                     checked_shapes=[list(s) for s in shapes])
     raise ModelError(f"ONNX export of {meta.get('model') or type(model).__name__} failed: " + " | ".join(tried))
+
+
+#: what an exported file records of its network's preprocessing (input_range: fdep.inputrange)
+META_KEYS = ("model", "variant", "in_chans", "mean", "std", "size_multiple", "input_range")
 
 
 def _first_line(e: BaseException) -> str:
@@ -228,7 +232,7 @@ def export_torchscript(
         xi = torch.randn(*shape, generator=gen)
         with torch.no_grad():
             worst = max(worst, _compare("TorchScript", traced(xi).numpy(), net(xi).numpy(), shape, atol, rtol))
-    record = {k: meta[k] for k in ("model", "variant", "in_chans", "mean", "std", "size_multiple") if k in meta}
+    record = {k: meta[k] for k in META_KEYS if k in meta}
     with atomic_path(out) as tmp, _quiet():
         torch.jit.save(traced, str(tmp), _extra_files={"fdep_meta.json": json.dumps(record)})
     return dict(format="torchscript", path=str(out), max_abs_error=worst, checked_shapes=[list(s) for s in shapes])

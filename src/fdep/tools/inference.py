@@ -87,6 +87,8 @@ class Predictor:
             raise ValueError(f"outputs must be 'logits' or 'probability', got {outputs!r}")
         if not std or not math.isfinite(float(std)) or float(std) <= 0:
             raise WeightsError(f"{source}: recorded normalisation std must be > 0, got {std!r}")
+        if not math.isfinite(float(mean)):
+            raise WeightsError(f"{source}: recorded normalisation mean must be a finite number, got {mean!r}")
         self.run_logits = run_logits
         self.mean = float(mean)
         self.std = float(std)
@@ -249,6 +251,8 @@ def _load_exported_dir(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         "mean": getattr(net, "input_mean", None) if getattr(net, "input_mean", None) is not None else norm.get("mean"),
         "std": getattr(net, "input_std", None) if getattr(net, "input_std", None) is not None else norm.get("std"),
         "size_multiple": int(getattr(net, "size_multiple", 32)),
+        # the gray range of the training images (fdep.inputrange), kept under "extra"; absent in older folders
+        "input_range": (config.get("extra") or {}).get("input_range"),
     }
     return net.eval(), meta
 

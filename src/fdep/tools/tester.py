@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,15 @@ from torch import nn
 
 from ..cpu import LoadMeter, timing_conditions
 from ..errors import InputError, OutputExistsError, WeightsError
-from ..fileio import check_output_folder, results_work_folder, write_json
+from ..fileio import check_output_folder, lock_output, results_work_folder, write_json
+from ..inputrange import InputRange, gray_range, parse_input_range, range_warning
 
 log = logging.getLogger("fdep.tools")
 
 #: images with more pixels than this are processed in overlapping tiles
 TILE_PIXELS = 1024 * 1024
+#: images read before a first input-range warning is given (the final one covers them all)
+RANGE_EARLY = 16
 
 
 def quantise16(prob: np.ndarray) -> np.ndarray:
@@ -72,8 +76,14 @@ def run_test(
     vfm_weights: str | None = None,
     progress: bool = True,
     model: str | None = None,
+    input_range: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or, with ``model``, a classical method) on ``data``/``split``.
+
+    ``input_range``: how the images' stored values map onto fdep's 0-255 scale (``fdep.inputrange``: auto,
+    14bit, LO,HI, minmax). When images lie far from the gray range the weights were trained on, a warning
+    goes to ``warn`` (as soon as it is known) and into results.json "warnings".
 
     ``checkpoint`` is what ``fdep predict`` takes: a ``.ckpt``, an exported network folder
     (RUN_DIR/light, ``fdep export --hub``) or an ``.onnx`` file from ``fdep export`` (run with onnxruntime;
@@ -85,12 +95,8 @@ def run_test(
     ``overwrite`` renamed to ``OUT.old-<time>`` (nothing deleted). A classical method gets the raw
     0-255 images (its meta has mean 0, std 1) and returns probabilities.
     """
-    from ..data import load_dataset
-    from ..imageio import write_prob_png16
-    from ..metrics.functional import evaluate_loader
-    from ..metrics.spread import is_collapsed, map_spread
-
     run_dir: Path | None = None  # the training run the weights come from, where known
+    declared = parse_input_range(input_range)  # a bad value fails before any work
     if (checkpoint is None) == (model is None):
         raise InputError("give either --checkpoint (trained weights) or --model (a classical method), not both "
                          "or neither")
@@ -105,7 +111,7 @@ def run_test(
         model, meta = predictor.run_logits, predictor.meta
         source = predictor.source
         if out is None:
-            out = Path("runs") / meta["model"] / f"test_{'+'.join(Path(p).name for p in str(data).split('+'))}_{split}"
+            out = Path("runs") / meta["model"] / f"test_{_data_label(data)}_{split}"
     elif Path(checkpoint).suffix.lower() == ".onnx" and Path(checkpoint).is_file():  # from fdep export
         from .inference import load_predictor
 
@@ -138,18 +144,36 @@ def run_test(
         if out is None:
             out = run_dir / f"test_{split}"
     out = check_output_folder(out)
+    lock = lock_output(out, "fdep test")  # before any work: a second test into the same out stops here
+    try:
+        return _test_locked(model, meta, source, run_dir, checkpoint, data, split, out, overwrite, device, save_preds,
+                            progress, declared, warn)
+    finally:
+        lock.release()
+
+
+def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | None, checkpoint: Any, data: str,
+                 split: str, out: Path, overwrite: bool, device: str, save_preds: bool, progress: bool,
+                 declared: InputRange | None, warn: Callable[[str], None] | None) -> dict[str, Any]:
+    """The test itself, under the lock on ``out``."""
+    from ..data import load_dataset
+    from ..imageio import write_prob_png16
+    from ..metrics.functional import evaluate_loader
+    from ..metrics.spread import is_collapsed, map_spread
+
     remove_legacy_spills(out)
     earlier = out.is_dir() and any(out.iterdir())
     if earlier and not overwrite:
         raise OutputExistsError(f"{out}: exists and is not empty (use --overwrite to move it aside, or another --out)")
     data = resolve_data(data, run_dir)
-    ds = load_dataset(data, split=split)
+    # raw 0-255 items: normalised with the weights' statistics, never the data's
+    ds = load_dataset(data, split=split, stats=False, input_range=declared)
+    ranges: list[tuple[str, float, float]] = []
     if isinstance(model, nn.Module):  # an ONNX graph runs where its predictor put it
         model = model.to(device)
     # padding as the run validated: the authors' protocol pads the raw image with black (val_pad, docs/training.md)
     pad_value = -meta["mean"] / meta["std"] if (meta.get("config") or {}).get("val_pad") == "black" else 0.0
-    scale = float(ds.std) / meta["std"]
-    shift = (float(ds.mean) - meta["mean"]) / meta["std"]
+    mean, std = float(meta["mean"]), float(meta["std"])
     times: list[float] = []
     spreads: list[float] = []  # each map's pixel std: a constant (collapsed) network shows as ~0
     iterator = range(len(ds))
@@ -161,16 +185,17 @@ def run_test(
     with results_work_folder(out, overwrite=earlier, log=log.info) as work:
         spill = work / ".float-maps"
         spill.mkdir()
+        early = None
         meter = LoadMeter().start()  # the other processes' load while the latencies are measured
         for i in iterator:
-            if raw:  # the raw 0-255 image itself (normalising and undoing it would leave -1e-6s where it was 0)
-                image, mask = ds.load(i)
-                item = {"image": torch.from_numpy(image)[None], "mask": torch.from_numpy(mask)[None].float(),
-                        "id": ds.ids[i]}
-                x = item["image"].unsqueeze(0).to(device)
-            else:
-                item = ds[i]
-                x = (item["image"] * scale + shift).unsqueeze(0).to(device)
+            image, mask = ds.load(i)  # raw 0-255 (a classical method takes it as it is)
+            ranges.append((ds.ids[i], *gray_range(image)))
+            if len(ranges) == min(len(ds), RANGE_EARLY):  # said early, before the long part of the work
+                early = range_warning(ranges, meta.get("input_range"), declared and declared.text)
+                if early and warn:
+                    warn(early)
+            item = {"mask": torch.from_numpy(mask)[None].float(), "id": ds.ids[i]}
+            x = torch.from_numpy(image if raw else (image - np.float32(mean)) / np.float32(std))[None, None].to(device)
             if x.shape[1] != meta["in_chans"]:
                 x = x.expand(-1, meta["in_chans"], -1, -1) if x.shape[1] == 1 else x[:, :1]
             t0 = time.perf_counter()
@@ -192,12 +217,18 @@ def run_test(
         def load(i: int) -> tuple[np.ndarray, np.ndarray]:
             return np.load(spill / f"{i}_p.npy"), np.load(spill / f"{i}_g.npy")
 
-        res = evaluate_loader(len(ds), load, curves=True)
+        # a target-free set (sea and sky backgrounds) measures false alarms: target metrics are undefined (None)
+        res = evaluate_loader(len(ds), load, curves=True, undefined="nan")
         shutil.rmtree(spill)
         curves = res.pop("curves", None)
         results = _results(res, model, meta, times, device, data, ds, split, checkpoint, meter)
         results["output_spread"] = float(np.mean(spreads)) if spreads else None
         results["collapsed"] = is_collapsed(results["output_spread"])
+        results["input_range"] = declared.text if declared else "auto"
+        warning = range_warning(ranges, meta.get("input_range"), declared and declared.text)
+        results["warnings"] = [warning] if warning else []
+        if warning and warn and not early:
+            warn(warning)
         if raw:
             results["kind"] = "classical"
             results["method_params"] = meta.get("params", {})
@@ -217,7 +248,7 @@ def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times:
     """results.json: the scores, then what was tested and how."""
     from ..models import count_parameters
 
-    res = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()}
+    res = {k: (undefined_to_none(float(v)) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()}
     vfm = getattr(model, "vfm", None)
     vfm_ids = {id(p) for p in vfm.parameters()} if vfm is not None else set()
     vfm_params = count_parameters(vfm) if vfm is not None else 0
@@ -237,7 +268,7 @@ def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times:
         "variant": meta["variant"],
         "vfm": meta["vfm"],
         "dataset": data,
-        "dataset_name": getattr(ds, "name", Path(data).name),
+        "dataset_name": getattr(ds, "name", None) or _data_label(data),
         "split": split,
         "checkpoint": None if checkpoint is None else str(checkpoint),
         "epochs_trained": meta.get("epochs_trained"),
@@ -245,6 +276,18 @@ def _results(res: dict[str, Any], model: nn.Module, meta: dict[str, Any], times:
         "train_config": meta.get("config"),
     }
     return results
+
+
+def undefined_to_none(v: float) -> float | None:
+    """NaN (a metric undefined on these images, e.g. Pd without GT targets) as None: null in strict JSON."""
+    return None if v != v else v
+
+
+def _data_label(data: str) -> str:
+    """The dataset names of a spec (``.``, ``..``, trailing slashes and symlinks named as the folder they are)."""
+    from ..data import dataset_name
+
+    return "+".join(dataset_name(p.strip()) for p in str(data).split("+") if p.strip())
 
 
 def resolve_data(data: str, run_dir: Path | None) -> str:

@@ -180,5 +180,7 @@ def load_model_from_checkpoint(
         "vfm_layers": list(vfm_info.get("layers") or cfg.vfm_layers or []) or None,
         "epochs_trained": finished_epochs(ckpt),
         "config": cfg.to_dict(),
+        # the gray range of the training images (fdep.inputrange); None in checkpoints of earlier fdep versions
+        "input_range": (ckpt.get("fdep") or {}).get("input_range"),
     }
     return module, meta

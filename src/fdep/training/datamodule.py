@@ -224,6 +224,15 @@ def make_transform(cfg: TrainConfig) -> Any:
                           transpose=cfg.transpose, noise=cfg.noise, seed=cfg.seed)
 
 
+def training_input_range(cfg: TrainConfig) -> dict:
+    """The gray range of the run's training images (sampled; ``fdep.inputrange``), recorded with its weights so
+    that ``fdep predict``/``fdep test`` can warn about inputs far from it (14-bit data, kelvin floats, ...)."""
+    from ..data.dataset import split_image_files
+    from ..data.stats import sample_range_record
+
+    return sample_range_record(split_image_files(data_spec(cfg), cfg.train_split))
+
+
 def split_ids(cfg: TrainConfig) -> tuple[list[str] | None, list[str] | None]:
     """(training ids, validation ids) when ``val_split: carve``; (None, None) when whole splits are used."""
     if cfg.val_split != "carve":

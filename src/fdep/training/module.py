@@ -273,6 +273,8 @@ class SIRSTModule(L.LightningModule):
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k not in drop}
         checkpoint["fdep"] = {"format": 1, "model": self.cfg.model, "variant": self.cfg.variant,
                               "vfm": getattr(self.model, "vfm_info", None)}
+        # the gray range of the training images (fdep.inputrange), checked against later inputs
+        checkpoint["fdep"]["input_range"] = getattr(self, "input_range", None)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         hp = recorded_hyper_parameters(checkpoint)

@@ -131,7 +131,7 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 
     from .checkpoint import AtomicCheckpointIO, finished_epochs, read_checkpoint, remove_stale_temporaries
-    from .datamodule import SIRSTDataModule, ensure_synthetic, normalisation
+    from .datamodule import SIRSTDataModule, ensure_synthetic, normalisation, training_input_range
     from .module import SIRSTModule
     from .rundir import METRICS, checkpoint_run_dir, history_csv_logger, keep_history
     from .selection import SelectionCheckpoint
@@ -154,6 +154,7 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
     # trained from cached features, variant fdep never runs the VFM (validation uses the light branch)
     vfm = cache.vfm_info if cache is not None and cfg.variant == "fdep" else None
     module = SIRSTModule(vfm_module=vfm, **cfg.to_dict())
+    module.input_range = training_input_range(cfg)  # recorded in every checkpoint (fdep.inputrange)
     if cache is not None:
         if module.model.vfm is not None:
             cache.check(module.model.vfm.describe())
@@ -458,7 +459,8 @@ def export_run(out: Path, cfg: TrainConfig, best: str | os.PathLike | None = Non
     net, meta = load_model_from_checkpoint(src)
     dest = out / "light"
     extra = {"variant": meta["variant"], "vfm": meta["vfm"], "checkpoint": str(src),
-             "epochs_trained": meta["epochs_trained"], "train_config": cfg.to_dict()}
+             "epochs_trained": meta["epochs_trained"], "train_config": cfg.to_dict(),
+             "input_range": meta.get("input_range")}
     # written beside and moved into place file by file, so an earlier export is only replaced by a complete one
     tmp = Path(tempfile.mkdtemp(prefix=".light.", dir=out))
     try:
