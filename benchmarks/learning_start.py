@@ -17,6 +17,7 @@ Prints one table row per run and, at the end, whether every run met the criteria
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import math
@@ -34,10 +35,8 @@ def epoch_rows(run: Path) -> dict[int, dict[str, float]]:
             e = int(float(r["epoch"])) + 1
             for k, v in r.items():
                 if v not in ("", None) and k != "epoch":
-                    try:
+                    with contextlib.suppress(ValueError):
                         rows.setdefault(e, {})[k] = float(v)
-                    except ValueError:
-                        pass
     return rows
 
 

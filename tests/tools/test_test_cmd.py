@@ -119,10 +119,26 @@ def _as_paper_dataset(tiny_data, root):
     return dest
 
 
+def _trained_on(ckpt, data, dest):
+    """A copy of ``ckpt`` whose recorded training data is ``data`` (as if the run had trained there)."""
+    import torch
+
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    state["hyper_parameters"]["data"] = str(data)
+    torch.save(state, dest)
+    return dest
+
+
 def test_matching_run_prints_the_paper_row(tested, tiny_data, tmp_path, capsys):
     data = _as_paper_dataset(tiny_data, tmp_path)
-    ckpt = tested.parent / "checkpoints" / "best.ckpt"
+    trained_elsewhere = tested.parent / "checkpoints" / "best.ckpt"
     capsys.readouterr()
+    # weights trained on other data (tiny) tested on NUAA-SIRST: cross-dataset, no in-dataset paper row
+    assert main(["test", "--checkpoint", str(trained_elsewhere), "--data", str(data), "--out", str(tmp_path / "x"),
+                 "--quiet"]) == 0
+    assert "cross-dataset: trained on tiny, tested on NUAA-SIRST" in capsys.readouterr().out
+    assert json.loads((tmp_path / "x" / "results.json").read_text())["paper"] is None
+    ckpt = _trained_on(trained_elsewhere, data, tmp_path / "on_nuaa.ckpt")
     assert main(["test", "--checkpoint", str(ckpt), "--data", str(data), "--out", str(tmp_path / "t"),
                  "--quiet"]) == 0
     text = capsys.readouterr().out
@@ -149,8 +165,9 @@ def test_non_matching_runs_print_no_paper_row(tested, tiny_data, tmp_path, capsy
                  "--quiet"]) == 0
     assert "paper" not in capsys.readouterr().out
     assert json.loads((tmp_path / "a" / "results.json").read_text())["paper"] is None
-    # the paper's dataset, but not its test split
+    # the paper's dataset (trained there), but not its test split
     data = _as_paper_dataset(tiny_data, tmp_path)
+    ckpt = _trained_on(ckpt, data, tmp_path / "on_nuaa.ckpt")
     assert main(["test", "--checkpoint", str(ckpt), "--data", str(data), "--split", "train",
                  "--out", str(tmp_path / "b"), "--quiet", "--no-preds"]) == 0
     assert "paper" not in capsys.readouterr().out
