@@ -35,8 +35,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_write, write_json
 from ..metrics.units import FA_LABEL
@@ -139,12 +137,14 @@ def _rebase_data(data: str, data_root: str | None) -> str:
 def make_rows(configs: Sequence[Path], out: str | os.PathLike | None = None, data_root: str | None = None,
               overrides: dict[str, str] | None = None) -> list[Row]:
     """One :class:`Row` per config; run directories under ``out`` (default: each config's own ``out``)."""
+    from ..training.config import safe_load_bounded
+
     overrides = dict(overrides or {})
     rows, names = [], set()
     for path in configs:
         try:
-            cfg = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
+            cfg = safe_load_bounded(path.read_text(encoding="utf-8"), path) or {}
+        except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"{path}: cannot read the config ({e})") from None
         if not isinstance(cfg, dict) or "model" not in cfg:
             raise InputError(f"{path}: not a training config (no 'model' key)")
