@@ -240,3 +240,19 @@ def test_float_maps_left_in_out_by_an_earlier_version_do_not_block_the_rerun(tin
     (out / ".float-maps.abc123" / "0_p.npy").write_bytes(b"x" * 100)
     assert main(["test", "--model", "mpcm", "--data", str(tiny_data), "--out", str(out), "--quiet"]) == 0
     assert (out / "results.json").is_file() and not list(out.glob(".float-maps*"))
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_cuda_on_a_machine_without_it_is_one_line(device, tiny_data, tmp_path, capsys, monkeypatch):
+    """Issue 26 §4: `fdep test --device cuda` on a CPU-only torch gave `AssertionError: Torch not compiled with
+    CUDA enabled`; now one line before any work, as predict and benchmark say it."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "t"
+    assert main(["test", "--model", "mpcm", "--data", str(tiny_data), "--out", str(out), "--device", device,
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"device {device!r} requested but CUDA is not available on this machine" in err
+    assert not out.exists()

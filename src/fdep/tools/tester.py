@@ -95,8 +95,9 @@ def run_test(
                          "or neither")
     if out is not None:  # before any work; a default --out is checked once the checkpoint names it
         check_output_folder(out)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from .inference import resolve_device
+
+    device = str(resolve_device(device))  # cuda on a CPU-only torch: one line before any work, as predict says
     if model is not None:
         from .inference import classical_predictor
 
