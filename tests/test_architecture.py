@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "fdep"
-LEAVES = {"errors", "fileio", "imageio", "cpu", "__version__"}  # __version__: the root package's attribute
+LEAVES = {"errors", "fileio", "imageio", "cpu", "progress", "__version__"}  # __version__: the root package's attribute
 
 #: package -> the fdep packages it may import (besides itself and the leaf modules)
 ALLOWED: dict[str, set[str]] = {

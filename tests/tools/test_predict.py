@@ -275,14 +275,14 @@ def test_progress_lines_are_throttled():
 def test_cli_reports_progress_of_long_work_on_stderr_unless_quiet(tmp_path, saved_random, capsys, monkeypatch):
     """A log (stderr not a terminal) gets the image and the tile it is at (here with the interval set to 0, as
     if each step were long), and nothing with --quiet."""
-    import fdep.cli.progress
+    import fdep.progress
 
     _, folder = saved_random
     (tmp_path / "in").mkdir()
     image = np.random.default_rng(4).integers(0, 256, (1100, 1000), dtype=np.uint8)  # > 1 Mpixel: tiles of 512
     Image.fromarray(image, "L").save(tmp_path / "in" / "huge.png")
     args = ["predict", "--checkpoint", str(folder), "--input", str(tmp_path / "in")]
-    monkeypatch.setattr(fdep.cli.progress, "LOG_EVERY_S", 0.0)
+    monkeypatch.setattr(fdep.progress, "LOG_EVERY_S", 0.0)
     assert main(args + ["--out", str(tmp_path / "o2")]) == 0
     err = capsys.readouterr().err
     assert "fdep predict: image 1/1 (huge.png), tile 5/9" in err and "tile 9/9" in err

@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "id in the local cache")
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
-    add_quiet(p, "no progress bar")
+    add_quiet(p, "no progress lines (by default the image it is at, on stderr: at most every 10 s in a log, every "
+                 "second on a terminal)")
     p.set_defaults(func=run)
 
 

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from ..progress import Counter
 
 from ..errors import DataError
 from ..fileio import owner_tag
@@ -41,7 +41,7 @@ def fetch(url: str, out: Path, progress: bool = True) -> str:
             total = r.headers.get("Content-Length")
             total = int(total) if total and total.isdigit() else None
             got = 0
-            with tqdm(total=total, unit="B", unit_scale=True, desc="download", disable=not progress) as bar:
+            with Counter("fdep data: download", total=total, unit="B", enabled=progress) as bar:
                 while True:
                     block = r.read(1 << 20)
                     if not block:
