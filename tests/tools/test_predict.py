@@ -61,7 +61,7 @@ def test_batching_matches_single_images(tmp_path, saved_random):
     images = [rng.uniform(0, 255, (40, 70)).astype(np.float32) for _ in range(3)]
     batched = pred.predict_batch(images)
     for im, b in zip(images, batched, strict=True):
-        np.testing.assert_allclose(b, pred(im), atol=1e-6)
+        np.testing.assert_allclose(b, pred.probability(im), atol=1e-6)
 
 
 def test_large_image_is_tiled_and_matches_full(tmp_path, saved_random):
@@ -71,7 +71,7 @@ def test_large_image_is_tiled_and_matches_full(tmp_path, saved_random):
     run = tiled.run_logits
     tiled.run_logits = lambda x: (shapes.append(tuple(x.shape[-2:])), run(x))[1]
     image = np.random.default_rng(2).uniform(0, 255, (100, 150)).astype(np.float32)
-    p = tiled(image)
+    p = tiled.probability(image)
     assert p.shape == image.shape and p.min() >= 0 and p.max() <= 1
     assert len(shapes) > 1 and all(h <= 64 and w <= 64 for h, w in shapes)
     # away from tile seams the receptive field of this tiny net sees the same pixels
@@ -190,7 +190,7 @@ def test_predictor_uses_recorded_normalisation(tmp_path):
     save_pretrained(net, tmp_path / "a", mean=MEAN, std=STD)
     save_pretrained(net, tmp_path / "b", mean=0.0, std=255.0)
     img = np.full((20, 20), 120.0, np.float32)
-    pa, pb = load_predictor(tmp_path / "a")(img), load_predictor(tmp_path / "b")(img)
+    pa, pb = load_predictor(tmp_path / "a").probability(img), load_predictor(tmp_path / "b").probability(img)
     assert pa[0, 0] == pytest.approx(float(torch.sigmoid(torch.tensor(GAIN * ((120 - MEAN) / STD - LEVEL)))), abs=1e-6)
     assert pb[0, 0] == pytest.approx(float(torch.sigmoid(torch.tensor(GAIN * (120 / 255 - LEVEL)))), abs=1e-6)
 
