@@ -15,9 +15,8 @@ import torch
 
 from fdep.cli.main import main
 from fdep.errors import WeightsError
-from fdep.models import create_model, load_pretrained, save_pretrained
+from fdep.models import create_model, load_pretrained, registry, save_pretrained
 from fdep.models import pretrained_config as PC
-from fdep.models import registry
 
 
 @pytest.fixture()

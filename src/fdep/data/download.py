@@ -16,10 +16,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..progress import Counter
-
 from ..errors import DataError
 from ..fileio import owner_tag
+from ..progress import Counter
 from .prepare import MAX_UNPACKED_GB, Log, _already, check_sha256, prepare, remove_orphans
 from .registry import get_known
 

@@ -30,12 +30,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from ..progress import Counter, track
 
 from .. import __version__
 from ..errors import DataError, InputError, OutputExistsError
 from ..fileio import atomic_write, check_output_folder, owner_tag, remove_orphaned, write_json
 from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, binarize_mask, check_written, image_size, read_mask_values
+from ..progress import Counter, track
 from .layout import SPLITS, write_split_file
 from .registry import KnownDataset, get_known, normalise_name, packaged_split
 from .validate import check_dataset

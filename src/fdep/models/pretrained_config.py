@@ -158,9 +158,9 @@ def check_kwargs(kwargs: Any, where: object, factory: Callable[..., Any] | None)
                        f"(it takes {', '.join(sorted(params[0])) or 'none besides in_chans'})")
         items = value if isinstance(value, list) else [value]
         if len(items) > MAX_KWARG_LIST or not all(_scalar_ok(v) for v in items):
-            raise _bad(where, field, f"must be an integer (|n| <= {MAX_KWARG_INT}), a finite number, true/false, a text of at most "
-                       f"{MAX_KWARG_TEXT} characters, or a list of at most {MAX_KWARG_LIST} of those; "
-                       f"got {_short(value)}")
+            raise _bad(where, field, f"must be an integer (|n| <= {MAX_KWARG_INT}), a finite number, true/false, "
+                       f"a text of at most {MAX_KWARG_TEXT} characters, or a list of at most {MAX_KWARG_LIST} of "
+                       f"those; got {_short(value)}")
         default = params[0].get(key, inspect.Parameter.empty) if params is not None else inspect.Parameter.empty
         _check_like_default(value, default, where, field)
 
@@ -207,7 +207,7 @@ def stored_parameter_count(weights: Path) -> int:
     total = 0
     try:
         with safe_open(str(weights), framework="pt") as f:
-            for key in f.keys():
+            for key in f.keys():  # noqa: SIM118 - safe_open is no dict: keys() is its only listing
                 total += math.prod(f.get_slice(key).get_shape())
     except Exception as e:  # noqa: BLE001 - safetensors' errors are not OSErrors; a damaged file is the user's
         raise WeightsError(f"cannot read {weights}: {_short(str(e), 200)}") from None

@@ -257,8 +257,9 @@ def resolve_source(source: str | os.PathLike, weights: str | os.PathLike | None 
     if len(same_tag) == 1:
         return weights_folder(same_tag[0].model, same_tag[0].tag)[0]
     if same_tag:
-        raise WeightsError(f"{text}: several networks publish weights of that name ({', '.join(w.name for w in same_tag)});"
-                           f" name one, e.g. load_predictor({same_tag[0].name!r})")
+        names = ", ".join(w.name for w in same_tag)
+        raise WeightsError(f"{text}: several networks publish weights of that name ({names}); name one, e.g. "
+                           f"load_predictor({same_tag[0].name!r})")
     raise WeightsError(f"{text}: no such checkpoint, folder or .onnx file, nor a published weight set (published: "
                        f"{published}; or a network name with weights=)")
 
