@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             rng = np.random.default_rng(0)
             images = [rng.uniform(0, 255, (args.size, args.size)).astype(np.float32) for _ in range(args.batch)]
             paths = {
-                "PyTorch batch 1": lambda: [torch_pred(im) for im in images],
+                "PyTorch batch 1": lambda: [torch_pred.predict_batch([im])[0] for im in images],
                 f"PyTorch batch {args.batch}": lambda: torch_pred.predict_batch(images),
-                "onnxruntime batch 1": lambda: [onnx_pred(im) for im in images],
+                "onnxruntime batch 1": lambda: [onnx_pred.predict_batch([im])[0] for im in images],
             }
             outputs = {k: fn() for k, fn in paths.items()}  # warm-up, and the outputs to compare
             times: dict[str, list[float]] = {k: [] for k in paths}

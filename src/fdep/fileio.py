@@ -144,10 +144,29 @@ def check_output_folder(path: str | os.PathLike) -> Path:
     Whether an existing folder's contents may be replaced is the caller's decision.
     """
     path = Path(path)
+    link_target(path)
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path}: exists and is not a folder")
     _check_creatable(path, path)
     return path
+
+
+def link_target(path: str | os.PathLike) -> Path:
+    """The folder an output path stands for: ``path`` itself, or, when it is a symbolic link, the folder the link
+    points to (followed to its end). A link is never replaced by a folder: outputs go into its target and
+    ``--overwrite`` moves the *target* aside, so the link keeps pointing at the new results. A dangling link
+    is refused (one line): its target may be a drive that is not mounted, where fdep must not write.
+    """
+    path = Path(path)
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if not target.exists():
+        raise OutputExistsError(f"{path}: is a symbolic link to {os.readlink(path)}, which does not exist; create "
+                                f"that folder (or mount its drive) or give another output folder")
+    if not target.is_dir():
+        raise OutputExistsError(f"{path}: is a symbolic link to {target}, which is not a folder")
+    return target
 
 
 def _check_creatable(path: Path, start: Path) -> None:
@@ -229,9 +248,11 @@ def results_work_folder(out: str | os.PathLike, overwrite: bool, merge: bool = F
     the folder's files moved into it (the caller has checked that none of them exists there). A failed or
     interrupted run leaves ``out`` as it was (earlier contents included) and its work folder is removed; one
     killed with SIGKILL leaves the folder behind, and the next run for the same ``out`` removes it. A failed
-    write (disk full, ...) is one :class:`OutputError` naming the file under ``out`` it was for.
+    write (disk full, ...) is one :class:`OutputError` naming the file under ``out`` it was for. An ``out`` that
+    is a symbolic link stands for the folder it points to (:func:`link_target`): the work folder is made beside
+    that folder (the same file system, so the final rename works) and the link itself is left as it is.
     """
-    out = Path(out)
+    out = link_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_orphaned(out.parent, (f".{out.name}.*.tmp",), log)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.{owner_tag()}.", suffix=".tmp", dir=out.parent))

@@ -113,7 +113,7 @@ def test_classical_predictor_runs_whole_images_without_normalising():
     assert pred.tile_pixels == float("inf")
     img = np.full((30, 41), 80.0, np.float32)
     img[10:13, 20:23] = 200  # (a 2 x 2 block is smoothed into a single peak that FKRW scores 0, as the original)
-    prob = pred(img)
+    prob = pred.probability(img)
     assert prob.shape == (30, 41) and float(prob.max()) == pytest.approx(1.0) and float(prob.min()) >= 0
 
 

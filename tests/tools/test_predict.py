@@ -61,7 +61,7 @@ def test_batching_matches_single_images(tmp_path, saved_random):
     images = [rng.uniform(0, 255, (40, 70)).astype(np.float32) for _ in range(3)]
     batched = pred.predict_batch(images)
     for im, b in zip(images, batched, strict=True):
-        np.testing.assert_allclose(b, pred(im), atol=1e-6)
+        np.testing.assert_allclose(b, pred.probability(im), atol=1e-6)
 
 
 def test_large_image_is_tiled_and_matches_full(tmp_path, saved_random):
@@ -71,7 +71,7 @@ def test_large_image_is_tiled_and_matches_full(tmp_path, saved_random):
     run = tiled.run_logits
     tiled.run_logits = lambda x: (shapes.append(tuple(x.shape[-2:])), run(x))[1]
     image = np.random.default_rng(2).uniform(0, 255, (100, 150)).astype(np.float32)
-    p = tiled(image)
+    p = tiled.probability(image)
     assert p.shape == image.shape and p.min() >= 0 and p.max() <= 1
     assert len(shapes) > 1 and all(h <= 64 and w <= 64 for h, w in shapes)
     # away from tile seams the receptive field of this tiny net sees the same pixels
@@ -190,7 +190,7 @@ def test_predictor_uses_recorded_normalisation(tmp_path):
     save_pretrained(net, tmp_path / "a", mean=MEAN, std=STD)
     save_pretrained(net, tmp_path / "b", mean=0.0, std=255.0)
     img = np.full((20, 20), 120.0, np.float32)
-    pa, pb = load_predictor(tmp_path / "a")(img), load_predictor(tmp_path / "b")(img)
+    pa, pb = load_predictor(tmp_path / "a").probability(img), load_predictor(tmp_path / "b").probability(img)
     assert pa[0, 0] == pytest.approx(float(torch.sigmoid(torch.tensor(GAIN * ((120 - MEAN) / STD - LEVEL)))), abs=1e-6)
     assert pb[0, 0] == pytest.approx(float(torch.sigmoid(torch.tensor(GAIN * (120 / 255 - LEVEL)))), abs=1e-6)
 
@@ -275,14 +275,14 @@ def test_progress_lines_are_throttled():
 def test_cli_reports_progress_of_long_work_on_stderr_unless_quiet(tmp_path, saved_random, capsys, monkeypatch):
     """A log (stderr not a terminal) gets the image and the tile it is at (here with the interval set to 0, as
     if each step were long), and nothing with --quiet."""
-    import fdep.cli.progress
+    import fdep.progress
 
     _, folder = saved_random
     (tmp_path / "in").mkdir()
     image = np.random.default_rng(4).integers(0, 256, (1100, 1000), dtype=np.uint8)  # > 1 Mpixel: tiles of 512
     Image.fromarray(image, "L").save(tmp_path / "in" / "huge.png")
     args = ["predict", "--checkpoint", str(folder), "--input", str(tmp_path / "in")]
-    monkeypatch.setattr(fdep.cli.progress, "LOG_EVERY_S", 0.0)
+    monkeypatch.setattr(fdep.progress, "LOG_EVERY_S", 0.0)
     assert main(args + ["--out", str(tmp_path / "o2")]) == 0
     err = capsys.readouterr().err
     assert "fdep predict: image 1/1 (huge.png), tile 5/9" in err and "tile 9/9" in err

@@ -291,3 +291,19 @@ def test_checkpoint_without_a_recorded_range_still_loads(tested, tmp_path):
     torch.save(ckpt, old)
     _, meta = load_model_from_checkpoint(old)
     assert meta["input_range"] is None
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_cuda_on_a_machine_without_it_is_one_line(device, tiny_data, tmp_path, capsys, monkeypatch):
+    """Issue 26 §4: `fdep test --device cuda` on a CPU-only torch gave `AssertionError: Torch not compiled with
+    CUDA enabled`; now one line before any work, as predict and benchmark say it."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "t"
+    assert main(["test", "--model", "mpcm", "--data", str(tiny_data), "--out", str(out), "--device", device,
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"device {device!r} requested but CUDA is not available on this machine" in err
+    assert not out.exists()

@@ -84,3 +84,75 @@ def test_shipped_configs_load():
     for f in files:
         cfg = resolve(f, {})
         assert cfg.model and cfg.variant
+
+
+#: 242 bytes that expand to 9^7 = 4.8 million integers in vfm_layers (a "billion laughs" alias bomb)
+ALIAS_BOMB = (
+    "vfm_layers: &j [&a [1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b],\n"
+    "  &d [*c,*c,*c,*c,*c,*c,*c,*c,*c], &e [*d,*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e,*e],\n"
+    "  &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]]\n"
+)
+
+
+def test_yaml_alias_bomb_fails_fast_in_one_short_line(tmp_path, capsys):
+    """Issue 26 §3: the bomb once gave a 358 MB error line after 17.6 s and 1.5 GB; refused before it is built."""
+    import time
+
+    p = tmp_path / "bomb.yaml"
+    p.write_text(ALIAS_BOMB)
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match="expands to more than 10000 values once its aliases"):
+        load_yaml(p)
+    assert time.perf_counter() - t0 < 1.0
+    assert main(["train", "--config", str(p), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 300 and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_recursive_alias_and_deep_nesting_are_one_line(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("vfm_layers: &a [1, *a]\n")
+    with pytest.raises(ConfigError, match="expands to more than"):
+        load_yaml(p)
+    p.write_text("vfm_layers: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(ConfigError, match="invalid YAML|nested too deeply"):
+        load_yaml(p)
+
+
+def test_ordinary_aliases_still_work(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("vfm_layers: &l [6, 12, 18, 24]\ntrain_split: &s train\nval_split: *s\n")
+    assert load_yaml(p) == {"vfm_layers": [6, 12, 18, 24], "train_split": "train", "val_split": "train"}
+
+
+def test_a_long_bad_value_is_shown_shortened(tmp_path, capsys):
+    p = tmp_path / "c.yaml"
+    p.write_text("vfm_layers: [" + ", ".join(["x" * 50] * 5000) + "]\n")
+    with pytest.raises(ConfigError) as e:
+        resolve(p, {})
+    assert len(str(e.value)) - len(str(p)) < 400 and "cannot use [" in str(e.value)
+
+
+def test_every_error_message_printed_is_bounded(capsys, monkeypatch):
+    """A message built from a huge user value is cut at MAX_MESSAGE_CHARS, on one line."""
+    from fdep.cli import main as main_mod
+    from fdep.errors import InputError
+
+    def boom(args):
+        raise InputError("x" * 10_000_000 + "\nsecond line")
+
+    monkeypatch.setattr(main_mod, "build_parser", lambda: _parser_with(boom))
+    assert main_mod.main(["boom"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < main_mod.MAX_MESSAGE_CHARS + 200
+    assert err.rstrip().endswith("more characters)")
+
+
+def _parser_with(func):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="fdep")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("boom").set_defaults(func=func)
+    return parser

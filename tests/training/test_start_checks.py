@@ -66,3 +66,30 @@ def test_failed_overwrite_start_restores_the_earlier_run(tiny_data, tmp_path, ca
     _one_line(capsys)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # put back, nothing of the failed run in it
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_val_batch_size_over_images_of_mixed_sizes_is_one_line_before_training(tiny_data, tmp_path, capsys):
+    """Issue 26 §4: `--val-batch-size 4` over validation images of two sizes failed in torch.stack after the
+    first epoch; the image headers are checked when the data is set up, before any training step."""
+    import shutil
+
+    from fdep.imageio import read_image, read_mask, write_image_png, write_mask_png
+
+    data = tmp_path / "mixed" / "tiny"
+    shutil.copytree(tiny_data, data)
+    ids = (data / "img_idx" / "test_tiny.txt").read_text().split()
+    odd = ids[1]
+    img = next((data / "images").glob(f"{odd}.*"))
+    mask = next((data / "masks").glob(f"{odd}.*"))
+    write_image_png(img, read_image(img)[:, :48].astype("uint8"))
+    write_mask_png(mask, read_mask(mask)[:, :48] > 0)
+    out = tmp_path / "run"
+    assert main(train_args(data, out, "--variant", "original", "--val-split", "test", "--val-batch-size", "4",
+                            epochs=1)) == 2
+    err = _one_line(capsys)
+    assert "val_batch_size: 4, but the validation images differ in size" in err and "64 x 48" in err
+    assert "--val-batch-size 1" in err
+    assert not (out / "checkpoints" / "last.ckpt").exists()
+    # the same data with val_batch_size 1 trains
+    assert main(train_args(data, tmp_path / "run1", "--variant", "original", "--val-split", "test",
+                            "--export-light", "false", epochs=1)) == 0

@@ -18,7 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "random inputs of two sizes and rejected if it disagrees. The ONNX file records mean/std/size_multiple "
         "so `fdep predict --checkpoint FILE.onnx` preprocesses correctly.",
     )
-    p.add_argument("--checkpoint", required=True, help="a Lightning .ckpt or an exported network folder")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", help="a Lightning .ckpt or an exported network folder")
+    which.add_argument("--model", help="with --weights: the network of a published weight set (as fdep predict/test)")
+    p.add_argument("--weights", help="with --model NAME: a published weight set of that network (e.g. nuaa-sirst; "
+                   "fdep models --weights lists them), a folder written by fdep export --hub, or a Hugging Face repo "
+                   "id in the local cache")
     p.add_argument("--onnx", help="ONNX file to write")
     p.add_argument("--torchscript", help="TorchScript file to write (torch.jit.trace)")
     p.add_argument("--hub", metavar="DIR", help="write a Hugging Face model-repo folder: config.json, "
@@ -39,9 +44,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
     from ..tools.export import check_export_outputs, run_export
+    from .weights_arg import checkpoint_from_weights
 
     check_export_outputs(args.onnx, args.torchscript, overwrite=args.overwrite)  # before the Hub folder is written
+    if args.model and args.weights is None:
+        from ..models import get_model_factory
+
+        if getattr(get_model_factory(args.model), "kind", "learned") == "classical":
+            raise InputError(f"{args.model} is a classical method: it has no trained weights to export")
+        raise InputError(f"--model {args.model} needs --weights TAG (a published weight set; fdep models --weights "
+                         f"lists them), or give --checkpoint")
+    checkpoint, _, _ = checkpoint_from_weights(args)
+    args.checkpoint = checkpoint
     if args.hub:
         from ..tools.hub_export import export_hub
 

@@ -35,6 +35,19 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+#: the longest error message printed: a message built from a value the user gave (a YAML list, a file name)
+#: is cut here, so a crafted input cannot make fdep print megabytes
+MAX_MESSAGE_CHARS = 2000
+
+
+def one_line(message: object, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``message`` on one line (line breaks as spaces), at most about ``limit`` characters."""
+    text = " ".join(str(message).split("\n"))
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
 #: errors of a write that the user, not fdep, must fix: disk full, quota exceeded, file too large, read-only
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
@@ -74,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             # said after the work (an error stays one line), and only when other load cost threads
             print(f"fdep {args.command}: ran with {choice.describe()}", file=sys.stderr)
     except FdepError as e:
-        print(f"fdep {args.command}: error: {e}", file=sys.stderr)
+        print(f"fdep {args.command}: error: {one_line(e)}", file=sys.stderr)
         return e.exit_code
     except ModuleNotFoundError as e:  # an optional extra's package: one line naming the extra to install
         line = missing_extra_message(args.command, e)
@@ -89,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if e.errno not in NO_ROOM:
             raise
         where = f"{e.filename}: " if e.filename else ""
-        print(f"fdep {args.command}: error: {where}cannot write ({e.strerror or e})", file=sys.stderr)
+        print(f"fdep {args.command}: error: {one_line(f'{where}cannot write ({e.strerror or e})')}", file=sys.stderr)
         return 1
     return int(code or 0)
 

@@ -42,7 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vfm-weights", default=None, help="VFM weights for variant fdep-main (default: as trained)")
     p.add_argument("--no-preds", action="store_true", help="do not save the probability maps")
     add_input_range(p)
-    add_quiet(p, "no progress bar")
+    add_quiet(p, "no progress lines (by default the image it is at, on stderr: at most every 10 s in a log, every "
+                 "second on a terminal)")
     p.set_defaults(func=run)
 
 
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         for ckpt in checkpoints:
             results.append(run_test(ckpt, args.data, split=args.split, overwrite=args.overwrite, device=args.device,
                                     save_preds=not args.no_preds, vfm_weights=args.vfm_weights,
-                                    progress=not args.quiet))
+                                    progress=not args.quiet, input_range=args.input_range,
+                                    warn=lambda text: print(f"fdep test: {text}", file=sys.stderr)))
             print(format_results(results[-1]) + f"  [{ckpt}]", flush=True)
         print(format_mean_std(results))
         return 0

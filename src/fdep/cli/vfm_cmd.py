@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .options import add_device, add_quiet, add_threads
 
@@ -42,16 +41,11 @@ def _cache(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     vfm = load_vfm(args.vfm, layers=args.layers, weights=args.vfm_weights).to(device)
     total = len(images)
-    done = [0]
+    from ..progress import Counter
 
-    def progress(image_id: str) -> None:
-        done[0] += 1
-        if not args.quiet:
-            print(f"\r[{done[0]}/{total}] {image_id}", end="", file=sys.stderr, flush=True)
-
-    out = write_feature_cache(vfm, ((i, read_image(p) / 255.0) for i, p in images), args.out, progress=progress)
-    if not args.quiet:
-        print(file=sys.stderr)
+    with Counter("fdep vfm cache: image", total=total, enabled=not args.quiet) as counter:
+        out = write_feature_cache(vfm, ((i, read_image(p) / 255.0) for i, p in images), args.out,
+                                  progress=lambda image_id: counter.update(1, image_id))
     print(f"cached {vfm.name} layers {','.join(map(str, vfm.layers))} for {total} images -> {out}")
     return 0
 

@@ -16,10 +16,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from ..errors import DataError
 from ..fileio import owner_tag
+from ..progress import Counter
 from .prepare import MAX_UNPACKED_GB, Log, _already, check_sha256, prepare, remove_orphans
 from .registry import get_known
 
@@ -41,7 +40,7 @@ def fetch(url: str, out: Path, progress: bool = True) -> str:
             total = r.headers.get("Content-Length")
             total = int(total) if total and total.isdigit() else None
             got = 0
-            with tqdm(total=total, unit="B", unit_scale=True, desc="download", disable=not progress) as bar:
+            with Counter("fdep data: download", total=total, unit="B", enabled=progress) as bar:
                 while True:
                     block = r.read(1 << 20)
                     if not block:

@@ -30,12 +30,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
 
 from .. import __version__
 from ..errors import DataError, InputError, OutputExistsError
 from ..fileio import atomic_write, check_output_folder, owner_tag, remove_orphaned, write_json
 from ..imageio import IMAGE_SUFFIXES, MASK_SUFFIXES, binarize_mask, check_written, image_size, read_mask_values
+from ..progress import Counter, track
 from .layout import SPLITS, write_split_file
 from .registry import KnownDataset, get_known, normalise_name, packaged_split
 from .validate import check_dataset
@@ -47,7 +47,7 @@ Log = Callable[[str], None]
 def sha256_file(path: Path, progress: bool = False) -> str:
     h = hashlib.sha256()
     size = path.stat().st_size
-    with open(path, "rb") as f, tqdm(total=size, unit="B", unit_scale=True, desc="sha256", disable=not progress) as bar:
+    with open(path, "rb") as f, Counter("fdep data: sha256", total=size, unit="B", enabled=progress) as bar:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
             bar.update(len(block))
@@ -119,7 +119,7 @@ def _safe_extract(archive: Path, out: Path, progress: bool, max_bytes: float = M
                                         f"it is unpacked into")
                 # zipfile never writes more than a member's declared size, so the declared sizes bound the output
                 _check_size(archive, sum(i.file_size for i in names), out, max_bytes)
-                for info in tqdm(names, desc="unpack", unit="file", disable=not progress):
+                for info in track(names, "fdep data: unpack", unit="files", enabled=progress):
                     z.extract(info, out)
             return
         if tarfile.is_tarfile(archive):
@@ -131,7 +131,7 @@ def _safe_extract(archive: Path, out: Path, progress: bool, max_bytes: float = M
                     except tarfile.FilterError as e:
                         raise DataError(f"{archive}: unsafe member {m.name!r}: {e}") from None
                 _check_size(archive, sum(m.size for m in members if m.isreg()), out, max_bytes)
-                for m in tqdm(members, desc="unpack", unit="file", disable=not progress):
+                for m in track(members, "fdep data: unpack", unit="files", enabled=progress):
                     t.extract(m, out, filter="data")
             return
     except tarfile.FilterError as e:  # pragma: no cover - every member was checked above
@@ -211,7 +211,7 @@ def _build(known: KnownDataset, img_dir: Path, mask_dir: Path, build: Path, prog
     (build / "images").mkdir(parents=True)
     (build / "masks").mkdir()
     fixes, non_binary = [], 0
-    for i in tqdm(wanted, desc=f"{known.name}", unit="img", disable=not progress):
+    for i in track(wanted, f"fdep data: {known.name}", unit="images", enabled=progress):
         src = images[i]
         shutil.copyfile(src, build / "images" / f"{i}{src.suffix.lower()}")
         values = read_mask_values(masks[i])

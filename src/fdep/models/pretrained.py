@@ -11,7 +11,6 @@ Loading needs only the registry: no FDEP, VFM or training code is involved.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from safetensors.torch import load_file, save_file
 from ..errors import ModelError, OutputExistsError, WeightsError
 from ..fileio import atomic_path, write_failure, write_json
 from .base import SIRSTNet, count_parameters
-from .registry import create_model, is_model, list_models
+from .pretrained_config import FORMAT, check_network_size, read_config_json, validate_config
+from .registry import create_model, get_model_factory, is_model, list_models
 
-FORMAT = "fdep-pretrained"
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 
@@ -68,17 +67,13 @@ def safetensors_reason(e: BaseException) -> str:
 
 
 def read_pretrained_config(path: str | Path) -> dict:
-    """The config.json of a saved network (WeightsError when absent or not ours)."""
+    """The config.json of a saved network, every field checked (WeightsError when absent, not ours or invalid:
+    :mod:`fdep.models.pretrained_config`)."""
     cfg_path = Path(path) / CONFIG_NAME
-    if not cfg_path.is_file():
-        raise WeightsError(f"{cfg_path} not found: not a folder written by save_pretrained / fdep export")
-    try:
-        cfg = json.loads(cfg_path.read_text())
-    except json.JSONDecodeError as e:
-        raise WeightsError(f"{cfg_path}: invalid JSON ({e})") from None
-    if cfg.get("format") != FORMAT or "model_name" not in cfg:
-        raise WeightsError(f"{cfg_path}: not an fdep network config (format {cfg.get('format')!r})")
-    return cfg
+    cfg = read_config_json(cfg_path)
+    name = cfg.get("model_name")
+    factory = get_model_factory(name) if isinstance(name, str) and is_model(name) else None
+    return validate_config(cfg, cfg_path, factory)
 
 
 def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> SIRSTNet:
@@ -96,11 +91,13 @@ def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") 
     weights = path / WEIGHTS_NAME
     if not weights.is_file():
         raise WeightsError(f"{weights} not found")
+    in_chans, kwargs = cfg.get("in_chans", 1), cfg.get("kwargs") or {}
+    check_network_size(lambda: create_model(name, in_chans=in_chans, **kwargs), weights, path / CONFIG_NAME)
     try:
         state = load_file(str(weights), device=str(map_location))
     except Exception as e:  # noqa: BLE001 - a damaged file is the user's to replace
         raise WeightsError(f"cannot read {weights}: {e}") from None
-    net = create_model(name, in_chans=int(cfg.get("in_chans", 1)), **(cfg.get("kwargs") or {}))
+    net = create_model(name, in_chans=in_chans, **kwargs)
     expected = net.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]

@@ -26,7 +26,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -58,8 +58,18 @@ def _lcm(multiple: int | Sequence[int]) -> int:
     return int(multiple)
 
 
+class Detection(NamedTuple):
+    """What a :class:`Predictor` finds in one image: ``prob, targets = predictor(image)``."""
+
+    prob: np.ndarray  #: H x W float32 probabilities in [0, 1]
+    targets: list  #: fdep.tools.targets.Target records (centroid_y/x, area, peak_score, mean_score, bbox)
+
+
 class Predictor:
     """Image (H x W, 0-255) -> probability map (H x W, [0, 1]) for one loaded network.
+
+    ``prob, targets = predictor(image)`` takes any numpy image (:meth:`__call__`); ``predict_batch`` the
+    H x W 0-255 gray arrays ``fdep.imageio.read_image`` returns.
 
     ``run_logits`` maps a normalised N x C x h x w float tensor (h, w multiples of
     ``size_multiple``) to N x 1 x h x w logits; the backends differ only there.
@@ -102,6 +112,7 @@ class Predictor:
         self.tile = int(tile)
         self.overlap = int(overlap)
         self.outputs = outputs
+        self.threshold = float(self.meta.get("threshold") or 0.5)
 
     # -- one batch of same-size images -------------------------------------------------
     def _to_tensor(self, images: Sequence[np.ndarray]) -> torch.Tensor:
@@ -152,32 +163,62 @@ class Predictor:
         prob = (torch.sigmoid(out) if self.outputs == "logits" else out.clamp(0.0, 1.0))[:, 0]
         return list(prob.cpu().numpy())
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        """Probability map (H x W float32 in [0, 1]) of one H x W image on the 0-255 scale."""
-        return self.predict_batch([image])[0]
+    def probability(self, image: Any, input_range: str | tuple[float, float] = "auto") -> np.ndarray:
+        """Probability map (H x W float32 in [0, 1]) of one image of any dtype, range and channel layout
+        (mapped to the 0-255 gray scale by ``input_range``: :func:`fdep.tools.image_input.to_gray255`)."""
+        from .image_input import to_gray255
+
+        prob = self.predict_batch([to_gray255(image, input_range)])[0]
+        if not np.isfinite(prob).all():
+            raise WeightsError(f"{self.source}: the network produced NaN/inf probabilities (diverged weights?)")
+        return prob
+
+    def __call__(self, image: Any, threshold: float | None = None,
+                 input_range: str | tuple[float, float] = "auto") -> Detection:
+        """``(prob, targets)`` of one image: the probability map and the detected targets (8-connected
+        components of ``prob > threshold``, each with centroid, area, peak/mean score and box).
+
+        ``image``: a numpy array of any dtype, range and channel count (see :meth:`probability`);
+        ``threshold``: default the one recorded with the weights, else 0.5.
+        """
+        from .targets import find_targets
+
+        t = self.threshold if threshold is None else float(threshold)
+        if not 0.0 <= t < 1.0:
+            raise InputError(f"threshold must lie in [0, 1), got {t}")
+        prob = self.probability(image, input_range)
+        return Detection(prob, find_targets(prob, t))
 
 
 # -- loading ----------------------------------------------------------------------------
 def load_predictor(
-    path: str | os.PathLike,
+    source: str | os.PathLike,
     device: str | torch.device | None = "cpu",
     *,
+    weights: str | os.PathLike | None = None,
     vfm_weights: str | None = None,
     tile_pixels: int = DEFAULT_TILE_PIXELS,
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
 ) -> Predictor:
-    """A :class:`Predictor` for a ``.ckpt``, an exported network directory or an ``.onnx`` file.
+    """A :class:`Predictor` from a name or a file::
 
-    ``vfm_weights``: where the VFM weights are, for ``fdep-main`` checkpoints (whose
-    inference runs the VFM). Raises :class:`WeightsError` (one line naming the path)
-    when the file is missing, corrupt, or lacks the normalisation it needs.
+        detect = fdep.load_predictor("acm.nuaa-sirst")      # a published weight set, NETWORK.TAG
+        detect = fdep.load_predictor("acm", weights="nuaa-sirst")   # the same; weights= also takes a folder
+        prob, targets = detect(image)                        # any numpy image (see Predictor.__call__)
+
+    ``source`` is, in this order: an existing ``.ckpt``, exported network folder or ``.onnx`` file; a
+    published weight set ``NETWORK.TAG`` (``fdep models --weights`` lists them); a network name with
+    ``weights=`` (a tag, a folder written by ``fdep export --hub`` or a cached Hub repo id), or a classical
+    method's name (``"mpcm"``: no weights); a tag only one network publishes. ``vfm_weights``: where the
+    VFM weights are, for ``fdep-main`` checkpoints. Raises :class:`WeightsError` (one line) when nothing
+    of that name exists or the file is missing, corrupt, or lacks the normalisation it needs.
     """
-    path = Path(path)
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     opts = dict(tile_pixels=tile_pixels, tile=tile, overlap=overlap)
-    if not path.exists():
-        raise WeightsError(f"{path}: checkpoint not found")
+    path = resolve_source(source, weights)
+    if isinstance(path, str):  # a classical method's name
+        return classical_predictor(path, dev)
     if path.is_dir():
         model, meta = _load_exported_dir(path)
     elif path.suffix.lower() == ".onnx":
@@ -188,6 +229,41 @@ def load_predictor(
         kw = {"vfm_weights": vfm_weights} if vfm_weights is not None else {}
         model, meta = load_model_from_checkpoint(path, map_location="cpu", **kw)
     return torch_predictor(model, meta, dev, source=str(path), **opts)
+
+
+def resolve_source(source: str | os.PathLike, weights: str | os.PathLike | None = None) -> Path | str:
+    """The file or folder :func:`load_predictor` loads for ``source``/``weights``, or a classical method's name."""
+    from ..models import get_model_factory, is_model
+    from ..models.weights import WEIGHTS, weights_folder
+
+    text = str(source)
+    if weights is not None:
+        if not is_model(text):
+            get_model_factory(text)  # ModelError: unknown network, with the names
+        return weights_folder(text, weights)[0]
+    path = Path(text).expanduser()
+    if path.exists():
+        return path
+    if "." in text and is_model(text.split(".", 1)[0]):
+        model, tag = text.split(".", 1)
+        if any(w.model == model.lower() and w.tag == tag for w in WEIGHTS):
+            return weights_folder(model, tag)[0]
+    published = ", ".join(w.name for w in WEIGHTS) or "none"
+    if is_model(text):
+        if getattr(get_model_factory(text), "kind", "learned") == "classical":
+            return text.lower()
+        tags = ", ".join(w.tag for w in WEIGHTS if w.model == text.lower()) or "none published yet"
+        raise WeightsError(f"{text} is a network: name its trained weights, load_predictor({text!r}, weights=TAG) "
+                           f"or {text!r}.TAG (published tags: {tags}), or pass a .ckpt / exported folder / .onnx")
+    same_tag = [w for w in WEIGHTS if w.tag == text]
+    if len(same_tag) == 1:
+        return weights_folder(same_tag[0].model, same_tag[0].tag)[0]
+    if same_tag:
+        names = ", ".join(w.name for w in same_tag)
+        raise WeightsError(f"{text}: several networks publish weights of that name ({names}); name one, e.g. "
+                           f"load_predictor({same_tag[0].name!r})")
+    raise WeightsError(f"{text}: no such checkpoint, folder or .onnx file, nor a published weight set (published: "
+                       f"{published}; or a network name with weights=)")
 
 
 def classical_predictor(name: str, device: str | torch.device | None = "cpu", **kwargs: Any) -> Predictor:
@@ -254,6 +330,9 @@ def _load_exported_dir(path: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         # the gray range of the training images (fdep.inputrange), kept under "extra"; absent in older folders
         "input_range": (config.get("extra") or {}).get("input_range"),
     }
+    threshold = (config.get("extra") or {}).get("threshold")
+    if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0.0 <= threshold < 1.0:
+        meta["threshold"] = float(threshold)  # what the weights were scored at (fdep export --hub records it)
     return net.eval(), meta
 
 

@@ -35,8 +35,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_write, write_json
 from ..metrics.units import FA_LABEL
@@ -172,14 +170,16 @@ def make_rows(configs: Sequence[Path], out: str | os.PathLike | None = None, dat
     ``dataset/config/seedN`` with run directory ``.../config/seedN``; without either a config is one row with
     the seed it sets.
     """
+    from ..training.config import safe_load_bounded
+
     overrides = dict(overrides or {})
     if seeds is not None and "seed" in overrides:
         raise InputError("give either --seeds or --set seed=..., not both")
     rows, names = [], set()
     for path in configs:
         try:
-            cfg = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
+            cfg = safe_load_bounded(path.read_text(encoding="utf-8"), path) or {}
+        except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"{path}: cannot read the config ({e})") from None
         if not isinstance(cfg, dict) or "model" not in cfg:
             raise InputError(f"{path}: not a training config (no 'model' key)")

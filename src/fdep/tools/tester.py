@@ -30,6 +30,7 @@ from ..cpu import LoadMeter, timing_conditions
 from ..errors import InputError, OutputExistsError, WeightsError
 from ..fileio import check_output_folder, lock_output, results_work_folder, write_json
 from ..inputrange import InputRange, gray_range, parse_input_range, range_warning
+from ..progress import Counter
 
 log = logging.getLogger("fdep.tools")
 
@@ -102,8 +103,9 @@ def run_test(
                          "or neither")
     if out is not None:  # before any work; a default --out is checked once the checkpoint names it
         check_output_folder(out)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from .inference import resolve_device
+
+    device = str(resolve_device(device))  # cuda on a CPU-only torch: one line before any work, as predict says
     if model is not None:
         from .inference import classical_predictor
 
@@ -176,18 +178,16 @@ def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | 
     mean, std = float(meta["mean"]), float(meta["std"])
     times: list[float] = []
     spreads: list[float] = []  # each map's pixel std: a constant (collapsed) network shows as ~0
-    iterator = range(len(ds))
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(iterator, desc=f"test {split}", unit="img", leave=False)
     raw = meta.get("variant") == "classical"
-    with results_work_folder(out, overwrite=earlier, log=log.info) as work:
+    # the progress convention of every command (fdep.progress): a rewritten line on a terminal, a clean line every
+    # 10 s in a log (tqdm's carriage returns made one 3,682-character line of a 214-image log)
+    counter = Counter("fdep test: image", total=len(ds), enabled=progress)
+    with results_work_folder(out, overwrite=earlier, log=log.info) as work, counter:
         spill = work / ".float-maps"
         spill.mkdir()
         early = None
         meter = LoadMeter().start()  # the other processes' load while the latencies are measured
-        for i in iterator:
+        for i in range(len(ds)):
             image, mask = ds.load(i)  # raw 0-255 (a classical method takes it as it is)
             ranges.append((ds.ids[i], *gray_range(image)))
             if len(ranges) == min(len(ds), RANGE_EARLY):  # said early, before the long part of the work
@@ -212,6 +212,7 @@ def _test_locked(model: Any, meta: dict[str, Any], source: str, run_dir: Path | 
             np.save(spill / f"{i}_g.npy", item["mask"][0].numpy() > 0.5)
             if save_preds:
                 write_prob_png16(work / "preds" / f"{item['id']}.png", p)
+            counter.update(1, str(item["id"]))
         meter.stop()
 
         def load(i: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import dataclasses
 import difflib
 import math
 import os
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -300,14 +301,97 @@ def coerce(key: str, value: Any, source: str = "config") -> Any:
                 raise ValueError(value)
             return [int(v) for v in value]
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: {key}: cannot use {value!r} as {_type_name(tp)}") from None
+        shown = _SHORT_REPR.repr(value)
+        raise ConfigError(f"{source}: {key}: cannot use {shown} as {_type_name(tp)}") from None
     raise AssertionError(f"unhandled config type {tp} for {key}")  # pragma: no cover
+
+
+def _short_repr() -> reprlib.Repr:
+    """repr() cut short: a value quoted in an error message stays a few dozen characters long."""
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlist, r.maxtuple, r.maxdict, r.maxlevel = 40, 40, 4, 4, 4, 3
+    return r
+
+
+_SHORT_REPR = _short_repr()
 
 
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) is list:
         return "a list of integers (e.g. 6,12,18,24)"
     return {bool: "true/false", int: "an integer", float: "a number", str: "text"}.get(tp, str(tp))
+
+
+#: what a config YAML may expand to: nodes once its aliases are followed (a full config has about 150), and
+#: its size on disk. YAML aliases repeat a node without copying it, so 200 bytes can stand for a list of 10^6
+#: items (a "billion laughs"): refused before it is built, or printed in an error message.
+MAX_YAML_NODES = 10_000
+MAX_YAML_BYTES = 1 << 20
+
+
+def _expanded_nodes(root: yaml.Node, limit: int) -> int:
+    """Nodes of a composed YAML document with every alias followed, counting stops past ``limit``.
+
+    Aliases share nodes, so the sizes of shared nodes are memoised (a DAG costs its own size to walk); a node
+    that contains itself expands without end and counts as ``limit + 1``.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_path:  # a recursive alias (&a [*a])
+            return limit + 1
+        on_path.add(key)
+        total = 1
+        children = (node.value if isinstance(node, yaml.SequenceNode)
+                    else [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        on_path.discard(key)
+        sizes[key] = min(total, limit + 1)
+        return sizes[key]
+
+    return size(root)
+
+
+def safe_load_bounded(text: str, source: object) -> Any:
+    """``yaml.safe_load`` of a config, refusing one that expands past :data:`MAX_YAML_NODES` nodes or is larger
+    than :data:`MAX_YAML_BYTES` (ConfigError, one short line), before any Python object is built from it."""
+    if len(text) > MAX_YAML_BYTES:
+        raise ConfigError(f"{source}: {len(text)} characters, more than a config may hold ({MAX_YAML_BYTES})")
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{source}: invalid YAML{where}") from None
+        except RecursionError:
+            raise ConfigError(f"{source}: invalid YAML (nested too deeply)") from None
+        if node is None:
+            return None
+        try:
+            n = _expanded_nodes(node, MAX_YAML_NODES)
+        except RecursionError:
+            raise ConfigError(f"{source}: invalid YAML (nested too deeply)") from None
+        if n > MAX_YAML_NODES:
+            raise ConfigError(f"{source}: expands to more than {MAX_YAML_NODES} values once its aliases (*name) are "
+                              f"followed; a config needs far fewer (write the values out)")
+        try:
+            return loader.construct_document(node)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{source}: invalid YAML{where} ({str(getattr(e, 'problem', '') or '')[:80]})") \
+                from None
+    finally:
+        loader.dispose()
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -317,14 +401,9 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except OSError as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read config ({e})") from None
-    try:
-        d = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: invalid YAML{where}") from None
+    d = safe_load_bounded(text, path)
     if d is None:
         return {}
     if not isinstance(d, dict):

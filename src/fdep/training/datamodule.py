@@ -147,6 +147,7 @@ class SIRSTDataModule(L.LightningDataModule):
         if self.train_set is not None:
             return
         self.train_set, self.val_set = build_datasets(self.cfg)
+        check_val_batch_size(self.cfg, self.val_set)
 
     def _epoch(self) -> int:
         """The epoch the next training iterator serves.
@@ -201,6 +202,26 @@ class SIRSTDataModule(L.LightningDataModule):
         workers = min(self.workers(), 2)
         return DataLoader(self.val_set, batch_size=cfg.val_batch_size, shuffle=False, sampler=sampler,
                           num_workers=workers, collate_fn=collate, persistent_workers=workers > 0)
+
+
+def check_val_batch_size(cfg: TrainConfig, val_set: Any) -> None:
+    """Validation batches full images as they are: with ``val_batch_size`` > 1 every validation image must have
+    one size. Checked from the image headers when the data is set up, before the first epoch (mixed sizes
+    failed in torch.stack after the first training epoch): ConfigError naming two sizes and their images."""
+    if cfg.val_batch_size <= 1:
+        return
+    from ..imageio import image_size
+
+    samples = getattr(getattr(val_set, "ds", val_set), "samples", None) or []
+    first: dict[tuple[int, int], str] = {}
+    for s in samples:
+        first.setdefault(image_size(s.image), s.id)
+        if len(first) > 1:
+            (a, ida), (b, idb) = list(first.items())[:2]
+            raise ConfigError(
+                f"val_batch_size: {cfg.val_batch_size}, but the validation images differ in size ({ida}: "
+                f"{a[0]} x {a[1]}, {idb}: {b[0]} x {b[1]}); full images are batched as they are, so use "
+                f"--val-batch-size 1 (the default)")
 
 
 def auto_workers(processes: int = 1, cores: int | None = None) -> int:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 
 from ..errors import ConfigError, FdepError, OutputError, RunInterrupted
 from ..fileio import check_output_folder
+from ..progress import is_terminal
 from .config import TrainConfig, save_yaml
 from .stopping import StopRequest
 
@@ -186,6 +188,8 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
         n = sum(p.numel() for p in module.parameters() if p.requires_grad)
         log.info("training %s (%s): %.2f M trainable parameters, %d DataLoader worker(s)%s", cfg.model, cfg.variant,
                  n / 1e6, dm.workers(), " (auto)" if cfg.num_workers is None else "")
+    # Lightning's bar on a terminal; in a log (stderr not a terminal) fdep's clean lines instead (fdep.progress)
+    terminal_bar = is_terminal(sys.stderr)
     with quiet_lightning(), trainer_arguments_checked():
         trainer = L.Trainer(
             max_epochs=cfg.epochs,
@@ -201,10 +205,11 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
             limit_train_batches=None if cfg.limit_train_batches == 1.0 else (
                 int(cfg.limit_train_batches) if cfg.limit_train_batches > 1 else cfg.limit_train_batches),
             callbacks=[best_cb, last_cb, LearningRateMonitor(logging_interval="epoch"), _processes_line(),
+                       *([_progress_lines(cfg.epochs)] if cfg.progress and not terminal_bar else []),
                        *extra_callbacks(cfg, ckpt_dir)],
             logger=loggers,
             plugins=[AtomicCheckpointIO()],
-            enable_progress_bar=cfg.progress,
+            enable_progress_bar=cfg.progress and terminal_bar,
             enable_model_summary=False,  # fdep logs its own one-line summary above
             default_root_dir=str(out),
         )
@@ -378,6 +383,34 @@ def protocol_summary(cfg: TrainConfig) -> str:
             f"val/{cfg.select_metric}; {lr}; precision {cfg.precision}; augment {cfg.augment} (crop {cfg.crop}); "
             f"{norm}; loss {cfg.loss}" + (f" ({cfg.eedm_form})" if cfg.loss == "eedm" else "")
             + f"; in_chans {cfg.in_chans}")
+
+
+def _progress_lines(epochs: int) -> Any:
+    """A callback showing ``fdep train: epoch E/N, step S/M`` by the progress convention of every command
+    (:mod:`fdep.progress`): used when stderr is not a terminal, where Lightning's bar would fill the log with
+    carriage returns. Rank 0 only."""
+    from lightning.pytorch.callbacks import Callback
+
+    from ..progress import ProgressLine
+
+    class ProgressLines(Callback):
+        def __init__(self) -> None:
+            self.line: ProgressLine | None = None
+
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            self.line = ProgressLine() if trainer.is_global_zero else None
+
+        def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+            if self.line is not None:
+                steps = trainer.num_training_batches
+                of = f"/{steps}" if isinstance(steps, int) else ""
+                self.line(f"fdep train: epoch {trainer.current_epoch + 1}/{epochs}, step {batch_idx + 1}{of}")
+
+        def on_train_end(self, trainer: Any, pl_module: Any) -> None:
+            if self.line is not None:
+                self.line.close()
+
+    return ProgressLines()
 
 
 def _processes_line() -> Any:
