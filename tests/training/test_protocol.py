@@ -19,11 +19,13 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 AUTHORS = {"in_chans": 3, "val_split": "test", "select_metric": "iou", "val_every": 1, "scheduler": "none",
            "warmup_epochs": 0, "precision": "auto", "augment": "authors", "target_prob": 0.0,
            "normalisation": "per-image-mean", "eedm_form": "released", "drop_last": False, "val_pad": "black",
-           "val_precision": "32-true", "select_from": 2, "select_floor": 0.0, "init": "authors"}
-FDEP = {"in_chans": 1, "val_split": "carve", "select_metric": "hse", "val_every": 1, "scheduler": "cosine",
+           "val_precision": "32-true", "select_from": 2, "select_floor": 0.0, "init": "authors",
+           "output_prior": None, "ema_decay": None}
+FDEP = {"in_chans": 1, "val_split": "carve", "select_metric": "last", "val_every": 1, "scheduler": "cosine",
         "warmup_epochs": 0, "precision": "auto", "augment": "flips", "target_prob": 0.5,
         "normalisation": "dataset", "eedm_form": "text", "drop_last": True, "val_pad": "mean",
-        "val_precision": "train", "select_from": 1, "select_floor": None, "init": "original"}
+        "val_precision": "train", "select_from": 1, "select_floor": None, "init": "original",
+        "output_prior": 0.01, "ema_decay": None}
 
 
 def _settings(cfg: TrainConfig) -> dict:

@@ -51,12 +51,15 @@ def test_run_directory_layout(original_run):
     assert finished_epochs(ckpt) == 2 and ckpt["hyper_parameters"] == cfg.to_dict()
 
 
-def test_best_checkpoint_has_best_val_hse(original_run):
+def test_best_checkpoint_is_the_last_epoch_under_the_fdep_protocol(original_run):
+    """protocol fdep selects no epoch on the small held-out set (docs/results.md: it picked epoch 30 of 100,
+    6 HSE below the final one): best.ckpt is the final epoch of the cosine schedule."""
     rows = _read_csv(original_run / "metrics.csv")
-    hse = [(float(r["val/hse"]), int(r["epoch"])) for r in rows if r.get("val/hse")]
+    epochs = [int(r["epoch"]) for r in rows if r.get("val/hse")]
     best = read_checkpoint(original_run / "checkpoints" / "best.ckpt")
-    top = max(h for h, _ in hse)
-    assert best["epoch"] == min(e for h, e in hse if h == top)  # the first epoch reaching the best val HSE
+    last = read_checkpoint(original_run / "checkpoints" / "last.ckpt")
+    assert best["epoch"] == max(epochs) == last["epoch"]
+    assert all(torch.equal(v, last["state_dict"][k]) for k, v in best["state_dict"].items())
 
 
 def test_fdep_checkpoint_has_no_vfm_weights_and_exports_light(fdep_run, tiny_vfm):

@@ -34,7 +34,7 @@ VARIANTS = ("original", "fdep-main", "fdep")
 AUGMENTS = ("flips", "authors")
 NORMALISATIONS = ("dataset", "per-image-mean")
 EEDM_FORMS = ("text", "released")  # = fdep.losses.EEDM_FORMS (not imported: no torch at config time; see below)
-SELECT_METRICS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "auc")
+SELECT_METRICS = ("last", "hse", "hse_p", "hse_t", "iou", "niou", "pd", "auc")  # last: the final epoch, no selection
 
 #: What each protocol sets, under any key a config file or flag gives explicitly. "fdep" is the
 #: dataclass defaults; "authors" is the released training script (docs/training.md has the table).
@@ -130,7 +130,7 @@ class TrainConfig:
     ema_decay: float | None = None  #: EMA of the weights per step (validated, saved, exported); null: off
     # --- validation and logging
     val_every: int = 1  #: validate every N epochs
-    select_metric: str = "hse"  #: validation metric (highest wins) that picks best.ckpt: hse, iou, niou, pd, ...
+    select_metric: str = "last"  #: what picks best.ckpt: last (the final epoch) | hse, iou, niou, pd, ... (highest val)
     val_batch_size: int = 1  #: full images of different sizes: 1 unless all share a size
     val_pad: str = "mean"  #: validation padding to the size multiple: mean (0 after normalising) | black (raw 0)
     val_precision: str = "train"  #: validation precision: train (as training) | 32-true (fp32, the authors')

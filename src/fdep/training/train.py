@@ -175,7 +175,9 @@ def _fit(cfg: TrainConfig, resume: str | None, rank0: bool) -> Path:
     dm = SIRSTDataModule(cfg)
 
     ckpt_dir = out / "checkpoints"
-    best_cb = SelectionCheckpoint(dirpath=ckpt_dir, filename="best", monitor=f"val/{cfg.select_metric}", mode="max",
+    # select_metric last: best.ckpt is the final epoch (Lightning's monitor candidates hold the epoch number)
+    monitor = "epoch" if cfg.select_metric == "last" else f"val/{cfg.select_metric}"
+    best_cb = SelectionCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="max",
                                   save_top_k=1, save_last=False, auto_insert_metric_name=False,
                                   enable_version_counter=False, select_from=cfg.select_from, floor=cfg.select_floor)
     # last.ckpt after every epoch. (Lightning 2.6 writes save_last=True checkpoints only when another checkpoint
@@ -379,8 +381,9 @@ def protocol_summary(cfg: TrainConfig) -> str:
     norm = f"normalisation {cfg.normalisation}"
     if cfg.mean is not None and cfg.std is not None:
         norm += f" (mean {cfg.mean:.2f}, std {cfg.std:.2f})"
+    select = "the last epoch" if cfg.select_metric == "last" else f"val/{cfg.select_metric}"
     return (f"protocol {cfg.protocol}: validation on {where} every {cfg.val_every} epoch(s), best.ckpt by "
-            f"val/{cfg.select_metric}; {lr}; precision {cfg.precision}; augment {cfg.augment} (crop {cfg.crop}); "
+            f"{select}; {lr}; precision {cfg.precision}; augment {cfg.augment} (crop {cfg.crop}); "
             f"{norm}; loss {cfg.loss}" + (f" ({cfg.eedm_form})" if cfg.loss == "eedm" else "")
             + f"; in_chans {cfg.in_chans}")
 
