@@ -16,7 +16,7 @@ def checkpoint_from_weights(args: argparse.Namespace):
         raise InputError("--weights needs --model NAME (the network the weights are for); a .ckpt or folder of your "
                          "own goes to --checkpoint")
     from ..models import get_model_factory
-    from ..models.weights import weights_folder
+    from ..models.weight_sources import weights_folder
 
     if getattr(get_model_factory(args.model), "kind", "learned") == "classical":
         raise InputError(f"{args.model} is a classical method: it runs without weights (drop --weights)")
