@@ -18,7 +18,10 @@ its probability form, and ``fdep predict`` applies the same sigmoid as for any n
 
 The wrapped module is the user's own (``user_module``): saved weights are its state dict and load
 into the user's class with ``load_state_dict``. A dry run at construction refuses declarations the
-outputs contradict (logits declared but every value in [0, 1]; a prediction of the wrong size).
+outputs contradict: logits declared but every value in [0, 1] coming out of a sigmoid (or softmax,
+or ``1 / (1 + exp(-x))``: read from the autograd graph, because a freshly initialised network's
+logits can all lie in [0, 1] too), probabilities declared but values outside [0, 1], and a
+prediction that is not one map of the input's size.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ModelError
-from .probe import dry_run, trace
+from .probe import dry_run, ends_in_sigmoid, trace
 from .probe import size_multiple as find_size_multiple
 
 OUTPUT_FORMS = ("logits", "probability")
@@ -173,7 +176,9 @@ class ExternalNetwork(nn.Module):
         """Dry runs (eval and training mode) against the declared output; returns whether training gives side maps."""
         side = max(self.size_multiple, probe_size // self.size_multiple * self.size_multiple)
         x = torch.randn(2, self.in_chans, side, side, generator=torch.Generator().manual_seed(0))
-        path, pred = select_prediction(dry_run(self.net, x, self.model_name), self.output.select)
+        path, pred = select_prediction(dry_run(self.net, x, self.model_name, graph=True), self.output.select)
+        squashed = ends_in_sigmoid(pred)
+        pred = pred.detach()
         where = f"{self.model_name}: output {path!r}" if path else f"{self.model_name}: output"
         want = (2, 1, side, side)
         if tuple(pred.shape) != want:
@@ -182,9 +187,9 @@ class ExternalNetwork(nn.Module):
             raise ModelError(f"{where} has shape {tuple(pred.shape)} for a {'x'.join(map(str, x.shape))} input; fdep "
                              f"needs N x 1 x H x W at the input's size{hint} (output_select picks another output)")
         lo, hi = float(pred.min()), float(pred.max())
-        if self.output.form == "logits" and 0.0 <= lo and hi <= 1.0:
-            raise ModelError(f"{where}: every value lies in [0, 1] ({lo:.3g} to {hi:.3g}): the network returns "
-                             f"probabilities (a sigmoid at its end); set output_form: probability")
+        if self.output.form == "logits" and 0.0 <= lo and hi <= 1.0 and squashed:
+            raise ModelError(f"{where}: every value lies in [0, 1] ({lo:.3g} to {hi:.3g}) and comes out of a sigmoid: "
+                             f"the network returns probabilities; set output_form: probability")
         if self.output.form == "probability" and (lo < 0.0 or hi > 1.0):
             raise ModelError(f"{where}: values from {lo:.3g} to {hi:.3g} are not probabilities; set output_form: "
                              f"logits")

@@ -30,6 +30,7 @@ class LayerRecord:
     order: int  #: when its (last) call finished, counted over all modules
     shape: tuple[int, ...] | None  #: of its output when that is one tensor, else None
     output: str  #: a short description of the output ("tensor 2x64x16x16", "tuple of 2", ...)
+    leaf: bool = True  #: a module without submodules (a conv, a norm, an activation)
 
     def stride(self, size: tuple[int, int]) -> int | None:
         """Input size / output size when the output is an N x C x h x w map with an integer stride."""
@@ -76,12 +77,13 @@ def first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text.splitlines()[0][:300]}" if text else type(e).__name__
 
 
-def dry_run(net: nn.Module, x: torch.Tensor, what: str = "network", training: bool = False):
-    """``net(x)`` under no_grad in eval (or training) mode, state kept; ModelError (one line) if it fails."""
+def dry_run(net: nn.Module, x: torch.Tensor, what: str = "network", training: bool = False, graph: bool = False):
+    """``net(x)`` under no_grad (``graph``: with autograd, to read how the output was made) in eval (or training)
+    mode, state kept; ModelError (one line) if it fails."""
     was = net.training
     net.train(training)
     try:
-        with torch.no_grad(), restored_state(net):
+        with torch.set_grad_enabled(graph), restored_state(net):
             return net(x)
     except ModelError:
         raise
@@ -90,6 +92,40 @@ def dry_run(net: nn.Module, x: torch.Tensor, what: str = "network", training: bo
                          f"(check in_chans / model_kwargs, or the input size)") from None
     finally:
         net.train(was)
+
+
+#: autograd nodes a squashing output ends in (torch.sigmoid / nn.Sigmoid, softmax)
+_SQUASH = ("SigmoidBackward", "SoftmaxBackward")
+#: nodes that keep values as they are or bound them further (looked through, first input only)
+_PASS = ("Clamp", "View", "Reshape", "Unsafe", "Squeeze", "Unsqueeze", "Slice", "Select", "Expand", "Permute",
+         "Transpose", "Clone", "ToCopy", "Index", "Upsample", "Mul", "Alias", "Contiguous")
+
+
+def ends_in_sigmoid(t: torch.Tensor, depth: int = 8) -> bool:
+    """Whether a tensor made with autograd on comes out of a sigmoid or softmax (also ``1 / (1 + exp(-x))``),
+    through at most ``depth`` value-keeping steps (clamp, reshape, resize, ...)."""
+    node = t.grad_fn
+    for _ in range(depth):
+        if node is None:
+            return False
+        name = type(node).__name__
+        if name.startswith(_SQUASH):
+            return True
+        if name.startswith(("ReciprocalBackward", "DivBackward")):
+            return _has_exp(node, 3)
+        if not name.startswith(_PASS):
+            return False
+        node = next((n for n, _ in node.next_functions if n is not None and
+                     type(n).__name__ != "AccumulateGrad"), None)
+    return False
+
+
+def _has_exp(node, depth: int) -> bool:
+    if node is None or depth < 0:
+        return False
+    if type(node).__name__.startswith("ExpBackward"):
+        return True
+    return any(_has_exp(n, depth - 1) for n, _ in node.next_functions if n is not None)
 
 
 def trace(net: nn.Module, x: torch.Tensor, what: str = "network") -> tuple[object, list[LayerRecord]]:
@@ -104,7 +140,8 @@ def trace(net: nn.Module, x: torch.Tensor, what: str = "network") -> tuple[objec
             rec = records.get(name)
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else None
             if rec is None:
-                records[name] = LayerRecord(name, type(module).__name__, 1, counter[0], shape, describe(out))
+                records[name] = LayerRecord(name, type(module).__name__, 1, counter[0], shape, describe(out),
+                                            leaf=next(module.children(), None) is None)
             else:
                 rec.calls += 1
                 rec.order, rec.shape, rec.output = counter[0], shape, describe(out)
