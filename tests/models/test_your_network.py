@@ -174,7 +174,7 @@ def test_probability_output_is_trained_on_its_own_probabilities(netfile):
 def test_probabilities_declared_for_logits_and_wrong_size_are_refused(netfile):
     with pytest.raises(ModelError, match="not probabilities; set output_form: logits"):
         create_model(f"{netfile}:Loud", outputs=OutputSpec(form="probability"))
-    with pytest.raises(ModelError, match=r"output '0' has shape \(2, 1, 16, 16\).*N x 1 x H x W at the input's size"):
+    with pytest.raises(ModelError, match=r"output '0' has shape \(2, 1, 32, 32\) for a 2x1x64x64 input.*N x 1 x H x W at the input's size"):
         create_model(f"{netfile}:DeepSup", outputs=OutputSpec(select="0"))  # the side map at stride 2
     with pytest.raises(ModelError, match="'aux' is not an index of a list of 2"):
         create_model(f"{netfile}:DeepSup", outputs=OutputSpec(select="aux"))
