@@ -260,3 +260,25 @@ def test_inspect_marks_the_deepest_feature(netfile, capsys):
 def test_inspect_of_a_zoo_network_marks_its_encode_top(capsys):
     assert main(["models", "inspect", "acm", "--size", "64"]) == 0
     assert "deepest encoder feature: layer3 (the module returning encode(x).top)" in capsys.readouterr().out
+
+
+def test_entry_point_networks_are_found_and_listed_with_their_origin(netfile, tmp_path, monkeypatch, capsys):
+    site = tmp_path / "site"
+    pkg = site / "fdep_test_nets"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(netfile.read_text())
+    info = site / "fdep_test_nets-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fdep-test-nets\nVersion: 1.2\n")
+    (info / "entry_points.txt").write_text("[fdep.models]\nmy-unet = fdep_test_nets:Net\n")
+    monkeypatch.syspath_prepend(str(site))
+    net = create_model("my-unet", width=3)
+    assert isinstance(net, ExternalNetwork) and net.source["kind"] == "entry-point"
+    assert main(["models", "acm"]) == 0 and "entry points" not in capsys.readouterr().out
+    from fdep.models import registry
+
+    assert registry.is_known("my-unet") and not registry.is_model("my-unet")
+    monkeypatch.setattr("fdep.models.profile.summarize_models", lambda *a, **k: [])  # the zoo table is not the point
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "my-unet  fdep_test_nets:Net (package fdep-test-nets 1.2)" in out

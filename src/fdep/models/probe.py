@@ -182,7 +182,7 @@ def find_submodule(root: nn.Module, name: str, what: str = "network") -> nn.Modu
 def size_multiple(net: nn.Module, in_chans: int, records: list[LayerRecord], size: tuple[int, int],
                   what: str = "network", limit: int = 1024) -> int:
     """The input size multiple the network needs: the largest power-of-two stride of its maps, doubled until
-    an input of 3 x that size runs and returns maps of the input's size."""
+    an input of 3 x that size runs and returns a map of the input's size."""
     strides = [r.stride(size) for r in records if r.stride(size)]
     m = 1
     for s in strides:
@@ -196,7 +196,7 @@ def size_multiple(net: nn.Module, in_chans: int, records: list[LayerRecord], siz
             m *= 2
             continue
         maps = [t for t in _tensors(out) if t.dim() == 4]
-        if maps and all(t.shape[-2:] == (side, side) for t in maps[-1:]):
+        if any(t.shape[-2:] == (side, side) for t in maps):  # the prediction (whichever it is) has the input's size
             return m
         m *= 2
     raise ModelError(f"{what}: no input size multiple up to {limit} gives an output of the input's size "
