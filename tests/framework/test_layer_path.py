@@ -138,3 +138,25 @@ def create_model_from(module):
     from fdep.models import ExternalNetwork
 
     return ExternalNetwork(module, "test:Twice", in_chans=1)
+
+
+def test_a_network_that_changes_the_layer_output_in_place_still_trains():
+    class InPlace(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(1, 4, 3, 2, 1)
+            self.middle = nn.Conv2d(4, 8, 3, 1, 1)
+            self.relu = nn.ReLU(inplace=True)
+            self.head = nn.Conv2d(8, 1, 1)
+
+        def forward(self, x):
+            m = self.relu(self.middle(self.stem(x)))  # in place on the layer's output
+            return nn.functional.interpolate(self.head(m), size=x.shape[-2:])
+
+    from fdep.models import ExternalNetwork
+
+    model = FDEPModel(ExternalNetwork(InPlace(), "test:InPlace"), VFM, variant="fdep", fdep_at="middle").train()
+    x = torch.randn(2, 1, 32, 32)
+    out = model(x, vfm_features=_vfm_maps(x))
+    (out["main"].sum() + out["light"].sum()).backward()  # the table1 SAMF ends in a ReLU whose backward needs it
+    assert all(p.grad is not None for p in model.fusions.parameters())

@@ -178,7 +178,9 @@ class FDEPModel(nn.Module):
     def _main_at_layer(self, x: torch.Tensor, vfm_features):
         """The main branch of the named-layer path: the network with the fused feature at ``fdep_at``."""
         priors = self._priors(x, vfm_features)
-        with self.tap.replaced(self.network, lambda top: self._fused(top, priors)):
+        # a copy: a network may modify that layer's output in place (ReLU(inplace=True) after it), which the
+        # fusion's last op may need for its backward; a copy costs one feature map and changes no value
+        with self.tap.replaced(self.network, lambda top: self._fused(top, priors).clone()):
             return self.network(x)
 
     def _main(self, x: torch.Tensor, feats, vfm_features):
