@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 
@@ -24,15 +24,12 @@ from fdep.cpu import LoadMeter, configure_threads, describe_conditions, timing_c
 from fdep.framework import FDEPModel
 from fdep.losses import CoISDLoss
 from fdep.models import create_model, list_models
+from fdep.models.inspection import encode_top_module
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_fdep import _interleaved  # noqa: E402  (round-robin medians, as every FDEP cost figure)
 
 VFM = {"name": "timing-only", "layers": [3, 6, 9, 12], "embed_dim": 384, "patch_size": 14}
-
-
-def top_module(net, x) -> str:
-    """The outermost submodule whose output *is* ``encode(x).top`` (what ``fdep models inspect`` marks)."""
-    from fdep.models.inspection import _sirst_top
-
-    return _sirst_top(net, x)
 
 
 def step_fn(model: FDEPModel, x, t, feats):
@@ -56,22 +53,14 @@ def bench(name: str, size: int, batch: int, reps: int) -> tuple[float, float, st
     x = torch.randn(batch, 1, size, size)
     t = torch.zeros(batch, 1, size, size)
     t[:, :, size // 2: size // 2 + 4, size // 3: size // 3 + 3] = 1
-    at = top_module(net, x[:1])
+    at = encode_top_module(net, x[:1])  # what `fdep models inspect` marks
     ref = FDEPModel(net, VFM, variant="fdep")
     tap = FDEPModel(copy.deepcopy(net), VFM, variant="fdep", fdep_at=at)
     tap.load_state_dict(ref.state_dict())
     side = -(-size // 14)
     feats = [torch.randn(batch, VFM["embed_dim"], side, side) for _ in VFM["layers"]]
     fns = {"encode/decode": step_fn(ref, x, t, feats), "named layer": step_fn(tap, x, t, feats)}
-    for fn in fns.values():
-        fn()
-    times = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    med = _interleaved(fns, reps, warmup=1)
     return med["encode/decode"], med["named layer"], at
 
 

@@ -106,7 +106,7 @@ def _module_name(path: Path) -> str:
 def import_cycles(paths: list[Path]) -> list[list[str]]:
     """Cycles among the modules of one package (a package's __init__ re-exporting is not an edge inward)."""
     names = {_module_name(p): p for p in paths}
-    graph = {n: {m for m in module_imports(p) if m in names and m != n and not names[m].name == "__init__.py"}
+    graph = {n: {m for m in module_imports(p) if m in names and m != n and names[m].name != "__init__.py"}
              for n, p in names.items() if p.name != "__init__.py"}
     cycles, state = [], {}
 

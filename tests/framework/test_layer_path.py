@@ -15,23 +15,16 @@ from torch import nn
 from fdep.errors import ConfigError, ModelError
 from fdep.framework import FDEPModel
 from fdep.models import create_model, list_models
+from fdep.models.inspection import encode_top_module
 
 VFM = {"name": "fake", "layers": [1, 2], "embed_dim": 8, "patch_size": 14}
 
 
 def top_module_name(net, x) -> str:
     """The outermost named submodule whose output *is* ``net.encode(x).top`` (found, not hard-coded)."""
-    seen = []
-    hooks = [m.register_forward_hook(lambda mod, a, o, n=n: seen.append((n, o))) for n, m in net.named_modules() if n]
-    try:
-        with torch.no_grad():
-            top = net.eval().encode(x).top
-    finally:
-        for h in hooks:
-            h.remove()
-    names = [n for n, o in seen if o is top]
-    assert names, f"{net.model_name}: no submodule returns the top feature"
-    return names[-1]  # a block finishes after its layers: the last is the outermost
+    name = encode_top_module(net, x)
+    assert name, f"{net.model_name}: no submodule returns the top feature"
+    return name
 
 
 def _size(net) -> int:

@@ -168,7 +168,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.add_argument("--model-kwargs", metavar="JSON", help="inspect: constructor arguments as JSON, e.g. "
                    "'{\"width\": 32}'")
-    p.add_argument("--all", action="store_true", help="inspect: also list the layers inside blocks (convs, norms, activations)")
+    p.add_argument("--all", action="store_true",
+                   help="inspect: also list the layers inside blocks (convs, norms, activations)")
     p.add_argument("--weights", action="store_true", help="list the published trained weight sets instead "
                    "(load one with create_model(NAME, weights=TAG) or --model NAME --weights TAG)")
     p.set_defaults(func=run)

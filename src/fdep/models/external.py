@@ -145,8 +145,8 @@ class ExternalNetwork(nn.Module):
         self.in_chans = int(in_chans)
         self.output = output or OutputSpec()
         self.init_kwargs = dict(init_kwargs or {})
-        self.source = dict(source or {"spec": name})
-        self.source_text = self.source.get("spec", name)
+        #: where it comes from (spec, kind, file path and sha256); not ``source``, which names a zoo network's paper
+        self.model_source = dict(source or {"spec": name})
         if size_multiple is None:
             size = (probe_size, probe_size)
             _, records = trace(module, torch.randn(2, self.in_chans, *size), name)
@@ -161,7 +161,7 @@ class ExternalNetwork(nn.Module):
 
     def network_record(self) -> dict[str, Any]:
         """What config.json records beyond name, in_chans and kwargs (fdep.models.pretrained)."""
-        return {"source": self.source, "output": self.output.to_dict(), "size_multiple": self.size_multiple}
+        return {"source": self.model_source, "output": self.output.to_dict(), "size_multiple": self.size_multiple}
 
     def check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or x.shape[1] != self.in_chans:
@@ -187,7 +187,7 @@ class ExternalNetwork(nn.Module):
             raise ModelError(f"{where} has shape {tuple(pred.shape)} for a {'x'.join(map(str, x.shape))} input; fdep "
                              f"needs N x 1 x H x W at the input's size{hint} (output_select picks another output)")
         lo, hi = float(pred.min()), float(pred.max())
-        if self.output.form == "logits" and 0.0 <= lo and hi <= 1.0 and squashed:
+        if self.output.form == "logits" and lo >= 0.0 and hi <= 1.0 and squashed:
             raise ModelError(f"{where}: every value lies in [0, 1] ({lo:.3g} to {hi:.3g}) and comes out of a sigmoid: "
                              f"the network returns probabilities; set output_form: probability")
         if self.output.form == "probability" and (lo < 0.0 or hi > 1.0):

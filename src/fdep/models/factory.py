@@ -100,7 +100,7 @@ def rebuild_network(name: str, in_chans: int = 1, kwargs: dict | None = None, so
                        size_multiple=size_multiple, **(kwargs or {}))
     if isinstance(net, ExternalNetwork):
         net.model_name = name
-        net.source = dict(source or net.source)
+        net.model_source = dict(source or net.model_source)
     elif spec and spec != name:
         net.model_name = name
     return net

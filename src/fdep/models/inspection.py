@@ -58,7 +58,7 @@ class Inspection:
                                 "stride": r.stride(hw)} for r in self.candidates()]}
 
 
-def _sirst_top(net: SIRSTNet, x: torch.Tensor) -> str | None:
+def encode_top_module(net: SIRSTNet, x: torch.Tensor) -> str | None:
     """The outermost submodule whose output is ``encode(x).top`` (None when none returns it as it is)."""
     seen: list = []
     hooks = [m.register_forward_hook(lambda mod, a, o, n=n: seen.append((n, o))) for n, m in net.named_modules() if n]
@@ -88,11 +88,11 @@ def inspect_network(spec: str, in_chans: int = 1, size: int = 256, **kwargs: Any
     train_maps = sum(1 for _, t in maps_of(train_out) if t.dim() == 4 and t.shape[1] == 1)
     deepest, how = None, ""
     if isinstance(net, SIRSTNet) and getattr(net, "kind", "learned") != "classical":
-        deepest, how = _sirst_top(net, x), "the module returning encode(x).top"
+        deepest, how = encode_top_module(net, x), "the module returning encode(x).top"
     if deepest is None:
         rec = deepest_feature(records, (size, size))
         deepest, how = (rec.name, "the last map at the largest stride; a guess, check it") if rec else (None, "")
     return Inspection(spec=spec, source=source, params=count_parameters(net), size=size, in_chans=in_chans,
                       size_multiple=multiple, output=describe(out), prediction=path,
-                      prediction_form="probability" if 0.0 <= lo and hi <= 1.0 and squashed else "logits",
+                      prediction_form="probability" if lo >= 0.0 and hi <= 1.0 and squashed else "logits",
                       train_maps=train_maps, records=records, deepest=deepest, deepest_how=how)

@@ -15,7 +15,6 @@ that the file changed (:func:`check_source`). Every failure is one :class:`Model
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from .weights import sha256_of as sha256_of_file
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,6 @@ def split_spec(spec: str) -> tuple[str, str, bool]:
     if not all(p.isidentifier() for p in attr.split(".")):
         raise ModelError(f"{spec!r}: {attr!r} is not a Python name")
     return where, attr, is_file
-
-
-def sha256_of_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _first_line(e: BaseException) -> str:
@@ -162,8 +154,8 @@ def check_source(recorded: dict | None, where: str = "checkpoint") -> str | None
     as written (relative to the working folder); a file whose sha256 differs is refused in one line.
     Returns the spec to use (a file spec is rewritten to the recorded absolute path), or None for none.
     """
-    if not recorded or recorded.get("kind") != "file":
-        return (recorded or {}).get("spec")
+    if not isinstance(recorded, dict) or recorded.get("kind") != "file":
+        return recorded.get("spec") if isinstance(recorded, dict) else None
     spec = recorded["spec"]
     where_part, attr, _ = split_spec(spec)
     candidates = [Path(recorded["path"]), Path(where_part).expanduser()]

@@ -35,7 +35,7 @@ def build_network(cfg: TrainConfig, source: dict | None = None, where: str = "ch
     from ..models import create_model
     from ..models.factory import rebuild_network
 
-    if source:
+    if isinstance(source, dict):
         out = output_spec(cfg)
         return rebuild_network(cfg.model, cfg.in_chans, cfg.model_kwargs, source, out.to_dict() if out else None,
                                where=where)

@@ -273,7 +273,7 @@ class SIRSTModule(L.LightningModule):
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k not in drop}
         checkpoint["fdep"] = {"format": 1, "model": self.cfg.model, "variant": self.cfg.variant,
                               "vfm": getattr(self.model, "vfm_info", None),
-                              "model_source": getattr(self.network, "source", None)}
+                              "model_source": getattr(self.network, "model_source", None)}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         from ..models.spec import check_source
