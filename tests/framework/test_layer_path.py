@@ -53,8 +53,11 @@ def _loss(out):
     return total
 
 
-@pytest.mark.parametrize("name", list_models(kind="learned"))
-@pytest.mark.parametrize("variant", ["fdep", "fdep-main"])
+# "fdep" runs both branches (main and light) for every network; "fdep-main" adds the eval path of the main branch
+CASES = [(n, "fdep") for n in list_models(kind="learned")] + [("acm", "fdep-main"), ("dnanet", "fdep-main")]
+
+
+@pytest.mark.parametrize("name, variant", CASES)
 def test_named_layer_path_equals_encode_decode(name, variant):
     torch.manual_seed(0)
     net = create_model(name).double()
@@ -153,3 +156,30 @@ def test_a_network_that_changes_the_layer_output_in_place_still_trains():
     out = model(x, vfm_features=_vfm_maps(x))
     (out["main"].sum() + out["light"].sum()).backward()  # the table1 SAMF ends in a ReLU whose backward needs it
     assert all(p.grad is not None for p in model.fusions.parameters())
+
+
+@pytest.mark.parametrize("fusion, form", [("samf", "table1"), ("samf", "literal"), ("add", "table1"),
+                                          ("concat", "table1")])
+def test_every_fusion_at_a_named_layer_of_a_plain_network(fusion, form):
+    from fdep.models import ExternalNetwork
+
+    class Plain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(1, 4, 3, 2, 1)
+            self.bottom = nn.Sequential(nn.Conv2d(4, 6, 3, 2, 1), nn.BatchNorm2d(6), nn.ReLU())
+            self.head = nn.Conv2d(6, 1, 1)
+
+        def forward(self, x):
+            return nn.functional.interpolate(self.head(self.bottom(self.stem(x))), size=x.shape[-2:])
+
+    model = FDEPModel(ExternalNetwork(Plain(), "test:Plain"), VFM, variant="fdep", fusion=fusion, samf_form=form,
+                      fdep_at="bottom")
+    assert (model.tap.channels, model.tap.stride) == (6, 4)
+    x = torch.randn(2, 1, 32, 32)
+    out = model.train()(x, vfm_features=_vfm_maps(x))
+    (out["main"].square().mean() + out["light"].square().mean()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.fusions.parameters())
+    # the light branch is the plain network: eval output == the user's module alone
+    model.eval()
+    torch.testing.assert_close(model(x), model.network.user_module(x))
