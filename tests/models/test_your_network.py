@@ -283,3 +283,18 @@ def test_entry_point_networks_are_found_and_listed_with_their_origin(netfile, tm
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "my-unet  fdep_test_nets:Net (package fdep-test-nets 1.2)" in out
+
+
+def test_the_mark_prefers_a_stage_to_layers_inside_later_u_blocks():
+    from fdep.models.probe import LayerRecord, deepest_feature
+
+    def rec(name, order, stride):
+        return LayerRecord(name, "X", 1, order, (2, 8, 64 // stride, 64 // stride), "", leaf=False)
+
+    # UIU-Net-like: stage6 at stride 32, then decoder stages whose inner U-block layers reach stride 32 again
+    records = [rec("stage5", 1, 16), rec("stage6", 2, 32), rec("stage4d.rebnconv3", 3, 32), rec("stage4d", 4, 8)]
+    assert deepest_feature(records, (64, 64)).name == "stage6"
+    # a nested encoder: encoder.layer4 (the encoder itself returns a list, no candidate)
+    records = [rec("encoder.layer3", 1, 16), rec("encoder.layer4.1", 2, 32), rec("encoder.layer4", 3, 32),
+               rec("decoder", 4, 1)]
+    assert deepest_feature(records, (64, 64)).name == "encoder.layer4"

@@ -6,7 +6,8 @@ reports the parameter count, the input size multiple it needs, what it returns (
 fdep would take as the prediction; whether that looks like logits or probabilities) and every
 submodule whose output is a feature map, with shape, channels and stride. The deepest encoder
 feature is marked: for an fdep network (SIRSTNet) the module whose output *is* ``encode(x).top``;
-for any other, the candidate map at the largest stride that finishes last (a guess: check it).
+for any other, of the candidate maps at the largest stride the shallowest-named, last to finish
+(:func:`fdep.models.probe.deepest_feature`; a guess: check it).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def inspect_network(spec: str, in_chans: int = 1, size: int = 256, **kwargs: Any
         deepest, how = encode_top_module(net, x), "the module returning encode(x).top"
     if deepest is None:
         rec = deepest_feature(records, (size, size))
-        deepest, how = (rec.name, "the last map at the largest stride; a guess, check it") if rec else (None, "")
+        deepest, how = (rec.name, "the outermost map at the largest stride; a guess, check it") if rec else (None, "")
     return Inspection(spec=spec, source=source, params=count_parameters(net), size=size, in_chans=in_chans,
                       size_multiple=multiple, output=describe(out), prediction=path,
                       prediction_form="probability" if lo >= 0.0 and hi <= 1.0 and squashed else "logits",

@@ -160,13 +160,15 @@ def trace(net: nn.Module, x: torch.Tensor, what: str = "network") -> tuple[objec
 
 
 def deepest_feature(records: list[LayerRecord], size: tuple[int, int]) -> LayerRecord | None:
-    """The likely deepest encoder feature: of the candidate maps at the largest stride, the last to finish
-    (a block finishes after its layers, so the outermost module returning that map is named)."""
+    """The likely deepest encoder feature: of the candidate maps at the largest stride, those named at the
+    shallowest depth (a network's own stages before the layers inside them: U-blocks reach the largest
+    stride inside decoder stages too), and of those the last to finish (a block finishes after its layers,
+    so the outermost module returning that map is named)."""
     feats = [r for r in records if r.is_feature(size)]
     if not feats:
         return None
     top = max(r.stride(size) for r in feats)
-    return max((r for r in feats if r.stride(size) == top), key=lambda r: r.order)
+    return min((r for r in feats if r.stride(size) == top), key=lambda r: (r.name.count("."), -r.order))
 
 
 def find_submodule(root: nn.Module, name: str, what: str = "network") -> nn.Module:
