@@ -298,3 +298,20 @@ def test_the_mark_prefers_a_stage_to_layers_inside_later_u_blocks():
     records = [rec("encoder.layer3", 1, 16), rec("encoder.layer4.1", 2, 32), rec("encoder.layer4", 3, 32),
                rec("decoder", 4, 1)]
     assert deepest_feature(records, (64, 64)).name == "encoder.layer4"
+
+
+def test_weights_folder_of_a_file_network_by_spec(netfile, tmp_path, capsys):
+    spec = f"{netfile}:Net"
+    net = create_model(spec, width=6)
+    save_pretrained(net, tmp_path / "w", mean=0.0, std=1.0)
+    back = create_model(spec, weights=str(tmp_path / "w"))  # the spec's case is kept (file names are not lowered)
+    torch.testing.assert_close(back(_x()), net.eval()(_x()))
+    with pytest.raises(ModelError, match="conflicting argument width=4"):
+        create_model(spec, weights=str(tmp_path / "w"), width=4)
+    img = tmp_path / "imgs"
+    img.mkdir()
+    from PIL import Image
+
+    Image.fromarray((torch.rand(32, 32).numpy() * 255).astype("uint8")).save(img / "a.png")
+    assert main(["predict", "--model", spec, "--weights", str(tmp_path / "w"), "--input", str(img), "--out",
+                 str(tmp_path / "out"), "--quiet"]) == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import WeightsError
 from . import weights as W
 from .pretrained import read_pretrained_config
+from .spec import is_spec
 
 
 def _from_hf_cache(repo_id: str) -> Path | None:
@@ -57,6 +58,6 @@ def weights_folder(model: str, weights: str | Path) -> tuple[Path, W.WeightSet |
     """:func:`resolve_weights`, and a WeightsError when the folder holds another network's weights."""
     folder, ws = resolve_weights(model, weights)
     recorded = read_pretrained_config(folder)["model_name"]
-    if recorded != model.lower():
+    if recorded != (model if is_spec(model) else model.lower()):  # registered names are case-insensitive
         raise WeightsError(f"{folder}: these weights are for network {recorded!r}, not {model!r}")
     return folder, ws
