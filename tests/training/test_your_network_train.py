@@ -74,3 +74,12 @@ def test_probability_network_with_side_map_trains_tests_and_rebuilds(tmp_path, t
     with torch.no_grad():
         torch.testing.assert_close(torch.sigmoid(net(x)), net.user_module(x)[0], atol=1e-6, rtol=1e-5)
     assert main(["test", "--checkpoint", str(ckpt), "--data", str(tiny_data), "--quiet"]) == 0
+    # the file changes: every rebuild says so in one line (resume, test), nothing is overwritten
+    (tmp_path / "nets.py").write_text(NETS + "\n# edited after training\n")
+    capsys.readouterr()
+    before = ckpt.read_bytes()
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "changed since training" in err and ckpt.read_bytes() == before
+    assert main(["test", "--checkpoint", str(ckpt), "--data", str(tiny_data), "--quiet"]) == 2
+    assert "nets.py changed since training" in capsys.readouterr().err
