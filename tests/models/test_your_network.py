@@ -148,6 +148,8 @@ def test_deep_supervision_list_and_pair(netfile):
         raw = net.user_module(_x())
         final = raw[-1] if name == "DeepSup" else raw[1]
         torch.testing.assert_close(net(_x()), final)  # the final map is the prediction
+    with pytest.raises(ModelError, match="deep_supervision is true, but"):
+        create_model(f"{netfile}:Net", outputs=OutputSpec(deep_supervision=True))
     off = create_model(f"{netfile}:DeepSup", outputs=OutputSpec(deep_supervision=False)).train()
     assert off(_x()).shape == (2, 1, 32, 32)
 

@@ -195,7 +195,11 @@ class ExternalNetwork(nn.Module):
                              f"logits")
         if self.output.deep_supervision is False:
             return False
-        return len(self._sides(dry_run(self.net, x, self.model_name, training=True), x)[0]) > 0
+        sides = len(self._sides(dry_run(self.net, x, self.model_name, training=True), x)[0])
+        if self.output.deep_supervision and not sides:
+            raise ModelError(f"{self.model_name}: deep_supervision is true, but in training mode the network returns "
+                             f"no map besides the prediction")
+        return sides > 0
 
     def _sides(self, out: Any, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """(side maps, prediction) of one output, all logits at the input's size."""
