@@ -77,3 +77,73 @@ def test_checker_sees_relative_and_absolute_imports(tmp_path, monkeypatch):
                      "from fdep.vfm import c\nfrom ... import metrics\nimport numpy\n")
     monkeypatch.setitem(globals(), "SRC", root)
     assert imported_fdep_packages(probe) == {"training", "models", "tools", "vfm", "metrics"}
+
+
+def module_imports(path: Path) -> set[str]:
+    """Dotted fdep modules a source file imports (``fdep.models.registry``), function-local imports included:
+    an import hidden in a function still ties the two modules together."""
+    here = list(path.relative_to(SRC.parent).with_suffix("").parts[:-1])  # the module's package
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("fdep.")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - node.level + 1]
+                mod = ".".join(base + (node.module.split(".") if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.startswith("fdep"):
+                found.add(mod)
+                found |= {f"{mod}.{a.name}" for a in node.names}  # "from . import weights" names a module
+    return found
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_cycles(paths: list[Path]) -> list[list[str]]:
+    """Cycles among the modules of one package (a package's __init__ re-exporting is not an edge inward)."""
+    names = {_module_name(p): p for p in paths}
+    graph = {n: {m for m in module_imports(p) if m in names and m != n and names[m].name != "__init__.py"}
+             for n, p in names.items() if p.name != "__init__.py"}
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt] if nxt in stack else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for n in sorted(graph):
+        if n not in state:
+            visit(n, [n])
+    return cycles
+
+
+def test_no_import_circles_inside_a_package():
+    bad = []
+    for package in ALLOWED:
+        for folder in [SRC / package, *[p for p in (SRC / package).rglob("*") if p.is_dir()]]:
+            paths = sorted(folder.glob("*.py"))
+            bad += [" -> ".join(c) for c in import_cycles(paths)]
+    assert not bad, "\n".join(bad)
+
+
+def test_cycle_checker_sees_a_hidden_circle(tmp_path, monkeypatch):
+    root = tmp_path / "fdep" / "models"
+    root.mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "registry.py").write_text("def create():\n    from .weights import load\n")
+    (root / "weights.py").write_text("from .pretrained import read\n")
+    (root / "pretrained.py").write_text("from .registry import create\n")
+    (root / "base.py").write_text("import torch\n")
+    monkeypatch.setitem(globals(), "SRC", tmp_path / "fdep")
+    cycles = import_cycles(sorted(root.glob("*.py")))
+    assert cycles == [["fdep.models.pretrained", "fdep.models.registry", "fdep.models.weights",
+                       "fdep.models.pretrained"]]

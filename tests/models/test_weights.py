@@ -4,6 +4,7 @@ repo id, and fdep predict/test --model NAME --weights W."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import pytest
 import torch
 
 from fdep.cli.main import main
-from fdep.errors import WeightsError
-from fdep.models import create_model, save_pretrained
+from fdep.errors import ModelError, WeightsError
+from fdep.models import create_model, load_pretrained, save_pretrained
 from fdep.models import weights as W
 
 
@@ -129,3 +130,21 @@ def test_weights_need_a_learned_model(tmp_path, capsys, tiny_data):
     assert "--weights needs --model" in capsys.readouterr().err
     assert main(["test", "--model", "mpcm", "--weights", "w", "--data", str(tiny_data)]) == 2
     assert "classical method" in capsys.readouterr().err
+
+
+def test_create_model_with_weights_refuses_conflicting_arguments(registered, acm_folder):
+    # before the factory was layered, in_chans/init/kwargs were dropped without a word
+    for kw, said in [({"in_chans": 3}, "in_chans=3 (the weights have 1)"),
+                     ({"init": "authors"}, "init='authors'"),
+                     ({"blocks": 2}, "blocks=2 (the weights record no blocks")]:
+        with pytest.raises(ModelError, match=re.escape(said)):
+            create_model("acm", weights="test-set", **kw)
+    net = create_model("acm", weights=str(acm_folder), in_chans=1)  # agreeing arguments are fine
+    assert _same_weights(net, load_pretrained(acm_folder))
+
+
+def test_zoo_kwargs_are_recorded_and_rebuilt(tmp_path):
+    net = create_model("acm", blocks=2)
+    assert net.init_kwargs == {"blocks": 2}
+    back = load_pretrained(save_pretrained(net, tmp_path / "w", mean=1.0, std=2.0))
+    assert _same_weights(net, back) and back.init_kwargs == {"blocks": 2}

@@ -417,3 +417,28 @@ def test_sigint_to_a_stage_runner_alone_reaches_its_child(tmp_path, monkeypatch)
         assert runner.returncode == 130, text
         assert (tmp_path / "stopped_by").read_text() == "SIGINT"
         assert not pid_alive(child)
+
+
+def test_a_row_with_a_network_file_trains_and_tests_the_same_network(tmp_path, sweep_data, capsys):
+    """Sweep stages are separate processes: they rebuild a network of the user's own from the row's config."""
+    net = tmp_path / "nets" / "small.py"
+    net.parent.mkdir()
+    net.write_text("import torch.nn.functional as F\nfrom torch import nn\n\n"
+                   "class Small(nn.Module):\n"
+                   "    def __init__(self, width=4):\n"
+                   "        super().__init__()\n"
+                   "        self.enc = nn.Conv2d(1, width, 3, 2, 1)\n"
+                   "        self.head = nn.Conv2d(width, 1, 1)\n"
+                   "    def forward(self, x):\n"
+                   "        return F.interpolate(self.head(F.relu(self.enc(x))), size=x.shape[-2:])\n")
+    cfgs = tmp_path / "cfg" / "tiny"
+    write_config(cfgs, "small_original", f"{net}:Small", model_kwargs={"width": 6})
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(cfgs), "--out", str(out), "--data-root", str(sweep_data)]) == 0, capsys.readouterr().out
+    results = json.loads((out / "tiny" / "small_original" / "test_test" / "results.json").read_text())
+    assert results["model"] == f"{net}:Small" and 0 <= results["hse"] <= 1
+    from fdep.training.checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(out / "tiny" / "small_original" / "checkpoints" / "best.ckpt")
+    assert ckpt["state_dict"]["model.network.net.enc.weight"].shape[0] == 6  # model_kwargs reached the network
+    assert ckpt["fdep"]["model_source"]["path"] == str(net)

@@ -62,3 +62,31 @@ def test_ddp_two_cpu_processes(tiny_data, tmp_path):
     pos = sum(float((val[i]["mask"] > 0.5).sum()) for i in range(len(val)))
     pix = sum(val[i]["mask"].numel() for i in range(len(val)))
     assert float(rows[0]["val/pos_frac"]) == pytest.approx(pos / pix, rel=1e-6)  # logged as float32
+
+
+@pytest.mark.slow
+def test_ddp_children_rebuild_a_network_file_with_fdep_at(tiny_data, tiny_vfm, tmp_path):
+    # Lightning's launcher re-runs the command in the second process: it must build the same network
+    (tmp_path / "nets.py").write_text(
+        "import torch.nn.functional as F\nfrom torch import nn\n\n"
+        "class Small(nn.Module):\n"
+        "    def __init__(self, width=4):\n"
+        "        super().__init__()\n"
+        "        self.enc = nn.Conv2d(1, width, 3, 2, 1)\n"
+        "        self.bottom = nn.Sequential(nn.Conv2d(width, 2 * width, 3, 2, 1), nn.BatchNorm2d(2 * width),\n"
+        "                                    nn.ReLU())\n"
+        "        self.head = nn.Conv2d(2 * width, 1, 1)\n"
+        "    def forward(self, x):\n"
+        "        return F.interpolate(self.head(self.bottom(self.enc(x))), size=x.shape[-2:], mode='bilinear')\n")
+    out = tmp_path / "ddp"
+    args = train_args(tiny_data, out, "--variant", "fdep", "--vfm", str(tiny_vfm), "--fdep-at", "bottom",
+                      "--model-kwargs", '{"width": 6}', "--precision", "32-true", epochs=1)
+    args = [a if a != "acm" else str(tmp_path / "nets.py") + ":Small" for a in args]
+    args = [a if a != "1" or args[i - 1] != "--devices" else "2" for i, a in enumerate(args)]
+    r = fdep_subprocess([*args, "--strategy", "ddp"], timeout=240)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "distributed: 2 processes" in r.stdout + r.stderr
+    from safetensors.torch import load_file
+
+    light = load_file(out / "light" / "model.safetensors")
+    assert light["enc.weight"].shape[0] == 6 and "bottom.0.weight" in light

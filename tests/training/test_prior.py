@@ -147,3 +147,26 @@ def test_protocols_set_the_prior_fdep_on_authors_off():
     for bad in (0.0, 1.0, -0.1, 1.5):
         with pytest.raises(ConfigError, match="output_prior"):
             TrainConfig.from_dict({"output_prior": bad})
+
+
+def test_a_users_network_from_a_file_returning_probabilities_starts_at_the_prior(tmp_path):
+    """The head is found by measurement inside a network fdep has never seen (issue 24's ExternalNetwork)."""
+    from fdep.models import create_model
+
+    (tmp_path / "mynet.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, in_ch=1):\n"
+        "        super().__init__()\n"
+        "        self.enc = nn.Sequential(nn.Conv2d(in_ch, 8, 3, padding=1), nn.ReLU())\n"
+        "        self.down = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())\n"
+        "        self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)\n"
+        "        self.out = nn.Conv2d(16, 1, 1)\n"
+        "    def forward(self, x):\n"
+        "        a = self.enc(x)\n"
+        "        return torch.sigmoid(self.out(torch.cat([a, self.up(self.down(a))], 1)))\n")
+    torch.manual_seed(0)
+    net = create_model(f"{tmp_path / 'mynet.py'}:Net", in_chans=1, outputs={"form": "probability"})
+    result = apply_output_prior(net, 0.01, in_chans=1, size_multiple=net.size_multiple)
+    assert result.heads == ("net.out",)
+    assert result.mean_probability[0] == pytest.approx(0.01, abs=1e-6)

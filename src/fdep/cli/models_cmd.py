@@ -1,4 +1,5 @@
-"""``fdep models``: list the registered networks and classical methods with their size, cost and FDEP interface."""
+"""``fdep models``: list the registered networks and classical methods with their size, cost and FDEP interface,
+the networks installed packages offer (entry points ``fdep.models``), and ``fdep models inspect SPEC``."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = HEADER) 
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.names and args.names[0] == "inspect":
+        return run_inspect(args)
     if getattr(args, "weights", False):
         from ..models.weights import list_weights
 
@@ -75,6 +78,66 @@ def run(args: argparse.Namespace) -> int:
         print(format_table([_row(s) for s in summaries]))
         for note in footnotes(summaries):
             print(note)
+        if not args.names:
+            for line in entry_point_lines():
+                print(line)
+    return 0
+
+
+def entry_point_lines() -> list[str]:
+    """The networks installed packages offer through the entry-point group fdep.models, with their origin."""
+    from ..models.registry import ENTRY_POINT_GROUP, entry_point_origin, entry_points
+
+    eps = entry_points()
+    if not eps:
+        return []
+    return [f"\nnetworks offered by installed packages (entry points {ENTRY_POINT_GROUP}; use the name as --model):",
+            *(f"  {name}  {entry_point_origin(ep)}" for name, ep in sorted(eps.items()))]
+
+
+def _kwargs(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"--model-kwargs: {text!r} is not JSON ({e.msg} at character {e.pos}); write e.g. "
+                         f"'{{\"width\": 32}}'") from None
+    if not isinstance(value, dict):
+        raise InputError(f"--model-kwargs: {text!r} is not a JSON object of argument names to values")
+    return value
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """``fdep models inspect SPEC``: one dry run; parameters, size multiple, output form, candidate layers."""
+    if len(args.names) != 2:
+        raise InputError("usage: fdep models inspect SPEC (a registered name, path/to/file.py:Name or "
+                         "package.module:Name) [--model-kwargs JSON] [--in-chans N] [--size S]")
+    from ..models.inspection import inspect_network
+
+    ins = inspect_network(args.names[1], in_chans=args.in_chans, size=args.size, **_kwargs(args.model_kwargs))
+    if args.json:
+        print(json.dumps(ins.to_dict(), indent=2))
+        return 0
+    src = ins.source
+    where = f"file {src['path']} (sha256 {src['sha256'][:12]}...)" if src.get("kind") == "file" else src.get("kind")
+    form = ins.prediction_form + (" (every value in [0, 1]: set output_form: probability)"
+                                  if ins.prediction_form == "probability" else "")
+    print(f"model       {ins.spec}  [{where}]")
+    print(f"parameters  {ins.params / 1e6:.3f} M ({ins.params})")
+    print(f"input       height and width multiples of {ins.size_multiple} (dry run on 2 x {ins.in_chans} x "
+          f"{ins.size} x {ins.size})")
+    print(f"output      {ins.output}; prediction: {ins.prediction or 'the tensor'!s} ({form}); training mode "
+          f"returns {ins.train_maps} one-channel map(s){' (deep supervision)' if ins.train_maps > 1 else ''}")
+    hw = (ins.size, ins.size)
+    rows = [(r.name + ("  <- deepest encoder feature" if r.name == ins.deepest else ""), r.type_name,
+             "x".join(map(str, r.shape)), str(r.shape[1]), str(r.stride(hw)))
+            for r in ins.candidates(every=args.all)]
+    print(f"\ncandidate layers for --fdep-at (one call per forward, N x C x h x w output"
+          f"{'' if args.all else '; --all adds the layers inside blocks'}):")
+    print(format_table(rows, ("name", "type", "output shape", "channels", "stride")))
+    if ins.deepest:
+        print(f"\ndeepest encoder feature: {ins.deepest} ({ins.deepest_how}); train with --fdep-at {ins.deepest}")
     return 0
 
 
@@ -93,12 +156,20 @@ def add_parser(subparsers) -> None:
         "parameter count (ours and the paper's; diff % compares the paper with ours plus the parameters the "
         "reference code builds but never uses), FLOPs/MACs of one forward pass, the channels/stride of the FDEP "
         "top feature, whether training returns side outputs, and the source. Classical methods have 0 "
-        "parameters and no FLOPs or top feature ('-').",
+        "parameters and no FLOPs or top feature ('-'). Networks installed packages offer (entry points "
+        "fdep.models) are listed below the table with their origin. `fdep models inspect SPEC` dry-runs any "
+        "network (a name, path/to/file.py:Name or package.module:Name) and prints its parameters, input size "
+        "multiple, output form and the layers --fdep-at can name (docs/your-network.md).",
     )
-    p.add_argument("names", nargs="*", help="networks to list (default: all registered)")
-    p.add_argument("--size", type=int, default=256, help="input height and width for FLOPs (default: 256)")
+    p.add_argument("names", nargs="*", help="networks to list (default: all registered); or: inspect SPEC")
+    p.add_argument("--size", type=int, default=256, help="input height and width for FLOPs and inspect's dry run "
+                   "(default: 256)")
     p.add_argument("--in-chans", type=int, default=1, help="input channels (default: 1)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.add_argument("--model-kwargs", metavar="JSON", help="inspect: constructor arguments as JSON, e.g. "
+                   "'{\"width\": 32}'")
+    p.add_argument("--all", action="store_true",
+                   help="inspect: also list the layers inside blocks (convs, norms, activations)")
     p.add_argument("--weights", action="store_true", help="list the published trained weight sets instead "
                    "(load one with create_model(NAME, weights=TAG) or --model NAME --weights TAG)")
     p.set_defaults(func=run)

@@ -16,9 +16,10 @@ def checkpoint_from_weights(args: argparse.Namespace):
         raise InputError("--weights needs --model NAME (the network the weights are for); a .ckpt or folder of your "
                          "own goes to --checkpoint")
     from ..models import get_model_factory
-    from ..models.weights import weights_folder
+    from ..models.spec import is_spec
+    from ..models.weight_sources import weights_folder
 
-    if getattr(get_model_factory(args.model), "kind", "learned") == "classical":
+    if not is_spec(args.model) and getattr(get_model_factory(args.model), "kind", "learned") == "classical":
         raise InputError(f"{args.model} is a classical method: it runs without weights (drop --weights)")
     folder, ws = weights_folder(args.model, weights)
     return str(folder), None, ws

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from ..errors import ModelError
 from ..models.base import SIRSTNet
+from ..models.external import ExternalNetwork
+from ..models.factory import copy_network, create_model
 from ..models.pretrained import model_kwargs
-from ..models.registry import create_model
 from .model import FDEPModel
 
 
-def export_light(model: FDEPModel) -> SIRSTNet:
-    """A fresh instance of the registered network carrying the shared weights, in eval mode.
+def export_light(model: FDEPModel) -> SIRSTNet | ExternalNetwork:
+    """A fresh instance of the network carrying the shared weights, in eval mode (a network of your own:
+    a copy of its :class:`ExternalNetwork`, whose ``user_module`` is your class with those weights).
 
     Its outputs equal ``model.eval()(x)`` for variants "fdep" and "original" exactly, and its
     parameter count is the original network's. (For "fdep-main" the light network was never
@@ -22,6 +24,8 @@ def export_light(model: FDEPModel) -> SIRSTNet:
         raise ModelError("variant 'fdep-main' infers with the main branch (VFM + SAMF); there is no light network "
                          "to export -- train with variant 'fdep' (CO-ISD)")
     src = model.network
+    if isinstance(src, ExternalNetwork):
+        return copy_network(src).eval()
     net = create_model(src.model_name, in_chans=src.in_chans, **model_kwargs(src))
     try:
         net.load_state_dict(src.state_dict(), strict=True)

@@ -1,9 +1,15 @@
-"""FDEPModel: a zoo network + frozen VFM + SAMF fusion, trained with CO-ISD (SPEC section 4).
+"""FDEPModel: a network + frozen VFM + SAMF fusion, trained with CO-ISD (SPEC section 4).
 
 Works with any ``SIRSTNet`` through ``encode``/``decode`` alone:
 
 - light branch: ``decode(encode(x))`` -- the original network;
 - main branch:  ``decode(features.with_top(SAMF_k(... SAMF_1(top, F_1) ..., F_k)))``.
+
+and with any network at all through a named layer (``fdep_at``, :mod:`.layer_tap`): the main branch
+runs the whole network with the fused feature in place of that layer's output, the light branch runs
+it unchanged. Both branches share every weight; the encoder runs in both (twice per step, where
+encode/decode runs it once). The ``share`` ablations need the encoder/decoder split and are refused
+on this path: a copied decoder fed by a named layer would still take the copy's own skip features.
 
 With ``share="encoder+decoder"`` (the paper's CO-ISD) both branches use the same network: the
 encoder runs once (its output is the same for both branches) and the decoder twice. Ablations
@@ -27,9 +33,10 @@ from torch import nn
 
 from ..errors import ConfigError, ModelError
 from ..models.base import SIRSTNet
-from ..models.pretrained import model_kwargs
-from ..models.registry import create_model
+from ..models.external import ExternalNetwork
+from ..models.factory import network_record, rebuild_network
 from ..vfm.align import window_align
+from .layer_tap import LayerTap
 from .samf import DEFAULT_SAMF_FORM, FUSIONS, LEGACY_SAMF_FORM, SAMF_FORMS, make_fusion
 
 VARIANTS = ("original", "fdep-main", "fdep")
@@ -48,10 +55,10 @@ def _vfm_info(vfm) -> dict | None:
 
 
 class FDEPModel(nn.Module):
-    """FDEP wrapper around a registered network.
+    """FDEP wrapper around a network.
 
     Args:
-        network: the SIRSTNet to wrap (its weights become the shared encoder/decoder).
+        network: the SIRSTNet or :class:`ExternalNetwork` to wrap (its weights are shared by both branches).
         vfm: a :class:`fdep.vfm.VFM`, or its ``describe()`` dict when VFM features will always be
             passed in (feature cache); None only for variant "original".
         variant: "original" (light branch only), "fdep-main" (main branch only; needs the VFM at
@@ -65,6 +72,8 @@ class FDEPModel(nn.Module):
             :class:`fdep.losses.CoISDLoss`).
         input_mean, input_std: the data's normalisation (0-255 scale); the VFM gets
             ``(x * std + mean) / 255`` clamped to [0, 1].
+        fdep_at: the submodule (dotted name, as ``named_modules`` spells it; of the user's own module for
+            an ExternalNetwork) whose output is the deepest encoder feature; None: ``encode``/``decode``.
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class FDEPModel(nn.Module):
         edl_weight: float = 0.0,
         input_mean: float = 0.0,
         input_std: float = 255.0,
+        fdep_at: str | None = None,
     ):
         super().__init__()
         if variant not in VARIANTS:
@@ -89,14 +99,30 @@ class FDEPModel(nn.Module):
             raise ConfigError(f"unknown fusion {fusion!r}; choose from {', '.join(FUSIONS)}")
         if samf_form not in SAMF_FORMS:
             raise ConfigError(f"unknown SAMF form {samf_form!r}; choose from {', '.join(SAMF_FORMS)}")
-        if not isinstance(network, SIRSTNet):
-            raise ModelError(f"FDEP needs a SIRSTNet with encode/decode, got {type(network).__name__}")
+        if not isinstance(network, (SIRSTNet, ExternalNetwork)):
+            raise ModelError(f"FDEP needs a SIRSTNet or an ExternalNetwork (fdep.models.create_model), got "
+                             f"{type(network).__name__}")
         if getattr(network, "kind", "learned") == "classical":
             name = network.model_name
             raise ModelError(f"{name} is a classical method: it has no encoder/decoder to train or to enhance with "
                              f"FDEP; run it with `fdep test --model {name}` or `fdep predict --model {name}`")
-        if not network.top_channels:
-            raise ModelError(f"{network.model_name}: top_channels is not set; it cannot be wrapped by FDEP")
+        uses_main = variant != "original"
+        self.fdep_at = fdep_at or None
+        self.tap = None
+        if uses_main and self.fdep_at is not None:
+            if variant == "fdep" and share != "encoder+decoder":
+                raise ConfigError(f"share {share!r} needs the encoder/decoder split of encode/decode; with fdep_at "
+                                  f"only share 'encoder+decoder' (the paper's CO-ISD) is possible")
+            self.tap = LayerTap(network, self.fdep_at, network.in_chans, network.size_multiple)
+            top_channels = self.tap.channels
+        elif uses_main:
+            if not isinstance(network, SIRSTNet):
+                raise ModelError(f"{network.model_name}: has no encode/decode; name the submodule whose output is "
+                                 f"its deepest encoder feature with fdep_at (fdep models inspect "
+                                 f"{network.model_name} lists candidates)")
+            if not network.top_channels:
+                raise ModelError(f"{network.model_name}: top_channels is not set; it cannot be wrapped by FDEP")
+            top_channels = network.top_channels
         self.variant, self.share, self.fusion, self.samf_form = variant, share, fusion, samf_form
         self.edl_weight = float(edl_weight)
         self.input_mean, self.input_std = float(input_mean), float(input_std)
@@ -113,9 +139,8 @@ class FDEPModel(nn.Module):
             raise ConfigError(f"FDEP layers {list(self.layers)} must be a non-empty subset of the VFM's layers "
                               f"{list(vfm_layers)} (load the VFM with those layers)")
         self._layer_index = [vfm_layers.index(i) for i in self.layers] if variant != "original" else []
-        uses_main = variant != "original"
         self.fusions = nn.ModuleList(
-            [make_fusion(fusion, info["embed_dim"], network.top_channels, samf_form) for _ in self.layers]
+            [make_fusion(fusion, info["embed_dim"], top_channels, samf_form) for _ in self.layers]
             if uses_main else []
         )
         # ablations: the main branch's own copy of the non-shared half
@@ -145,12 +170,23 @@ class FDEPModel(nn.Module):
         return [maps[i].to(x.dtype) for i in self._layer_index]
 
     # -- forward ------------------------------------------------------------------------------
+    def _fused(self, top: torch.Tensor, priors: list[torch.Tensor]) -> torch.Tensor:
+        for fuse, prior in zip(self.fusions, priors):
+            top = fuse(top, prior)
+        return top
+
+    def _main_at_layer(self, x: torch.Tensor, vfm_features):
+        """The main branch of the named-layer path: the network with the fused feature at ``fdep_at``."""
+        priors = self._priors(x, vfm_features)
+        # a copy: a network may modify that layer's output in place (ReLU(inplace=True) after it), which the
+        # fusion's last op may need for its backward; a copy costs one feature map and changes no value
+        with self.tap.replaced(self.network, lambda top: self._fused(top, priors).clone()):
+            return self.network(x)
+
     def _main(self, x: torch.Tensor, feats, vfm_features):
         if self.main_net is not None and self.share == "decoder":
             feats = self.main_net.encode(x)
-        top = feats.top
-        for fuse, prior in zip(self.fusions, self._priors(x, vfm_features)):
-            top = fuse(top, prior)
+        top = self._fused(feats.top, self._priors(x, vfm_features))
         decoder = self.main_net if self.main_net is not None and self.share == "encoder" else self.network
         return decoder.decode(feats.with_top(top))
 
@@ -159,10 +195,15 @@ class FDEPModel(nn.Module):
         "fdep" and "original", never touching the VFM; main branch for "fdep-main")."""
         if not self.training and self.variant != "fdep-main":
             return self.network(x)
+        if self.variant == "original":
+            return {"light": self.network(x)}
+        if self.tap is not None:
+            main = self._main_at_layer(x, vfm_features)
+            if not self.training:
+                return main
+            return {"main": main} if self.variant == "fdep-main" else {"main": main, "light": self.network(x)}
         self.network.check_input(x)
         feats = self.network.encode(x)
-        if self.variant == "original":
-            return {"light": self.network.decode(feats)}
         main = self._main(x, feats, vfm_features)
         if not self.training:
             return main
@@ -185,13 +226,15 @@ class FDEPModel(nn.Module):
                 raise ConfigError(f"the checkpoint was trained with VFM {rec['name']} layers {rec['layers']} "
                                   f"(dim {rec['embed_dim']}), got {got['name']} layers {got['layers']} "
                                   f"(dim {got['embed_dim']})")
-        network = create_model(config["network"], in_chans=int(config.get("in_chans", 1)),
-                               **(config.get("network_kwargs") or {}))
+        network = rebuild_network(config["network"], int(config.get("in_chans", 1)), config.get("network_kwargs"),
+                                  config.get("network_source"), config.get("network_output"),
+                                  config.get("size_multiple"))
         return cls(network, vfm if vfm is not None else rec, variant=config["variant"],
                    layers=config.get("layers") or None, share=config.get("share", "encoder+decoder"),
                    fusion=config.get("fusion", "samf"),
                    samf_form=config.get("samf_form", LEGACY_SAMF_FORM), edl_weight=config.get("edl_weight", 0.0),
-                   input_mean=config.get("input_mean", 0.0), input_std=config.get("input_std", 255.0))
+                   input_mean=config.get("input_mean", 0.0), input_std=config.get("input_std", 255.0),
+                   fdep_at=config.get("fdep_at"))
 
     # -- checkpoints ----------------------------------------------------------------------------
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
@@ -200,10 +243,14 @@ class FDEPModel(nn.Module):
 
     def fdep_config(self) -> dict:
         """What a checkpoint records to rebuild this wrapper: network, variant, ablations, SAMF form, VFM."""
+        rec = network_record(self.network)
         return {
-            "network": self.network.model_name,
-            "in_chans": self.network.in_chans,
-            "network_kwargs": model_kwargs(self.network),
+            "network": rec["name"],
+            "in_chans": rec["in_chans"],
+            "network_kwargs": rec["kwargs"],
+            **{key: rec[k] for k, key in (("source", "network_source"), ("output", "network_output"),
+                                          ("size_multiple", "size_multiple")) if k in rec},
+            "fdep_at": self.fdep_at,
             "variant": self.variant,
             "share": self.share,
             "fusion": self.fusion,

@@ -6,8 +6,10 @@ this package registers every network and method.
 """
 
 from .base import Features, SIRSTNet, count_parameters, final_output
-from .pretrained import load_pretrained, save_pretrained
-from .registry import create_model, get_model_factory, is_model, list_models, register_model
+from .external import ExternalNetwork, OutputSpec
+from .factory import create_model, load_pretrained
+from .pretrained import save_pretrained
+from .registry import get_model_factory, is_known, is_model, list_models, register_model
 
 # Each network module registers itself on import: one line per network file.
 # isort: split
@@ -32,12 +34,15 @@ from .networks import (
 from . import classical  # noqa: F401
 
 __all__ = [
+    "ExternalNetwork",
     "Features",
+    "OutputSpec",
     "SIRSTNet",
     "count_parameters",
     "create_model",
     "final_output",
     "get_model_factory",
+    "is_known",
     "is_model",
     "list_models",
     "load_pretrained",

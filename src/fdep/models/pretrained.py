@@ -6,7 +6,13 @@ A folder with ``model.safetensors`` (the state dict) and ``config.json``::
      "kwargs": {...}, "normalization": {"mean": 101.06, "std": 34.62} | null,
      "num_parameters": 398000, "extra": {...}}
 
-Loading needs only the registry: no FDEP, VFM or training code is involved.
+A network from outside fdep (:class:`fdep.models.external.ExternalNetwork`) stores the state dict of
+the user's own module (it loads into the user's class with ``load_state_dict``) and adds
+``"source"`` (its spec; for a file also the path and sha256), ``"output"`` (which output is the
+prediction, logits or probabilities) and ``"size_multiple"`` to config.json.
+
+This module is serialisation only (files in, dicts and state dicts out); rebuilding the network
+from a folder is :func:`fdep.models.factory.load_pretrained`.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from safetensors.torch import load_file, save_file
 from ..errors import ModelError, OutputExistsError, WeightsError
 from ..fileio import atomic_path, write_failure, write_json
 from .base import SIRSTNet, count_parameters
-from .pretrained_config import FORMAT, check_network_size, read_config_json, validate_config
-from .registry import create_model, get_model_factory, is_model, list_models
+from .pretrained_config import FORMAT, read_config_json, validate_config
+from .registry import get_model_factory, is_known, is_model
+from .spec import is_spec
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -40,11 +47,14 @@ def save_pretrained(net: SIRSTNet, out_dir: str | Path, mean: float | None = Non
     for name in (WEIGHTS_NAME, CONFIG_NAME):
         if (out / name).exists():
             raise OutputExistsError(f"{out / name} already exists; choose another output folder")
-    if not getattr(net, "model_name", "") or not is_model(net.model_name):
-        raise ModelError(f"cannot save {type(net).__name__}: its model_name {getattr(net, 'model_name', '')!r} "
-                         f"is not a registered network")
+    name = getattr(net, "model_name", "")
+    if not name or not (is_spec(name) or is_known(name)):
+        raise ModelError(f"cannot save {type(net).__name__}: its model_name {name!r} is not a registered network "
+                         f"nor a spec (path/to/file.py:Name, package.module:Name)")
+    # the user's own module for a network from outside fdep: its weights load into the user's class
+    module = getattr(net, "user_module", net)
     # safetensors refuses tensors sharing memory: store each one as its own contiguous copy
-    state = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / WEIGHTS_NAME) as tmp:
         try:
@@ -52,10 +62,11 @@ def save_pretrained(net: SIRSTNet, out_dir: str | Path, mean: float | None = Non
         except SafetensorError as e:  # its I/O errors (a full disk) are not OSErrors
             raise write_failure(out / WEIGHTS_NAME, OSError(safetensors_reason(e))) from None
     norm = {"mean": float(mean), "std": float(std)} if mean is not None and std is not None else None
+    record = getattr(net, "network_record", None)
     write_json(out / CONFIG_NAME, {
         "format": FORMAT, "version": 1, "model_name": net.model_name, "in_chans": int(net.in_chans),
         "kwargs": model_kwargs(net), "normalization": norm, "num_parameters": count_parameters(net),
-        "extra": extra or {},
+        **(record() if callable(record) else {}), "extra": extra or {},
     })
     return out
 
@@ -67,51 +78,37 @@ def safetensors_reason(e: BaseException) -> str:
 
 
 def read_pretrained_config(path: str | Path) -> dict:
-    """The config.json of a saved network, every field checked (WeightsError when absent, not ours or invalid:
-    :mod:`fdep.models.pretrained_config`)."""
+    """The config.json of a saved network, every field checked before anything is built (WeightsError when
+    absent, not ours or invalid: :mod:`fdep.models.pretrained_config`)."""
     cfg_path = Path(path) / CONFIG_NAME
     cfg = read_config_json(cfg_path)
     name = cfg.get("model_name")
-    factory = get_model_factory(name) if isinstance(name, str) and is_model(name) else None
-    return validate_config(cfg, cfg_path, factory)
+    registered = isinstance(name, str) and not cfg.get("source") and is_model(name)
+    return validate_config(cfg, cfg_path, get_model_factory(name) if registered else None)
 
 
-def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") -> SIRSTNet:
-    """Rebuild a saved network from the registry and load its weights (eval mode).
-
-    The returned network carries ``pretrained_config`` (the config dict) and, when recorded,
-    ``input_mean``/``input_std`` (the normalisation it was trained with, 0-255 scale).
-    """
-    path = Path(path)
-    cfg = read_pretrained_config(path)
-    name = cfg["model_name"]
-    if not is_model(name):
-        raise ModelError(f"{path / CONFIG_NAME}: network {name!r} is not registered; available: "
-                         f"{', '.join(list_models()) or '(none)'}")
-    weights = path / WEIGHTS_NAME
+def read_state(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """The state dict of a saved folder's model.safetensors (WeightsError when missing or damaged)."""
+    weights = Path(path) / WEIGHTS_NAME
     if not weights.is_file():
         raise WeightsError(f"{weights} not found")
-    in_chans, kwargs = cfg.get("in_chans", 1), cfg.get("kwargs") or {}
-    check_network_size(lambda: create_model(name, in_chans=in_chans, **kwargs), weights, path / CONFIG_NAME)
     try:
-        state = load_file(str(weights), device=str(map_location))
+        return load_file(str(weights), device=str(map_location))
     except Exception as e:  # noqa: BLE001 - a damaged file is the user's to replace
         raise WeightsError(f"cannot read {weights}: {e}") from None
-    net = create_model(name, in_chans=in_chans, **kwargs)
+
+
+def load_state_checked(net: torch.nn.Module, state: dict[str, torch.Tensor], where: str | Path, name: str) -> None:
+    """``net.load_state_dict(state, strict=True)`` with one-line WeightsErrors naming the mismatch."""
     expected = net.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
-        raise WeightsError(f"{weights} does not match network {name!r}: missing keys {missing[:3]}"
+        raise WeightsError(f"{where} does not match network {name!r}: missing keys {missing[:3]}"
                            f"{'...' if len(missing) > 3 else ''}, unexpected keys {unexpected[:3]}"
                            f"{'...' if len(unexpected) > 3 else ''}")
     bad = [k for k in expected if expected[k].shape != state[k].shape]
     if bad:
-        raise WeightsError(f"{weights}: tensor {bad[0]!r} has shape {tuple(state[bad[0]].shape)}, network {name!r} "
+        raise WeightsError(f"{where}: tensor {bad[0]!r} has shape {tuple(state[bad[0]].shape)}, network {name!r} "
                            f"expects {tuple(expected[bad[0]].shape)}")
     net.load_state_dict(state, strict=True)
-    net.pretrained_config = cfg
-    norm = cfg.get("normalization")
-    if norm:
-        net.input_mean, net.input_std = float(norm["mean"]), float(norm["std"])
-    return net.to(map_location).eval()

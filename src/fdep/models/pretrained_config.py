@@ -27,7 +27,8 @@ FORMAT = "fdep-pretrained"
 #: config.json versions this fdep reads
 VERSIONS = (1,)
 #: the top-level keys a config.json may have (``extra`` is free-form and never used to build anything)
-KEYS = ("format", "version", "model_name", "in_chans", "kwargs", "normalization", "num_parameters", "extra")
+KEYS = ("format", "version", "model_name", "in_chans", "kwargs", "normalization", "num_parameters", "extra",
+        "source", "output", "size_multiple")  # the last three: a network from outside fdep (models/external.py)
 REQUIRED = ("format", "model_name")
 #: in_chans of a network: infrared images have 1 channel (3 when read as RGB); anything above this is no image
 MAX_IN_CHANS = 16
@@ -103,7 +104,7 @@ def validate_config(cfg: dict[str, Any], where: object, factory: Callable[..., A
         raise _bad(where, "version", f"{_short(version)} is not a version this fdep reads "
                    f"({', '.join(map(str, VERSIONS))}; a newer fdep may have written it)")
     name = cfg["model_name"]
-    if not isinstance(name, str) or not name or len(name) > 100:
+    if not isinstance(name, str) or not name or len(name) > 1000:  # a file spec holds a path
         raise _bad(where, "model_name", f"must be a network name, got {_short(name)}")
     in_chans = cfg.get("in_chans", 1)
     if not _is_int(in_chans) or not 1 <= in_chans <= MAX_IN_CHANS:
@@ -112,9 +113,13 @@ def validate_config(cfg: dict[str, Any], where: object, factory: Callable[..., A
     n_params = cfg.get("num_parameters")
     if n_params is not None and (not _is_int(n_params) or n_params < 0):
         raise _bad(where, "num_parameters", f"must be a non-negative integer, got {_short(n_params)}")
-    extra = cfg.get("extra")
-    if extra is not None and not isinstance(extra, dict):
-        raise _bad(where, "extra", f"must be an object, got {type(extra).__name__}")
+    for key in ("extra", "source", "output"):
+        value = cfg.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise _bad(where, key, f"must be an object, got {type(value).__name__}")
+    multiple = cfg.get("size_multiple")
+    if multiple is not None and (not _is_int(multiple) or not 1 <= multiple <= 4096):
+        raise _bad(where, "size_multiple", f"must be an integer from 1 to 4096, got {_short(multiple)}")
     check_kwargs(cfg.get("kwargs"), where, factory)
     return cfg
 

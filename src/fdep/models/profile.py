@@ -24,7 +24,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import ModelError
 from .base import count_parameters
-from .registry import create_model, get_model_factory, list_models
+from .factory import create_model
+from .registry import get_model_factory, list_models
 
 
 def count_flops(model: nn.Module, input_size: Sequence[int] = (1, 1, 256, 256)) -> int:

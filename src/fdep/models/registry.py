@@ -1,8 +1,17 @@
-"""timm-style model registry: ``register_model``, ``create_model``, ``list_models``."""
+"""The registry of network names (timm's layering: names only; building is :mod:`fdep.models.factory`).
+
+``register_model`` adds a zoo network or classical method; :func:`get_model_factory` finds a name
+among them and then among the entry points of installed packages (group ``fdep.models``), so a
+package can offer networks without touching fdep::
+
+    [project.entry-points."fdep.models"]
+    mynet = "mypkg.nets:MyNet"
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import ModelError
 from .base import SIRSTNet
@@ -41,34 +50,49 @@ def list_models(kind: str | None = None) -> list[str]:
 
 
 def is_model(name: str) -> bool:
+    """True for a registered name (entry points are not looked at: see :func:`is_known`)."""
     return name.lower() in _REGISTRY
 
 
-def get_model_factory(name: str) -> Callable[..., SIRSTNet]:
+#: the entry-point group installed packages offer networks in
+ENTRY_POINT_GROUP = "fdep.models"
+
+
+def entry_points() -> dict[str, Any]:
+    """Name -> ``importlib.metadata.EntryPoint`` of group ``fdep.models`` (names not registered only)."""
+    from importlib.metadata import entry_points as _eps
+
+    return {ep.name.lower(): ep for ep in _eps(group=ENTRY_POINT_GROUP) if ep.name.lower() not in _REGISTRY}
+
+
+def entry_point_origin(ep: Any) -> str:
+    """``mypkg.nets:MyNet (package mypkg 1.0)`` for listing where an entry-point network comes from."""
+    dist = getattr(ep, "dist", None)
+    where = f" (package {dist.name} {dist.version})" if dist is not None else ""
+    return f"{ep.value}{where}"
+
+
+def is_known(name: str) -> bool:
+    """A registered name or an entry point's."""
+    return is_model(name) or name.lower() in entry_points()
+
+
+def get_model_factory(name: str) -> Callable[..., Any]:
+    """The factory of a registered name, else of an ``fdep.models`` entry point (loaded on first use)."""
     key = name.lower()
-    if key not in _REGISTRY:
-        raise ModelError(f"unknown model {name!r}; available: {', '.join(list_models()) or '(none)'}")
-    return _REGISTRY[key]
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    ep = entry_points().get(key)
+    if ep is None:
+        import difflib
 
-
-def create_model(name: str, in_chans: int = 1, init: str = "original", weights: str | None = None,
-                 **kwargs) -> SIRSTNet:
-    """Build a registered network by name.
-
-    ``init``: "original" (the initialisation of the network's own paper code) or "authors" (as the
-    FDEP authors' PAL copy starts; :mod:`fdep.models.init_schemes`). ``weights``: a published weight
-    set's tag (``"nuaa-sirst"``), a folder in the Hub layout or a cached Hub repo id
-    (:mod:`fdep.models.weights`); the network comes back with them loaded, in eval mode.
-    """
-    from .init_schemes import apply_init
-
-    if weights is not None:
-        from .weights import load_weights
-
-        get_model_factory(name)  # an unknown name is reported as such first
-        return load_weights(name, weights)
-
-    model = get_model_factory(name)(in_chans=in_chans, **kwargs)
-    if not model.model_name:
-        model.model_name = name.lower()
-    return apply_init(model, name, init)
+        close = difflib.get_close_matches(key, list_models(), n=3, cutoff=0.6)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ModelError(f"unknown model {name!r}{hint}; available: {', '.join(list_models()) or '(none)'}, "
+                         f"an installed package's entry point, or a network of your own as "
+                         f"path/to/file.py:Name or package.module:Name")
+    try:
+        return ep.load()
+    except Exception as e:  # noqa: BLE001 - a broken installed package is reported, not raised through
+        raise ModelError(f"model {name!r} (entry point {ep.value}) cannot be loaded: {type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}") from None

@@ -13,7 +13,9 @@ sets ship inside the package (``fdep/weights/<folder>/``, in the Hugging Face la
 3. a Hugging Face repo id (``"owner/name"``) already in the local HF cache (never downloaded:
    ``huggingface_hub.snapshot_download(local_files_only=True)``; ``huggingface-cli download`` fetches one).
 
-Nothing is unpickled: weights are safetensors.
+Nothing is unpickled: weights are safetensors. This module is data and hash checks only
+(imports nothing else of the zoo); finding a set's folder is :mod:`fdep.models.weight_sources`,
+building the network with it :func:`fdep.models.factory.create_model`.
 """
 
 from __future__ import annotations
@@ -124,65 +126,3 @@ def check_hash(ws: WeightSet, folder: Path) -> None:
     if got != ws.sha256:
         raise WeightsError(f"{f}: sha256 {got[:16]}... is not the registered {ws.sha256[:16]}... of {ws.name} "
                            f"(damaged or replaced file)")
-
-
-def _from_hf_cache(repo_id: str) -> Path | None:
-    """The local snapshot folder of a Hub repo id, or None when it is not in the cache."""
-    try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
-    except ImportError:  # pragma: no cover - huggingface_hub is a dependency
-        return None
-    try:
-        return Path(snapshot_download(repo_id, local_files_only=True))
-    except (LocalEntryNotFoundError, ValueError, OSError):
-        return None
-    except Exception:  # noqa: BLE001 - invalid repo ids and the like: treated as "not there"
-        return None
-
-
-def resolve_weights(model: str, weights: str | Path) -> tuple[Path, WeightSet | None]:
-    """(folder holding config.json + model.safetensors, the registered WeightSet or None) for ``weights``."""
-    text = str(weights)
-    ws = get_weight_set(model, text)
-    if ws is not None:
-        folder = shipped_folder(ws)
-        check_hash(ws, folder)
-        return folder, ws
-    path = Path(text).expanduser()
-    if path.is_dir():
-        return path, None
-    if path.is_file():
-        raise WeightsError(f"{path}: give the folder holding config.json and {WEIGHTS_FILE}, not a file "
-                           f"(a .ckpt goes to --checkpoint)")
-    if text.count("/") == 1 and not text.startswith((".", "/")):
-        snap = _from_hf_cache(text)
-        if snap is not None:
-            return snap, None
-        raise WeightsError(f"{text}: no such folder, and no Hugging Face repo of that id in the local cache "
-                           f"(fdep never downloads: `huggingface-cli download {text}` first)")
-    tags = ", ".join(w.tag for w in list_weights(model)) or "none published yet"
-    raise WeightsError(f"{text}: not a weight set of {model} (published: {tags}) nor a folder; see `fdep models "
-                       f"--weights`")
-
-
-def weights_folder(model: str, weights: str | Path) -> tuple[Path, WeightSet | None]:
-    """:func:`resolve_weights`, and a WeightsError when the folder holds another network's weights."""
-    from .pretrained import read_pretrained_config
-
-    folder, ws = resolve_weights(model, weights)
-    recorded = read_pretrained_config(folder)["model_name"]
-    if recorded != model.lower():
-        raise WeightsError(f"{folder}: these weights are for network {recorded!r}, not {model!r}")
-    return folder, ws
-
-
-def load_weights(model: str, weights: str | Path, map_location: str = "cpu"):
-    """The network ``model`` with ``weights`` loaded (eval mode); its ``weight_set`` is the registry entry or None."""
-    from .pretrained import load_pretrained
-
-    folder, ws = weights_folder(model, weights)
-    net = load_pretrained(folder, map_location=map_location)
-    net.weight_set = ws
-    net.weights_folder = folder
-    return net

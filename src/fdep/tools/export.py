@@ -50,9 +50,9 @@ class _Logits(nn.Module):
 
 def inference_network(model: nn.Module, meta: dict[str, Any]) -> nn.Module:
     """The network that runs at inference: the light branch for fdep/original, else the model."""
-    from ..models import SIRSTNet
+    from ..models import ExternalNetwork, SIRSTNet
 
-    if isinstance(model, SIRSTNet) or meta.get("variant") == "fdep-main":
+    if isinstance(model, (SIRSTNet, ExternalNetwork)) or meta.get("variant") == "fdep-main":
         return model.eval()
     if meta.get("variant") in ("fdep", "original") or hasattr(model, "network"):
         from ..framework import export_light

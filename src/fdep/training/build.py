@@ -21,20 +21,42 @@ def build_vfm(cfg: TrainConfig, weights: str | None = None):
     return load_vfm(cfg.vfm, layers=cfg.vfm_layers, weights=weights if weights is not None else cfg.vfm_weights)
 
 
-def build_model(cfg: TrainConfig, vfm: nn.Module | dict | None = None, vfm_weights: str | None = None) -> nn.Module:
+def output_spec(cfg: TrainConfig):
+    """The config's output keys as a :class:`fdep.models.OutputSpec` (None when all are at their defaults)."""
+    from ..models import OutputSpec
+
+    spec = OutputSpec(select=cfg.output_select, form=cfg.output_form, deep_supervision=cfg.deep_supervision)
+    return None if spec.is_default() else spec
+
+
+def build_network(cfg: TrainConfig, source: dict | None = None, where: str = "checkpoint") -> nn.Module:
+    """The plain network of ``cfg`` (model, model_kwargs, in_chans, init, output keys). ``source``: what a
+    checkpoint recorded of a network file; that file must still be there, unchanged."""
+    from ..models import create_model
+    from ..models.factory import rebuild_network
+
+    if isinstance(source, dict):
+        out = output_spec(cfg)
+        return rebuild_network(cfg.model, cfg.in_chans, cfg.model_kwargs, source, out.to_dict() if out else None,
+                               where=where)
+    return create_model(cfg.model, in_chans=cfg.in_chans, init=cfg.init, outputs=output_spec(cfg),
+                        **(cfg.model_kwargs or {}))
+
+
+def build_model(cfg: TrainConfig, vfm: nn.Module | dict | None = None, vfm_weights: str | None = None,
+                source: dict | None = None, where: str = "checkpoint") -> nn.Module:
     """FDEPModel for ``cfg`` (variant original: no VFM is loaded).
 
     ``vfm``: an already loaded VFM, or its ``describe()`` dict when the VFM
     itself is never run (light-branch inference, training from a feature
     cache), used instead of loading ``cfg.vfm``; ``vfm_weights``: override of
-    ``cfg.vfm_weights``.
+    ``cfg.vfm_weights``; ``source``: see :func:`build_network`.
     """
     from ..framework import FDEPModel
-    from ..models import create_model
 
     if cfg.mean is None or cfg.std is None:
         raise ConfigError("mean/std must be known before the model is built (they come from the training data)")
-    network = create_model(cfg.model, in_chans=cfg.in_chans, init=cfg.init)
+    network = build_network(cfg, source, where)
     if cfg.variant == "original":
         vfm = None
     elif vfm is None:
@@ -55,4 +77,5 @@ def build_model(cfg: TrainConfig, vfm: nn.Module | dict | None = None, vfm_weigh
         edl_weight=cfg.edl_weight,
         input_mean=float(cfg.mean),
         input_std=float(cfg.std),
+        fdep_at=cfg.fdep_at,
     )

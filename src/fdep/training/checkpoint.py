@@ -140,11 +140,13 @@ def load_model_from_checkpoint(
         if want is not None and str(want).lower() != str(getattr(cfg, key)).lower():
             raise ModelError(f"{path}: checkpoint is {key} {getattr(cfg, key)!r}, but {want!r} was asked for")
     info = (ckpt.get("fdep") or {}).get("vfm")
+    # a network file of the user's: rebuilt only when it is still there, unchanged since training
+    source = (ckpt.get("fdep") or {}).get("model_source")
     if cfg.variant == "fdep" and info:
         # the light branch never runs the VFM: its recorded description is enough to rebuild the module
-        full = build_model(cfg, vfm=dict(info))
+        full = build_model(cfg, vfm=dict(info), source=source, where=str(path))
     else:
-        full = build_model(cfg, vfm_weights=vfm_weights)
+        full = build_model(cfg, vfm_weights=vfm_weights, source=source, where=str(path))
     trainable = {k[len("model."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     own = full.state_dict()
     expected = set(full.trainable_state_dict())

@@ -73,6 +73,7 @@ INITS = ("original", "authors")  # fdep.models.INITS (kept import-free here)
 # The choice lists above copied from torch-side modules (EEDM_FORMS, INITS, SAMF_FORMS, VARIANTS, SHARES,
 # FUSIONS, LOSSES) are not imported from them: the CLI parser reads this module and must not load torch.
 # tests/training/test_config_choices.py keeps each copy equal to its source.
+OUTPUT_FORMS = ("logits", "probability")  # fdep.models.external.OUTPUT_FORMS (kept import-free here)
 PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16", "bf16-true", "16-true", "64-true", "64")
 
 
@@ -83,7 +84,12 @@ class TrainConfig:
     # --- protocol
     protocol: str = "fdep"  #: fdep (held-out val, HSE, cosine, fp32) | authors (their script): presets keys not given
     # --- network and FDEP
-    model: str = "acm"  #: registered network name (fdep.models.list_models())
+    model: str = "acm"  #: network: a registered name (fdep models), path/to/file.py:Name or package.module:Name
+    model_kwargs: dict[str, Any] | None = None  #: constructor arguments of the network (JSON on the command line)
+    fdep_at: str | None = None  #: submodule whose output is the deepest encoder feature (null: encode/decode)
+    output_select: str | None = None  #: which output is the prediction: null (auto), an index, a key, a dotted path
+    output_form: str = "logits"  #: what the network returns: logits | probability (after a sigmoid)
+    deep_supervision: bool | None = None  #: train the network's other output maps too (null: when it returns some)
     init: str = "original"  #: weight initialisation: original (each network's paper code) | authors (PAL's code)
     variant: str = "fdep"  #: original | fdep-main (FDEP w/o CO-ISD) | fdep (CO-ISD)
     in_chans: int = 1  #: input channels of the network
@@ -190,7 +196,8 @@ class TrainConfig:
                              ("scheduler", SCHEDULERS), ("share", SHARES), ("fusion", FUSIONS),
                              ("augment", AUGMENTS), ("normalisation", NORMALISATIONS), ("eedm_form", EEDM_FORMS),
                              ("select_metric", SELECT_METRICS), ("samf_form", SAMF_FORMS), ("val_pad", VAL_PADS),
-                             ("val_precision", VAL_PRECISIONS), ("init", INITS), ("precision", PRECISIONS)):
+                             ("val_precision", VAL_PRECISIONS), ("init", INITS), ("precision", PRECISIONS),
+                             ("output_form", OUTPUT_FORMS)):
             if getattr(self, key) not in choices:
                 raise bad(key, f"{getattr(self, key)!r} is not one of {', '.join(choices)}")
         for f in fields(self):  # nan/inf pass every comparison below unnoticed (nan < 0 is False)
@@ -294,6 +301,8 @@ def coerce(key: str, value: Any, source: str = "config") -> Any:
             if isinstance(value, (dict, list)):
                 raise ValueError(value)
             return str(value)
+        if typing.get_origin(tp) is dict:
+            return _mapping(key, value, source)
         if typing.get_origin(tp) is list:
             if isinstance(value, str):
                 value = [v for v in value.replace(" ", "").split(",") if v]
@@ -314,11 +323,26 @@ def _short_repr() -> reprlib.Repr:
 
 
 _SHORT_REPR = _short_repr()
+def _mapping(key: str, value: Any, source: str) -> dict[str, Any]:
+    """A YAML mapping, or JSON text of one (``--model-kwargs '{"width": 32}'``), with text keys."""
+    import json
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{source}: {key}: {value!r} is not JSON ({e.msg} at character {e.pos}); "
+                              f"write e.g. '{{\"width\": 32}}'") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(value)
+    return dict(value)
 
 
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) is list:
         return "a list of integers (e.g. 6,12,18,24)"
+    if typing.get_origin(tp) is dict:
+        return "a mapping of argument names to values"
     return {bool: "true/false", int: "an integer", float: "a number", str: "text"}.get(tp, str(tp))
 
 

@@ -272,11 +272,15 @@ class SIRSTModule(L.LightningModule):
         drop = self._vfm_keys()
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k not in drop}
         checkpoint["fdep"] = {"format": 1, "model": self.cfg.model, "variant": self.cfg.variant,
-                              "vfm": getattr(self.model, "vfm_info", None)}
+                              "vfm": getattr(self.model, "vfm_info", None),
+                              "model_source": getattr(self.network, "model_source", None)}
         # the gray range of the training images (fdep.inputrange), checked against later inputs
         checkpoint["fdep"]["input_range"] = getattr(self, "input_range", None)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        from ..models.spec import check_source
+
+        check_source((checkpoint.get("fdep") or {}).get("model_source"), "--resume")  # a network file, unchanged
         hp = recorded_hyper_parameters(checkpoint)
         keys = ["model", "variant"]
         if self.cfg.variant != "original" and self.cfg.fusion == "samf":

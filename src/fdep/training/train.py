@@ -49,13 +49,10 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
     :mod:`fdep.training.stopping`). RUN_DIR is locked while training runs; see
     :func:`fdep.training.rundir.open_run_dir` for ``overwrite``/``resume``.
     """
-    from ..models import get_model_factory
-
-    factory = get_model_factory(cfg.model)
-    if getattr(factory, "kind", "learned") == "classical":  # before any output or data work
+    kind, multiple = network_facts(cfg)
+    if kind == "classical":  # before any output or data work
         raise ConfigError(f"model: {cfg.model!r} is a classical method and has nothing to train; run it with "
                           f"`fdep test --model {cfg.model}` or `fdep predict --model {cfg.model}`")
-    multiple = int(getattr(factory, "size_multiple", 1))
     if cfg.crop % multiple:  # training crops are not padded: the network would refuse the first batch
         lower = cfg.crop // multiple * multiple
         raise ConfigError(f"crop: {cfg.crop} is not a multiple of {multiple}, which {cfg.model} needs; use a crop "
@@ -75,6 +72,37 @@ def train(cfg: TrainConfig, resume: str | None = None, overwrite: bool = False) 
             if stop.signum is not None:
                 raise stopped_error(cfg, out, stop) from None
             raise
+
+
+def network_facts(cfg: TrainConfig) -> tuple[str, int]:
+    """(kind, input size multiple) of the config's network, checked before anything is written.
+
+    A zoo name is looked up; any other network (a spec, an entry point, model_kwargs, output keys,
+    fdep_at) is built once here, so a bad spec, constructor, output declaration or fdep_at layer is one
+    line before the run directory or the data are touched.
+    """
+    from ..models import get_model_factory, is_model
+
+    plain = is_model(cfg.model) and not cfg.model_kwargs and not cfg.fdep_at
+    if plain:
+        from .build import output_spec
+
+        if output_spec(cfg) is None:
+            factory = get_model_factory(cfg.model)
+            return getattr(factory, "kind", "learned"), int(getattr(factory, "size_multiple", 1))
+    from .build import build_network
+
+    net = build_network(cfg)
+    if getattr(net, "kind", "learned") == "classical":
+        return "classical", 1
+    if cfg.fdep_at and cfg.variant != "original":
+        from ..framework.layer_tap import LayerTap
+
+        if cfg.variant == "fdep" and cfg.share != "encoder+decoder":
+            raise ConfigError(f"share: {cfg.share!r} needs the encoder/decoder split of encode/decode; with fdep_at "
+                              f"only share encoder+decoder (the paper's CO-ISD) is possible")
+        LayerTap(net, cfg.fdep_at, cfg.in_chans, net.size_multiple)
+    return "learned", int(net.size_multiple)
 
 
 def stopped_error(cfg: TrainConfig, out: Path | None, stop: StopRequest) -> RunInterrupted:
