@@ -15,7 +15,7 @@ import torch
 
 from fdep.cli.main import main
 from fdep.errors import WeightsError
-from fdep.models import create_model, load_pretrained, registry, save_pretrained
+from fdep.models import create_model, factory, load_pretrained, registry, save_pretrained
 from fdep.models import pretrained_config as PC
 
 
@@ -39,14 +39,14 @@ def _edit(folder: Path, **changes) -> Path:
 @pytest.fixture()
 def no_build(monkeypatch):
     """Fail the test if the network is built for real (on a non-meta device)."""
-    real = registry.create_model
+    real = factory.create_model
 
     def guarded(*a, **k):
         if torch.empty(0).device.type != "meta":
             raise AssertionError("network built before its config.json was checked")
         return real(*a, **k)
 
-    monkeypatch.setattr("fdep.models.pretrained.create_model", guarded)
+    monkeypatch.setattr("fdep.models.factory.create_model", guarded)
 
 
 CRAFTED = [

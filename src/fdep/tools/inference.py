@@ -234,7 +234,8 @@ def load_predictor(
 def resolve_source(source: str | os.PathLike, weights: str | os.PathLike | None = None) -> Path | str:
     """The file or folder :func:`load_predictor` loads for ``source``/``weights``, or a classical method's name."""
     from ..models import get_model_factory, is_model
-    from ..models.weights import WEIGHTS, weights_folder
+    from ..models.weight_sources import weights_folder
+    from ..models.weights import WEIGHTS
 
     text = str(source)
     if weights is not None:
