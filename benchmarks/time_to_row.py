@@ -52,7 +52,8 @@ def train_timed(protocol: str, args: argparse.Namespace, epochs: int, out: Path)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         t0 = None
         for line in proc.stdout:
-            f.write(line)
+            f.write(line if t0 is None else f"[{time.perf_counter() - t0:9.1f} s] {line}")  # usable if cut short
+            f.flush()
             if t0 is None and line.startswith("training "):  # the model is built: the first epoch starts now
                 t0 = time.perf_counter()
             m = EPOCH_LINE.match(line)
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = {}
-    plan = (("authors", args.epochs or args.authors_epochs), ("fdep", args.epochs or args.fdep_epochs))
+    # fdep first: the short run is complete even when a long authors' run is cut short (its log is time-stamped)
+    plan = (("fdep", args.epochs or args.fdep_epochs), ("authors", args.epochs or args.authors_epochs))
     for protocol, epochs in plan:
         points = train_timed(protocol, args, epochs, out / protocol)
         result[protocol] = {**time_to_fraction(points, args.fraction, args.final_window),
