@@ -22,7 +22,8 @@ def test_nan_normalisation_mean_is_refused_in_one_line(tmp_path, capsys):
     code = main(["predict", "--checkpoint", str(folder), "--input", str(gray_images(tmp_path / "in")),
                  "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code != 0 and len(err) == 1 and "normalisation mean must be a finite number" in err[0]
+    # refused where config.json is read (every field checked before anything is built)
+    assert code != 0 and len(err) == 1 and "normalization.mean: must be a finite number" in err[0]
     assert not (tmp_path / "out").exists()
 
 
