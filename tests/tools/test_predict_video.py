@@ -63,7 +63,7 @@ def test_video_frames_are_predicted_like_images(tmp_path, name, fourcc):
     assert report["video"]["frames"] == N and report["video"]["frames_per_second"] > 0
     ref = classical_predictor("mpcm")
     for k, frame in enumerate(frames):
-        want = ref(frame)
+        want = ref.probability(frame)
         got = read_prob_map(tmp_path / "out" / "probs" / f"ir_{k:06d}.png")
         np.testing.assert_allclose(got, want, atol=1 / 65535)
     # the moving target is found in every frame, where it is
