@@ -397,9 +397,11 @@ def test_sigterm_to_the_sweep_alone_stops_its_child_and_records_the_row_interrup
         assert status["stage"] == "interrupted" and status["exit_code"] == 143
 
 
-def test_sigint_to_a_stage_runner_alone_reaches_its_child(tmp_path, monkeypatch):
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_sigint_to_a_stage_runner_alone_reaches_its_child(tmp_path, monkeypatch, inherited):
     """submitit's cancel of a local job sends SIGINT to the job's process only, not its group: run_stage (not
-    passing signals on) must still stop its fdep train child, and report the stage as stopped (130)."""
+    passing signals on) must still stop its fdep train child, and report the stage as stopped (130); also when
+    the runner was started with SIGINT ignored (nohup, `cmd &` from a script, a parent ignoring it)."""
     import os
     import signal
 
@@ -407,7 +409,8 @@ def test_sigint_to_a_stage_runner_alone_reaches_its_child(tmp_path, monkeypatch)
 
     fake = _fake_python(tmp_path, monkeypatch)
     log = tmp_path / "stage.log"
-    driver = ("import sys\nfrom pathlib import Path\nfrom fdep.tools.sweep_stage import run_stage\n"
+    ignore = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n" if inherited == "ignored" else ""
+    driver = (ignore + "import sys\nfrom pathlib import Path\nfrom fdep.tools.sweep_stage import run_stage\n"
               f"sys.exit(run_stage([{str(fake)!r}, '-m', 'fdep.cli.main', 'train'], Path({str(log)!r}), 'h'))")
     with _driver_with_fake_child(tmp_path, driver, timeout_s=120) as (runner, child):
         (tmp_path / "seen").touch()

@@ -18,7 +18,7 @@ import re
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: the child's lines shown on the sweep's console (fdep train's one line per epoch)
@@ -84,6 +84,30 @@ def run_stage(cmd: list[str], log: Path, header: str, progress: Callable[[str], 
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # lines reach the log (and the console) as they are printed
+    with contextlib.ExitStack() as stack:
+        if not forward_signals:
+            stack.enter_context(sigint_raises())
+        return _run_stage(cmd, log, header, env, progress, forward_signals, poll_s)
+
+
+@contextlib.contextmanager
+def sigint_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt here while the stage runs, also when this process inherited it as ignored
+    (started by ``nohup`` or ``cmd &`` from a script, or by a parent that ignores it): submitit cancels a local
+    job with a SIGINT to the job's process, which must reach its fdep train child (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
+def _run_stage(cmd: list[str], log: Path, header: str, env: dict[str, str], progress: Callable[[str], None] | None,
+               forward_signals: bool, poll_s: float) -> int:
     with open(log, "a") as f:
         f.write(f"\n{header}\n")
         f.flush()
