@@ -173,7 +173,9 @@ def test_submitit_local_job_killed_then_resumed_from_last_checkpoint(tmp_path, s
     from fdep.tools.sweep import RowJob
     from fdep.training.checkpoint import finished_epochs, read_checkpoint
 
-    cfg = write_config(tmp_path / "cfg" / "tiny", "acm_original", "acm", epochs=6)
+    # enough tiny epochs that the cancel lands mid-run on a loaded machine (6 were all done before it under -n 2)
+    epochs = 30
+    cfg = write_config(tmp_path / "cfg" / "tiny", "acm_original", "acm", epochs=epochs)
     (row,) = make_rows([cfg], out=tmp_path / "sw", data_root=str(sweep_data))
     executor = submitit.AutoExecutor(folder=str(tmp_path / "sw" / "submitit" / "%j"), cluster="local")
     executor.update_parameters(timeout_min=10)
@@ -197,11 +199,11 @@ def test_submitit_local_job_killed_then_resumed_from_last_checkpoint(tmp_path, s
         time.sleep(0.5)
     assert job.done()
     done_before = finished_epochs(read_checkpoint(last))
-    assert 1 <= done_before < 6
+    assert 1 <= done_before < epochs
     assert row_state(row) == "partial"
     summary = run_sweep([row], tmp_path / "sw", launcher="local", echo=lambda *_: None)
     assert summary["outcomes"][0]["outcome"] == "resumed"
-    assert finished_epochs(read_checkpoint(last)) == 6
+    assert finished_epochs(read_checkpoint(last)) == epochs
     metrics = (Path(row.run_dir) / "metrics.csv").read_text()
     assert metrics.count("\n") > 1
     assert "--resume" in (tmp_path / "sw" / "logs" / "tiny__acm_original.log").read_text()
