@@ -1,0 +1,51 @@
+"""Rewrite (or check) the sections of docs/ that are generated from the code.
+
+Each entry of ``SECTIONS`` names a Markdown file, a marked section in it
+(``<!-- NAME:begin -->`` ... ``<!-- NAME:end -->``, see ``fdep.docsections``) and the function
+that renders its body from the code. ``python docs/generate.py`` rewrites every section;
+``--check`` rewrites nothing and exits 1 naming each section that differs from the code
+(tests/test_docs_generated.py runs it), so a table in docs/ cannot drift from what it describes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from fdep.docsections import check_section, read_section, write_section
+
+DOCS = Path(__file__).resolve().parent
+
+#: section name -> (file under docs/, function returning the section's Markdown body)
+SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {}
+
+
+def stale() -> list[str]:
+    """The sections whose text in docs/ differs from what the code renders now."""
+    out = []
+    for name, (file, render) in SECTIONS.items():
+        path = DOCS / file
+        if read_section(check_section(path, name), name, str(path)) != render().strip("\n"):
+            out.append(f"{file}: section {name}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="rewrite nothing; exit 1 if a section differs from the code")
+    args = p.parse_args(argv)
+    if args.check:
+        bad = stale()
+        for line in bad:
+            print(f"stale: {line} (run: python docs/generate.py)", file=sys.stderr)
+        return 1 if bad else 0
+    for name, (file, render) in SECTIONS.items():
+        write_section(DOCS / file, name, render())
+        print(f"wrote {file}: section {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
