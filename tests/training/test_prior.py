@@ -81,7 +81,7 @@ def test_plain_network_starts_at_the_prior_and_only_the_head_bias_changes():
     torch.manual_seed(0)
     net = Plain()
     before = copy.deepcopy(net.state_dict())
-    result = apply_output_prior(net, 0.01, in_chans=1, size_multiple=32)
+    result = apply_output_prior(net, 0.01, in_chans=1, size_multiple=32, align=False)
     assert result.heads == ("head",)  # not the 1-channel attention conv (a sigmoid follows it)
     assert result.mean_probability[0] == pytest.approx(0.01, abs=1e-6)
     after = net.state_dict()
@@ -90,6 +90,35 @@ def test_plain_network_starts_at_the_prior_and_only_the_head_bias_changes():
     x = torch.randn(2, 1, 64, 64, generator=torch.Generator().manual_seed(1))
     assert _mean_p(net, x) == pytest.approx(0.01, rel=0.5)  # another batch: about the prior too
     assert "head" in result.summary() and "0.0100" in result.summary()
+
+
+def test_a_head_reading_non_negative_features_gets_non_negative_weights():
+    torch.manual_seed(0)
+    net = Plain()
+    with torch.no_grad():
+        net.head.weight.copy_(-net.head.weight.abs())  # every weight negative: p(target) capped at the prior
+    before = copy.deepcopy(net.state_dict())
+    result = apply_output_prior(net, 0.01, in_chans=1, size_multiple=32)
+    assert result.aligned == ("head",) and "head made non-negative" in result.summary()
+    assert torch.equal(net.head.weight, before["head.weight"].abs())
+    assert result.mean_probability[0] == pytest.approx(0.01, abs=1e-6)  # the bias is set after the weights
+    changed = {k for k in before if not torch.equal(before[k], net.state_dict()[k])}
+    assert changed == {"head.weight", "head.bias"}
+    # now any feature can only raise the output: a larger input to the head never lowers a logit
+    h = torch.rand(1, 8, 4, 4)
+    assert bool((net.head(h + torch.rand_like(h)) >= net.head(h)).all())
+
+
+def test_a_head_reading_signed_inputs_keeps_its_weights():
+    torch.manual_seed(0)
+    net = DeepSupervision()  # fuse reads the side logits, which are signed; the sides read a ReLU
+    with torch.no_grad():
+        net.fuse.weight.copy_(-net.fuse.weight.abs())
+        fuse_before = net.fuse.weight.clone()
+    result = apply_output_prior(net, 0.02, in_chans=1)
+    assert "fuse" not in result.aligned
+    assert torch.equal(net.fuse.weight, fuse_before)
+    assert bool((net.side1.weight >= 0).all()) and bool((net.side2.weight >= 0).all())
 
 
 def test_deep_supervision_sides_are_set_before_the_fused_output():
