@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from fdep.metrics import METRIC_SPECS
 from fdep.models.weights import WEIGHTS_FILE, sha256_of
 from fdep.tools.hub_export import export_hub
 
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     out = export_hub(run / "checkpoints" / "best.ckpt", PKG / folder, overwrite=True,
                      results=run / "test_test" / "results.json")
     f = out / WEIGHTS_FILE
-    scores = {k: (1e6 if k == "fa" else 100.0) * res[k] for k in KEYS if res.get(k) is not None}
+    scores = {k: METRIC_SPECS[k].scale * res[k] for k in KEYS if res.get(k) is not None}
     paper = {m["metric"]: m["paper"] for m in ((res.get("paper") or {}).get("metrics") or [])}
     print(f"""    WeightSet(
         model={cfg['model']!r}, tag={a.tag!r}, dataset={res['dataset_name']!r}, variant={cfg['variant']!r},

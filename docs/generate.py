@@ -18,8 +18,21 @@ from fdep.docsections import check_section, read_section, write_section
 
 DOCS = Path(__file__).resolve().parent
 
+
+def metric_specs_table() -> str:
+    """docs/metrics.md: how each stored metric is printed (fdep.metrics.METRIC_SPECS)."""
+    from fdep.metrics import METRIC_SPECS
+
+    lines = ["| key | printed as | printed value | better |", "|---|---|---|---|"]
+    lines += [f"| `{s.key}` | {s.label} | {s.scale:,.0f} x the stored value | "
+              f"{'lower' if s.lower_is_better else 'higher'} |" for s in METRIC_SPECS.values()]
+    return "\n".join(lines)
+
+
 #: section name -> (file under docs/, function returning the section's Markdown body)
-SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {}
+SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
+    "metric-specs": ("metrics.md", metric_specs_table),
+}
 
 
 def stale() -> list[str]:

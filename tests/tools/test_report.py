@@ -264,3 +264,40 @@ def test_report_says_what_each_runs_time_was_measured_under(runs, tmp_path):
         assert "mean seconds per image, measured under the device, threads and load listed" in text
         assert "time on cpu: 1 thread, 1.9 of 2 cores busy with other work, load average 3.50" in text
         assert "time: threads and load not recorded" in text  # the first run's results.json predates them
+
+
+def test_html_and_markdown_show_the_same_document(runs, tmp_path):
+    """The document is built once; both renderers show each of its rows, cells, paragraphs and pictures."""
+    import html as _html
+    import json
+
+    from fdep.tools.report import build_document, label_runs, render_html, render_markdown
+
+    _write_metrics_csv(runs[0])
+    res_path = runs[0] / "test_test" / "results.json"
+    write_json(res_path, {**json.loads(res_path.read_text()), "dataset_name": "NUAA-SIRST", "n_images": 3})
+    loaded = [load_run(r) for r in runs]
+    label_runs(loaded)
+    doc = build_document(loaded)
+    assert [row.kind for row in doc.rows] == ["run", "paper", "run"] and doc.paper_notes
+    page, md = render_html(doc), render_markdown(doc, "f")
+
+    html_rows = [(_html.unescape(label), [v + d for _k, v, d in re.findall(
+        r'<td data-key="(\w+)">([^<]*)<span class="d">([^<]*)</span>', cells)])
+        for label, cells in re.findall(r"<tr[^>]*><th>([^<]*)</th>(<td.*?)</tr>", page)]
+    md_rows = [(line.split(" | ")[0].strip("|* "), line.strip("| ").split(" | ")[1:])
+               for line in md.splitlines() if line.startswith("| ") and not line.startswith("| Run |")]
+    want = [(row.label, [c.value + c.diff for c in row.cells]) for row in doc.rows]
+    assert html_rows == want and md_rows == want
+
+    page_text = " ".join(_html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    md_text = " ".join(md.split())
+    paragraphs = [doc.table_note, doc.grid_note, " ".join(doc.learning_note), *doc.paper_notes,
+                  *(s.timing for s in doc.sources), *(s.test_dir for s in doc.sources),
+                  *(s.note for s in doc.learning)]
+    for text in paragraphs:
+        assert " ".join(text.split()) in page_text and " ".join(text.split()) in md_text, text
+    pictures = doc.pictures()
+    assert [p.stem for p in pictures] == ["pixel_pr", "target_pr", "roc", "overlays", "learning_1"]
+    assert re.findall(r'<img alt="([^"]+)"', page) == [p.alt for p in pictures]
+    assert re.findall(r"!\[([^]]+)\]\(f/(\w+)\.png\)", md) == [(p.alt, p.stem) for p in pictures]

@@ -7,8 +7,10 @@ Both accumulate the same per-image statistics (see :mod:`fdep.metrics.core`).
 from .core import NoTargetError
 from .detections import classify_detections
 from .functional import evaluate
+from .specs import METRIC_SPECS, MetricSpec, metric_specs
 
-__all__ = ["evaluate", "SIRSTMetrics", "NoTargetError", "classify_detections"]
+__all__ = ["evaluate", "SIRSTMetrics", "NoTargetError", "classify_detections", "MetricSpec", "METRIC_SPECS",
+           "metric_specs"]
 
 
 def __getattr__(name: str):

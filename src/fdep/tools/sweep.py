@@ -37,6 +37,7 @@ from typing import Any
 
 from ..errors import ConfigError, InputError
 from ..fileio import atomic_write, write_json
+from ..metrics.specs import PAPER_SCORES
 from ..metrics.units import FA_LABEL
 from .seeds import format_mean_std, summarise, summary_note
 from .sweep_stage import run_stage, stopped_by_signal
@@ -49,8 +50,7 @@ PAPER_TABLES: dict[str, tuple[str, ...]] = {
 LAUNCHERS = ("local", "slurm", "submitit-local", "submitit-debug")
 STATUS_FILE = "sweep_row.json"
 #: results.json keys shown in the table, with their scale (the paper's units)
-METRICS = (("hse", 100.0), ("hse_p", 100.0), ("hse_t", 100.0), ("iou", 100.0), ("niou", 100.0),
-           ("pd", 100.0), ("fa", 1e6))
+METRICS = tuple((s.key, s.scale) for s in PAPER_SCORES)
 
 
 @dataclass

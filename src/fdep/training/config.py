@@ -29,12 +29,14 @@ import yaml
 
 from ..errors import ConfigError
 from ..fileio import atomic_write
+from ..metrics.specs import SCORES
 
 VARIANTS = ("original", "fdep-main", "fdep")
 AUGMENTS = ("flips", "authors")
 NORMALISATIONS = ("dataset", "per-image-mean")
 EEDM_FORMS = ("text", "released")  # = fdep.losses.EEDM_FORMS (not imported: no torch at config time; see below)
-SELECT_METRICS = ("last", "hse", "hse_p", "hse_t", "iou", "niou", "pd", "auc")  # last: the final epoch, no selection
+#: what picks best.ckpt: the final epoch ("last", no selection) or the highest of a score where higher is better
+SELECT_METRICS = ("last", *(s.key for s in SCORES if not s.lower_is_better))
 
 #: What each protocol sets, under any key a config file or flag gives explicitly. "fdep" is the
 #: dataclass defaults; "authors" is the released training script (docs/training.md has the table).

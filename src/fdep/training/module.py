@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..errors import TrainingError, WeightsError
+from ..metrics.specs import SCORES
 from ..metrics.units import FA_LABEL, fa_text
 from .checkpoint import recorded_hyper_parameters
 from .config import TrainConfig
@@ -28,7 +29,7 @@ log = logging.getLogger("fdep.training")
 VAL_BINS = 10_000
 
 #: metric keys logged under val/ (fractions; fa is the raw ratio)
-VAL_KEYS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa", "auc")
+VAL_KEYS = tuple(s.key for s in SCORES)
 
 
 def format_val_scores(vals: dict[str, float]) -> str:
