@@ -173,5 +173,5 @@ def test_train_help_shows_each_keys_help_default_and_authors_value(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "drop the last partial training batch of an epoch (default: True; protocol authors: False)" in text
+    assert "drop the last partial training batch of an epoch (default: true; protocol authors: false)" in text
     assert "--progress" not in text and "--quiet" in text

@@ -82,8 +82,8 @@ class TrainConfig:
 
     # --- protocol
     protocol: str = option("fdep", "fdep (held-out validation, the last epoch of a cosine schedule, flips) | authors "
-                           "(the authors' released script): sets the keys it governs that are not given "
-                           "(\"protocol authors\" below)", choices=tuple(PROTOCOL_SETTINGS))
+                           "(the authors' released script): sets the keys it governs that are not given (the "
+                           "authors values are shown beside the defaults)", choices=tuple(PROTOCOL_SETTINGS))
     # --- network and FDEP
     model: str = option("acm", "the network: a registered name (fdep models; installed packages' entry points "
                         "included) or one of your own, path/to/file.py:Name or package.module:Name "
@@ -151,7 +151,7 @@ class TrainConfig:
                                      "their mean ± std); fdep train uses seed")
     output_prior: float | None = option(0.01, "each output starts at this mean target probability: the bias of its "
                                         "last convolution, found by a dry run, is set so (focal-loss prior); null: "
-                                        "the network's own initialisation (the authors preset)")
+                                        "the network's own initialisation (the authors protocol)")
     ema_decay: float | None = option(None, "exponential moving average of the weights, updated every step "
                                      "(Lightning's EMAWeightAveraging): validation, best/last.ckpt and light/ use the "
                                      "averaged weights; null: off")
@@ -482,8 +482,10 @@ def save_yaml(cfg: TrainConfig, path: str | os.PathLike) -> None:
 
 
 def shown_value(value: Any) -> str:
-    """A setting's value as --help and the options table show it (None as YAML's null)."""
-    return "null" if value is None else str(value)
+    """A setting's value as --help and the options table show it: spelt as in YAML (null, true, false)."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return str(value)
 
 
 def field_help() -> dict[str, str]:
