@@ -136,7 +136,7 @@ class FdepEpochs:
         from fdep.training.config import TrainConfig
         from fdep.training.datamodule import SIRSTDataModule, normalisation
         from fdep.training.module import SIRSTModule
-        from fdep.training.train import effective_precision
+        from fdep.training.precision import effective_precision
 
         cfg = TrainConfig.from_dict({"protocol": "authors", "model": model, "variant": "original",
                                      "data": str(data), "crop": crop, "num_workers": workers, "seed": seed,

@@ -91,7 +91,7 @@ def fdep_step_fn(name: str, device: torch.device, precision: str, channels_last:
     """A closure doing the work of one fdep training step (module forward, loss, backward, AdamW)."""
     from fdep.training.config import TrainConfig
     from fdep.training.module import SIRSTModule
-    from fdep.training.train import effective_precision
+    from fdep.training.precision import effective_precision
 
     cfg = TrainConfig.from_dict({"protocol": "authors", "model": name, "variant": "original", "mean": 110.68,
                                  "std": 29.35, "precision": precision,

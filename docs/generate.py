@@ -29,9 +29,29 @@ def metric_specs_table() -> str:
     return "\n".join(lines)
 
 
+def train_options() -> str:
+    """docs/training.md's table of every ``fdep train`` key: its flag, its default (and the authors protocol's value
+    where that differs) and its help, all read from TrainConfig's fields (P: a key the protocol sets)."""
+    from dataclasses import fields
+
+    from fdep.training.config import PROTOCOL_KEYS, TrainConfig, protocol_settings, shown_value
+
+    authors = protocol_settings("authors")
+    rows = ["| key | flag | default | meaning |", "|---|---|---|---|"]
+    for f in fields(TrainConfig):
+        key = f"`{f.name}`" + (" P" if f.name in PROTOCOL_KEYS else "")
+        flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+        default = f"`{shown_value(f.default)}`"
+        if f.name in authors and authors[f.name] != f.default:
+            default += f" (authors: `{shown_value(authors[f.name])}`)"
+        rows.append(f"| {key} | `{flag}` | {default} | {f.metadata['help'].replace('|', chr(92) + '|')} |")
+    return "\n".join(rows)
+
+
 #: section name -> (file under docs/, function returning the section's Markdown body)
 SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "metric-specs": ("metrics.md", metric_specs_table),
+    "train_options": ("training.md", train_options),
 }
 
 

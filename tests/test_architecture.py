@@ -7,7 +7,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "fdep"
 #: leaf modules (__version__: the root package's attribute)
-LEAVES = {"errors", "fileio", "imageio", "inputrange", "cpu", "progress", "docsections", "__version__"}
+LEAVES = {"errors", "fileio", "imageio", "inputrange", "cpu", "progress", "docsections", "choices", "__version__"}
 
 #: package -> the fdep packages it may import (besides itself and the leaf modules)
 ALLOWED: dict[str, set[str]] = {

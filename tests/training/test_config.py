@@ -156,3 +156,23 @@ def _parser_with(func):
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("boom").set_defaults(func=func)
     return parser
+
+
+def test_every_key_has_its_help_in_the_field_metadata():
+    # --help and the options table of docs/training.md read it; a key without one would show an empty line
+    from dataclasses import fields
+
+    from fdep.training.config import field_help
+
+    assert set(field_help()) == set(FIELD_NAMES) and all(text.strip() for text in field_help().values())
+    for f in fields(TrainConfig):  # the value checks read "choices" from the same metadata
+        if "choices" in f.metadata:
+            assert f.default in f.metadata["choices"], f.name
+
+
+def test_train_help_shows_each_keys_help_default_and_authors_value(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "drop the last partial training batch of an epoch (default: true; protocol authors: false)" in text
+    assert "--progress" not in text and "--quiet" in text

@@ -106,8 +106,9 @@ def test_generator_output_is_committed(tmp_path):
 
 
 def test_precision_falls_back_off_cuda_and_cache_conflict(monkeypatch):
-    from fdep.training import train as train_mod
-    from fdep.training.train import check_combination, effective_precision
+    from fdep.training import precision as precision_mod
+    from fdep.training.precision import effective_precision
+    from fdep.training.start_checks import check_combination
 
     cfg = TrainConfig.from_dict({"protocol": "authors", "accelerator": "cpu", "precision": "16-mixed"})
     assert effective_precision(cfg) == "32-true"
@@ -120,12 +121,12 @@ def test_precision_falls_back_off_cuda_and_cache_conflict(monkeypatch):
     assert effective_precision(auto.replace(accelerator="gpu")) == "16-mixed"
     assert effective_precision(auto.replace(accelerator="gpu", protocol="fdep")) == "bf16-mixed"
     # only AMX makes bf16 the faster choice: AVX512-BF16 alone measured slower than fp32 (docs/benchmarks.md)
-    assert train_mod.fast_bf16_flags({"avx512f", "amx_bf16", "amx_tile"})
-    assert not train_mod.fast_bf16_flags({"avx512f", "avx512_bf16"})
-    assert not train_mod.fast_bf16_flags({"avx2"})
-    monkeypatch.setattr(train_mod, "cpu_has_fast_bf16", lambda: True)
+    assert precision_mod.fast_bf16_flags({"avx512f", "amx_bf16", "amx_tile"})
+    assert not precision_mod.fast_bf16_flags({"avx512f", "avx512_bf16"})
+    assert not precision_mod.fast_bf16_flags({"avx2"})
+    monkeypatch.setattr(precision_mod, "cpu_has_fast_bf16", lambda: True)
     assert effective_precision(auto) == "bf16-mixed"
-    monkeypatch.setattr(train_mod, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(precision_mod, "cpu_has_fast_bf16", lambda: False)
     assert effective_precision(auto) == "32-true"
     with pytest.raises(ConfigError, match="precision"):
         cfg.replace(precision="8-true")
@@ -167,7 +168,7 @@ def test_authors_run_end_to_end(authors_run, tiny_data):
     from fdep.data.stats import per_image_stats
     from fdep.models import load_pretrained
     from fdep.training.checkpoint import read_checkpoint
-    from fdep.training.train import cpu_has_fast_bf16
+    from fdep.training.precision import cpu_has_fast_bf16
 
     cfg = resolve(authors_run / "config.yaml", {})
     ran = "bf16-mixed" if cpu_has_fast_bf16() else "32-true"

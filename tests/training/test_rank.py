@@ -11,7 +11,7 @@ import pytest
 
 from ..run_helpers import SRC
 
-PROBE = "from fdep.training.train import global_rank, is_launched_child; print(global_rank(), is_launched_child())"
+PROBE = "from fdep.training.rank import global_rank, is_launched_child; print(global_rank(), is_launched_child())"
 
 
 LAUNCHER_KEYS = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")

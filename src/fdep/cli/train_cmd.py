@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import fields
 
-from ..training.config import FIELD_NAMES, TrainConfig, field_help
+from ..training.config import FIELD_NAMES, TrainConfig, field_help, protocol_settings, shown_value
 from .options import add_quiet, add_threads
 
 
@@ -26,14 +27,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "run starts in a fresh, empty OUT")
     add_quiet(p, "no progress bar")
     add_threads(p)
-    helps = field_help()
-    for name in FIELD_NAMES:
-        if name == "progress":
+    for f in fields(TrainConfig):
+        if "flag" in f.metadata:  # set by a flag of its own (progress: --quiet, added above)
             continue
-        default = getattr(TrainConfig(), name)
-        text = f"{helps.get(name, '')} (default: {'null' if default is None else default})".replace("%", "%%")
-        p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, metavar=name.upper(), help=text)
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None, metavar=f.name.upper(),
+                       help=option_help(f.name).replace("%", "%%"))
     p.set_defaults(func=run)
+
+
+def option_help(name: str) -> str:
+    """A config key's --help text: its help, its default and, for a key the protocol sets, the authors' value."""
+    default = shown_value(getattr(TrainConfig(), name))
+    authors = protocol_settings("authors")
+    preset = f"; protocol authors: {shown_value(authors[name])}" if name in authors else ""
+    return f"{field_help()[name]} (default: {default}{preset})"
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict:

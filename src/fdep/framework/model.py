@@ -31,6 +31,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..choices import SHARES, VARIANTS
 from ..errors import ConfigError, ModelError
 from ..models.base import SIRSTNet
 from ..models.external import ExternalNetwork
@@ -38,9 +39,6 @@ from ..models.factory import network_record, rebuild_network
 from ..vfm.align import window_align
 from .layer_tap import LayerTap
 from .samf import DEFAULT_SAMF_FORM, FUSIONS, LEGACY_SAMF_FORM, SAMF_FORMS, make_fusion
-
-VARIANTS = ("original", "fdep-main", "fdep")
-SHARES = ("encoder+decoder", "encoder", "decoder")
 
 
 def _vfm_info(vfm) -> dict | None:

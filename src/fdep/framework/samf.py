@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..choices import SAMF_FORMS
 from ..errors import ConfigError, ModelError
 
-SAMF_FORMS = ("table1", "literal")
 DEFAULT_SAMF_FORM = "table1"
 #: the form of checkpoints/configs that do not record one (the only form before forms existed)
 LEGACY_SAMF_FORM = "literal"

@@ -28,10 +28,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..choices import EEDM_FORMS  # the readings of EEDM (see the module doc)
 from ..errors import ConfigError
-
-#: the readings of EEDM (see the module doc)
-EEDM_FORMS = ("text", "released")
 
 
 def edge_band(mask: torch.Tensor) -> torch.Tensor:

@@ -33,11 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..choices import OUTPUT_FORMS
 from ..errors import ModelError
 from .probe import dry_run, ends_in_sigmoid, trace
 from .probe import size_multiple as find_size_multiple
 
-OUTPUT_FORMS = ("logits", "probability")
 #: probabilities are clamped to [EPS, 1 - EPS] before the logit (float32)
 EPS = 1e-6
 

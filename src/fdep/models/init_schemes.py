@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 
 from torch import nn
 
-INITS = ("original", "authors")
+from ..choices import INITS
 
 #: network name -> function(model) re-initialising it as the authors' PAL copy starts
 AUTHORS_INIT: dict[str, Callable[[nn.Module], None]] = {}

@@ -21,22 +21,27 @@ import os
 import reprlib
 import types
 import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..choices import EEDM_FORMS, FUSIONS, INITS, LOSSES, OUTPUT_FORMS, SAMF_FORMS, SHARES, VARIANTS
 from ..errors import ConfigError
 from ..fileio import atomic_write
 from ..metrics.specs import SCORES
 
-VARIANTS = ("original", "fdep-main", "fdep")
+# the choices the torch side implements (VARIANTS, SHARES, FUSIONS, SAMF_FORMS, LOSSES, EEDM_FORMS, INITS,
+# OUTPUT_FORMS) come from fdep.choices, which both sides import; these are the config's own
 AUGMENTS = ("flips", "authors")
 NORMALISATIONS = ("dataset", "per-image-mean")
-EEDM_FORMS = ("text", "released")  # = fdep.losses.EEDM_FORMS (not imported: no torch at config time; see below)
 #: what picks best.ckpt: the final epoch ("last", no selection) or the highest of a score where higher is better
 SELECT_METRICS = ("last", *(s.key for s in SCORES if not s.lower_is_better))
+SCHEDULERS = ("cosine", "poly", "none")
+VAL_PADS = ("mean", "black")
+VAL_PRECISIONS = ("train", "32-true")
+PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16", "bf16-true", "16-true", "64-true", "64")
 
 #: What each protocol sets, under any key a config file or flag gives explicitly. "fdep" is the
 #: dataclass defaults; "authors" is the released training script (docs/training.md has the table).
@@ -49,7 +54,7 @@ PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
         "val_every": 1,
         "scheduler": "none",  # constant AdamW lr 1e-3, weight decay 1e-2
         "warmup_epochs": 0,
-        "precision": "auto",  # auto: fp16 autocast + GradScaler on CUDA as theirs; bf16 on CPUs with AMX/AVX512-BF16
+        "precision": "auto",  # auto: fp16 autocast + GradScaler on CUDA as theirs; bf16 on CPUs with AMX
         "augment": "authors",
         "target_prob": 0.0,  # uniform crops
         "normalisation": "per-image-mean",
@@ -64,19 +69,13 @@ PROTOCOL_SETTINGS: dict[str, dict[str, Any]] = {
         "ema_decay": None,
     },
 }
-LOSSES = ("eedm", "softiou", "bce")
-SCHEDULERS = ("cosine", "poly", "none")
-SHARES = ("encoder+decoder", "encoder", "decoder")
-FUSIONS = ("samf", "concat", "add")
-SAMF_FORMS = ("table1", "literal")  # fdep.framework.SAMF_FORMS (kept import-free here)
-VAL_PADS = ("mean", "black")
-VAL_PRECISIONS = ("train", "32-true")
-INITS = ("original", "authors")  # fdep.models.INITS (kept import-free here)
-# The choice lists above copied from torch-side modules (EEDM_FORMS, INITS, SAMF_FORMS, VARIANTS, SHARES,
-# FUSIONS, LOSSES) are not imported from them: the CLI parser reads this module and must not load torch.
-# tests/training/test_config_choices.py keeps each copy equal to its source.
-OUTPUT_FORMS = ("logits", "probability")  # fdep.models.external.OUTPUT_FORMS (kept import-free here)
-PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16", "bf16-true", "16-true", "64-true", "64")
+
+
+def option(default: Any, help: str, **meta: Any) -> Any:
+    """A TrainConfig field: its default, and in its metadata the ``help`` that ``fdep train --help``, the options
+    table of docs/training.md and the value checks read (``choices``: the values it accepts; ``flag``: a
+    command-line flag other than ``--key-name`` that sets it)."""
+    return field(default=default, metadata={"help": help, **meta})
 
 
 @dataclass
@@ -84,82 +83,114 @@ class TrainConfig:
     """Every setting of a training run (defaults follow the paper where it gives one)."""
 
     # --- protocol
-    protocol: str = "fdep"  #: fdep (held-out val, HSE, cosine, fp32) | authors (their script): presets keys not given
+    protocol: str = option("fdep", "fdep (held-out validation, the last epoch of a cosine schedule, flips) | authors "
+                           "(the authors' released script): sets the keys it governs that are not given (the "
+                           "authors values are shown beside the defaults)", choices=tuple(PROTOCOL_SETTINGS))
     # --- network and FDEP
-    model: str = "acm"  #: network: a registered name (fdep models), path/to/file.py:Name or package.module:Name
-    model_kwargs: dict[str, Any] | None = None  #: constructor arguments of the network (JSON on the command line)
-    fdep_at: str | None = None  #: submodule whose output is the deepest encoder feature (null: encode/decode)
-    output_select: str | None = None  #: which output is the prediction: null (auto), an index, a key, a dotted path
-    output_form: str = "logits"  #: what the network returns: logits | probability (after a sigmoid)
-    deep_supervision: bool | None = None  #: train the network's other output maps too (null: when it returns some)
-    init: str = "original"  #: weight initialisation: original (each network's paper code) | authors (PAL's code)
-    variant: str = "fdep"  #: original | fdep-main (FDEP w/o CO-ISD) | fdep (CO-ISD)
-    in_chans: int = 1  #: input channels of the network
-    vfm: str = "dinov2_vitl14"  #: VFM name or local folder (fdep.vfm.load_vfm)
-    vfm_weights: str | None = None  #: None: the VFM's default weights; a path; or "random"
-    vfm_layers: list[int] | None = None  #: VFM blocks to tap (None: evenly spaced quarters)
-    vfm_cache: str | None = None  #: folder of cached VFM features (fdep vfm cache)
-    share: str = "encoder+decoder"  #: which parts the main and light branches share
-    fusion: str = "samf"  #: samf | concat | add
-    samf_form: str = "table1"  #: table1 (SAMF sized as the paper's Table 1) | literal (Eq. 1-6 as printed)
-    alpha: float = 1.0  #: weight of the light-branch loss in CO-ISD
-    edl_weight: float = 0.0  #: explicit distillation loss weight (Table 5 ablation)
+    model: str = option("acm", "the network: a registered name (fdep models; installed packages' entry points "
+                        "included) or one of your own, path/to/file.py:Name or package.module:Name "
+                        "(docs/your-network.md)")
+    model_kwargs: dict[str, Any] | None = option(
+        None, "constructor arguments of the network, a mapping (JSON on the command line: '{\"width\": 32}'); zoo "
+        "networks too")
+    fdep_at: str | None = option(None, "the submodule whose output is the deepest encoder feature, for networks "
+                                 "without encode/decode (null: their encode/decode; fdep models inspect lists "
+                                 "candidates; docs/fdep.md section 6)")
+    output_select: str | None = option(None, "which output is the prediction: null (the lone map, or the last of a "
+                                       "list/tuple), an index, a dict key or a dotted path")
+    output_form: str = option("logits", "what the network returns: logits | probability (it ends in a sigmoid; "
+                              "trained on logit(p))", choices=OUTPUT_FORMS)
+    deep_supervision: bool | None = option(None, "train the network's other one-channel output maps too (null: when "
+                                           "it returns some)")
+    init: str = option("original", "weight initialisation: original (each network's paper code) | authors (PAL's "
+                       "code)", choices=INITS)
+    variant: str = option("fdep", "original | fdep-main (FDEP w/o CO-ISD) | fdep (CO-ISD)", choices=VARIANTS)
+    in_chans: int = option(1, "input channels of the network (grayscale is replicated to them)")
+    vfm: str = option("dinov2_vitl14", "VFM name or local folder (fdep.vfm.load_vfm)")
+    vfm_weights: str | None = option(None, "null: the VFM's default weights; a path; or \"random\"")
+    vfm_layers: list[int] | None = option(None, "VFM blocks to tap (null: evenly spaced quarters)")
+    vfm_cache: str | None = option(None, "folder of cached VFM features (fdep vfm cache)")
+    share: str = option("encoder+decoder", "which parts the main and light branches share", choices=SHARES)
+    fusion: str = option("samf", "samf | concat | add", choices=FUSIONS)
+    samf_form: str = option("table1", "table1 (SAMF sized as the paper's Table 1) | literal (Eq. 1-6 as printed); "
+                            "docs/fdep.md, \"SAMF forms\"", choices=SAMF_FORMS)
+    alpha: float = option(1.0, "weight of the light-branch loss in CO-ISD")
+    edl_weight: float = option(0.0, "explicit distillation loss weight (Table 5 ablation)")
     # --- data
-    data: str | None = None  #: "ROOT/NAME" (several joined by "+") or "synthetic"
-    train_split: str = "train"  #: split list the training images come from
-    val_split: str = "carve"  #: "carve" (val_fraction of train) or a split name, e.g. "test"
-    val_fraction: float = 0.1  #: share of the training split held out for validation
-    synthetic_n: int = 200  #: images generated for data: synthetic
-    synthetic_size: int = 256  #: their size
-    normalisation: str = "dataset"  #: dataset (literature/pooled constants) | per-image-mean (avg per-image mean/std)
-    mean: float | None = None  #: normalisation mean (0-255); None: the training data's
-    std: float | None = None  #: normalisation std (0-255); None: the training data's
-    augment: str = "flips"  #: flips (crop + flips/transposes [+ noise]) | authors (their albumentations recipe)
-    crop: int = 448  #: random training crop (padded when the image is smaller); the authors' script: 256
-    target_prob: float = 0.5  #: probability that a crop is centred near a target
-    flip: bool = True  #: random horizontal/vertical flips (augment: flips)
-    transpose: bool = True  #: random transposes (augment: flips)
-    noise: float = 0.0  #: additive Gaussian noise std (0-255 scale) in augment: flips
+    data: str | None = option(None, "\"ROOT/NAME\" (several joined by \"+\") or \"synthetic\"")
+    train_split: str = option("train", "split list the training images come from")
+    val_split: str = option("carve", "\"carve\" (val_fraction of train) or a split name, e.g. \"test\"")
+    val_fraction: float = option(0.1, "share of the training split held out for validation")
+    synthetic_n: int = option(200, "images generated for data: synthetic")
+    synthetic_size: int = option(256, "their size")
+    normalisation: str = option("dataset", "dataset (literature / pixel-pooled constants) | per-image-mean (mean of "
+                                "per-image means and stds)", choices=NORMALISATIONS)
+    mean: float | None = option(None, "normalisation mean (0-255); null: the training data's")
+    std: float | None = option(None, "normalisation std (0-255); null: the training data's")
+    augment: str = option("flips", "flips (crop + flips/transposes [+ noise]) | authors (their albumentations "
+                          "recipe)", choices=AUGMENTS)
+    crop: int = option(448, "random training crop (padded when the image is smaller); the authors' script: 256")
+    target_prob: float = option(0.5, "probability that a crop is centred near a target")
+    flip: bool = option(True, "random horizontal/vertical flips (augment: flips)")
+    transpose: bool = option(True, "random transposes (augment: flips)")
+    noise: float = option(0.0, "additive Gaussian noise std (0-255 scale) in augment: flips")
     # --- optimisation
-    epochs: int = 400  #: training epochs
-    batch_size: int = 16  #: per device
-    drop_last: bool = True  #: drop the last partial training batch of an epoch
-    lr: float = 1e-3  #: AdamW learning rate
-    weight_decay: float = 1e-2  #: AdamW weight decay (torch default)
-    scheduler: str = "cosine"  #: cosine (to min_lr) | poly (power 0.9) | none; stepped per epoch
-    min_lr: float = 1e-5  #: final learning rate of the cosine schedule
-    warmup_epochs: int = 0  #: linear warm-up epochs before the schedule
-    loss: str = "eedm"  #: eedm | softiou | bce
-    eedm_form: str = "text"  #: text (8-neighbour edge band x4) | released (the authors' code: x4 everywhere)
-    grad_clip: float | None = None  #: gradient norm clipping (None: off)
-    seed: int = 0  #: seeds initialisation, the train/val carve, crops and sampling
-    seeds: list[int] | None = None  #: fdep sweep: one row per seed (CONFIG/seedN); fdep train uses seed
-    output_prior: float | None = 0.01  #: each output starts at this mean probability (focal-loss prior); null: off
-    ema_decay: float | None = None  #: EMA of the weights per step (validated, saved, exported); null: off
+    epochs: int = option(400, "training epochs")
+    batch_size: int = option(16, "per device")
+    drop_last: bool = option(True, "drop the last partial training batch of an epoch")
+    lr: float = option(1e-3, "AdamW learning rate")
+    weight_decay: float = option(1e-2, "AdamW weight decay (torch default)")
+    scheduler: str = option("cosine", "cosine (to min_lr) | poly (power 0.9) | none; stepped per epoch",
+                            choices=SCHEDULERS)
+    min_lr: float = option(1e-5, "final learning rate of the cosine schedule")
+    warmup_epochs: int = option(0, "linear warm-up epochs before the schedule")
+    loss: str = option("eedm", "eedm | softiou | bce", choices=LOSSES)
+    eedm_form: str = option("text", "text (8-neighbour edge band x4) | released (the authors' code: x4 everywhere)",
+                            choices=EEDM_FORMS)
+    grad_clip: float | None = option(None, "gradient norm clipping (null: off)")
+    seed: int = option(0, "seeds initialisation, the train/val carve, crops and sampling")
+    seeds: list[int] | None = option(None, "fdep sweep runs the config once per seed listed (rows CONFIG/seedN, then "
+                                     "their mean ± std); fdep train uses seed")
+    output_prior: float | None = option(0.01, "each output starts at this mean target probability: the bias of its "
+                                        "last convolution, found by a dry run, is set so (focal-loss prior), and a head reading "
+                                        "non-negative features starts with non-negative weights; null: the "
+                                        "network's own initialisation (the authors protocol)")
+    ema_decay: float | None = option(None, "exponential moving average of the weights, updated every step "
+                                     "(Lightning's EMAWeightAveraging): validation, best/last.ckpt and light/ use the "
+                                     "averaged weights; null: off")
     # --- validation and logging
-    val_every: int = 1  #: validate every N epochs
-    select_metric: str = "last"  #: what picks best.ckpt: last (the final epoch) | hse, iou, niou, pd, ... (highest val)
-    val_batch_size: int = 1  #: full images of different sizes: 1 unless all share a size
-    val_pad: str = "mean"  #: validation padding to the size multiple: mean (0 after normalising) | black (raw 0)
-    val_precision: str = "train"  #: validation precision: train (as training) | 32-true (fp32, the authors')
-    select_from: int = 1  #: first epoch whose validation may be selected as best.ckpt
-    select_floor: float | None = None  #: best.ckpt only once the metric beats this (None: any value)
-    log_every: int = 10  #: log the training loss every N steps
-    save_every: int = 0  #: also keep checkpoints/epoch=NNNN.ckpt every N epochs (0: only best and last)
-    chance_patience: int = 20  #: warn once when this many validations in a row show chance-level HSE-P (0: never)
+    val_every: int = option(1, "validate every N epochs")
+    select_metric: str = option("last", "what picks best.ckpt: last (the final epoch; no selection) or a validation "
+                                f"metric, highest wins: {', '.join(SELECT_METRICS[1:])}", choices=SELECT_METRICS)
+    val_batch_size: int = option(1, "full images of different sizes: 1 unless all share a size")
+    val_pad: str = option("mean", "validation padding to the size multiple: mean (0 after normalising) | black (raw "
+                          "0, the authors')", choices=VAL_PADS)
+    val_precision: str = option("train", "validation precision: train (as training) | 32-true (fp32, the authors')",
+                                choices=VAL_PRECISIONS)
+    select_from: int = option(1, "first epoch whose validation may become best.ckpt")
+    select_floor: float | None = option(None, "best.ckpt only once the metric beats this (null: any value)")
+    log_every: int = option(10, "log the training loss every N steps")
+    save_every: int = option(0, "also keep checkpoints/epoch=NNNN.ckpt (1-based) every N epochs, e.g. to test every "
+                             "kept epoch afterwards (benchmarks/selection_study.py); 0: only best and last")
+    chance_patience: int = option(20, "warn once when this many validations in a row show chance-level HSE-P (0: "
+                                  "never)")
     # --- hardware (Lightning Trainer arguments)
-    accelerator: str = "auto"  #: cpu | gpu | auto ...
-    devices: str = "1"  #: 1, 4, "0,1", auto ...
-    num_nodes: int = 1  #: machines (multi-node DDP)
-    strategy: str = "auto"  #: auto | ddp | ddp_spawn ... (Lightning)
-    precision: str = "auto"  #: auto (bf16 on AMX/AVX512-BF16 CPUs, else fp32; CUDA: docs) | 32-true | bf16-mixed ...
-    channels_last: bool | None = None  #: channels_last memory format (null: on for bf16 on a CPU, measured faster)
-    num_workers: int | None = None  #: DataLoader workers per device (null/auto: from the free cores, at most 4)
-    limit_train_batches: float = 1.0  #: fraction (<=1.0) or number (>1) of batches per epoch
+    accelerator: str = option("auto", "cpu | gpu | auto ...")
+    devices: str = option("1", "1, 4, \"0,1\", auto ...")
+    num_nodes: int = option(1, "machines (multi-node DDP)")
+    strategy: str = option("auto", "auto | ddp | ddp_spawn ... (Lightning)")
+    precision: str = option("auto", "auto (bf16-mixed on CPUs with AMX, else 32-true: AVX512-BF16 alone measured "
+                            "slower than fp32; CUDA: 16-mixed under authors, bf16-mixed under fdep) | 32-true | "
+                            "16-mixed | bf16-mixed ...", choices=PRECISIONS)
+    channels_last: bool | None = option(None, "channels_last memory format (null: on for bf16 on a CPU, measured "
+                                        "faster)")
+    num_workers: int | None = option(None, "DataLoader workers per device (null/auto: from the free cores, at most "
+                                     "4)")
+    limit_train_batches: float = option(1.0, "fraction (<=1.0) or number (>1) of batches per epoch")
     # --- output
-    out: str | None = None  #: the run directory
-    export_light: bool = True  #: export the inference network to RUN_DIR/light at the end
-    progress: bool = True  #: show Lightning's progress bar (flag: --quiet turns it off)
+    out: str | None = option(None, "the run directory")
+    export_light: bool = option(True, "export the inference network to RUN_DIR/light at the end")
+    progress: bool = option(True, "show Lightning's progress bar (flag: --quiet turns it off)", flag="--quiet")
 
     # ------------------------------------------------------------------ helpers
     def to_dict(self) -> dict[str, Any]:
@@ -194,14 +225,10 @@ class TrainConfig:
         def bad(key: str, msg: str) -> ConfigError:
             return ConfigError(f"{source}: {key}: {msg}")
 
-        for key, choices in (("protocol", tuple(PROTOCOL_SETTINGS)), ("variant", VARIANTS), ("loss", LOSSES),
-                             ("scheduler", SCHEDULERS), ("share", SHARES), ("fusion", FUSIONS),
-                             ("augment", AUGMENTS), ("normalisation", NORMALISATIONS), ("eedm_form", EEDM_FORMS),
-                             ("select_metric", SELECT_METRICS), ("samf_form", SAMF_FORMS), ("val_pad", VAL_PADS),
-                             ("val_precision", VAL_PRECISIONS), ("init", INITS), ("precision", PRECISIONS),
-                             ("output_form", OUTPUT_FORMS)):
-            if getattr(self, key) not in choices:
-                raise bad(key, f"{getattr(self, key)!r} is not one of {', '.join(choices)}")
+        for f in fields(self):  # the values each field accepts: its metadata's "choices"
+            choices = f.metadata.get("choices")
+            if choices is not None and getattr(self, f.name) not in choices:
+                raise bad(f.name, f"{getattr(self, f.name)!r} is not one of {', '.join(choices)}")
         for f in fields(self):  # nan/inf pass every comparison below unnoticed (nan < 0 is False)
             v = getattr(self, f.name)
             if isinstance(v, float) and not math.isfinite(v):
@@ -457,20 +484,17 @@ def save_yaml(cfg: TrainConfig, path: str | os.PathLike) -> None:
         yaml.safe_dump(cfg.to_dict(), f, sort_keys=False, default_flow_style=None)
 
 
-def field_help() -> dict[str, str]:
-    """Field -> its ``#:`` comment from the source (used for --help)."""
-    import inspect
+def shown_value(value: Any) -> str:
+    """A setting's value as --help and the options table show it: spelt as in YAML (null, true, false)."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return str(value)
 
-    src = inspect.getsource(TrainConfig)
-    out: dict[str, str] = {}
-    for line in src.splitlines():
-        line = line.strip()
-        if ":" in line and "#:" in line and not line.startswith("#"):
-            name = line.split(":", 1)[0].strip()
-            if name in FIELD_NAMES:
-                out[name] = line.split("#:", 1)[1].strip()
-    return out
+
+def field_help() -> dict[str, str]:
+    """Field -> its help text (the ``help`` of its metadata; --help and docs/training.md show it)."""
+    return {f.name: f.metadata["help"] for f in fields(TrainConfig)}
 
 
 __all__ = ["TrainConfig", "FIELD_NAMES", "PROTOCOL_KEYS", "load_yaml", "protocol_settings", "resolve", "save_yaml",
-           "coerce", "field_help"]
+           "coerce", "field_help", "option", "shown_value"]

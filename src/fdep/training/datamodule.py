@@ -228,7 +228,7 @@ def auto_workers(processes: int = 1, cores: int | None = None) -> int:
     """Workers per training process: the cores left after one per process, shared out, at most 4.
 
     On a 2-core machine with one process that is 1 (the main process keeps a core for the model);
-    4 workers there (the former default) oversubscribed the cores (measured in docs/training.md).
+    4 workers there (the former default) oversubscribed the cores (measured in docs/training-evidence.md).
     """
     cores = usable_cores() if cores is None else cores
     return max(0, min(4, cores // max(1, processes) - 1))

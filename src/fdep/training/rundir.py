@@ -79,7 +79,8 @@ def resolve_resume(resume: str, out: str | None) -> tuple[Path, Path]:
     return target, source
 
 
-def _same(a: Path, b: Path) -> bool:
+def same_dir(a: Path, b: Path) -> bool:
+    """Whether two paths name the same folder (False where either cannot be resolved)."""
     try:
         return a.resolve() == b.resolve()
     except OSError:  # pragma: no cover
@@ -91,7 +92,7 @@ def continues_in_place(resume: str | os.PathLike | None, out: Path) -> bool:
     if resume is None:
         return False
     ckpt = Path(resume)
-    return ckpt.parent.name == "checkpoints" and _same(ckpt.parent.parent, out)
+    return ckpt.parent.name == "checkpoints" and same_dir(ckpt.parent.parent, out)
 
 
 def _inside(p: str | os.PathLike | None, folder: Path) -> bool:

@@ -1,4 +1,5 @@
-"""best.ckpt selection: Lightning's ModelCheckpoint with the authors' two extra rules.
+"""The checkpoints a run keeps: best.ckpt (Lightning's ModelCheckpoint with the authors' two extra rules),
+last.ckpt after every epoch, and every N epochs on request (``save_every``).
 
 The released script keeps the checkpoint with the best validation mIoU, but (1) validates only
 from its second epoch (``num_start_test_epochs = 1``) and (2) starts ``best_mIoU`` at 0 and
@@ -10,9 +11,12 @@ does the rest.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from lightning.pytorch.callbacks import ModelCheckpoint
+
+from .config import TrainConfig
 
 
 class SelectionCheckpoint(ModelCheckpoint):
@@ -59,3 +63,20 @@ class PeriodicCheckpoint(ModelCheckpoint):
         if "epoch" in metrics:  # Lightning counts from 0; fdep's lines and metrics from 1
             metrics["epoch"] = int(metrics["epoch"]) + 1
         return super().format_checkpoint_name(metrics, filename=filename, ver=ver, prefix=prefix)
+
+
+def best_checkpoint(cfg: TrainConfig, ckpt_dir: Path) -> SelectionCheckpoint:
+    """The callback keeping best.ckpt: the highest ``val/<select_metric>``, or the final epoch (``last``)."""
+    # select_metric last: best.ckpt is the final epoch (Lightning's monitor candidates hold the epoch number)
+    monitor = "epoch" if cfg.select_metric == "last" else f"val/{cfg.select_metric}"
+    return SelectionCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="max", save_top_k=1,
+                               save_last=False, auto_insert_metric_name=False, enable_version_counter=False,
+                               select_from=cfg.select_from, floor=cfg.select_floor)
+
+
+def last_checkpoint(ckpt_dir: Path) -> ModelCheckpoint:
+    """The callback writing last.ckpt after every epoch."""
+    # (Lightning 2.6 writes save_last=True checkpoints only when another checkpoint was saved in the same step, so
+    # "last" is a top-1 checkpoint without a monitor, i.e. the latest one.)
+    return ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1, save_last=False,
+                           save_on_train_epoch_end=True, every_n_epochs=1, enable_version_counter=False)

@@ -5,8 +5,8 @@ stopped run used to exit 0 as if it had finished; Ctrl-C becomes ``sys.exit(1)``
 own handlers for the whole run (also before and after ``Trainer.fit``; Lightning composes its SIGTERM
 handler with ours): the first signal is recorded and stops the run at once by raising
 ``KeyboardInterrupt``. :func:`fdep.training.train.train` then turns whatever the stop unwound into one
-:class:`fdep.errors.RunInterrupted` line (epoch reached, last.ckpt, the ``--resume`` command) and the
-shell's exit status 128 + signal (143 for SIGTERM, 130 for SIGINT). last.ckpt is written atomically
+:class:`fdep.errors.RunInterrupted` line (:func:`stopped_error`: epoch reached, last.ckpt, the ``--resume``
+command) and the shell's exit status 128 + signal (143 for SIGTERM, 130 for SIGINT). last.ckpt is written atomically
 after each finished epoch, so the stop keeps the previous one intact.
 """
 
@@ -16,7 +16,10 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from ..errors import FdepError, RunInterrupted
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -56,3 +59,21 @@ class StopRequest:
             for s, handler in previous.items():
                 with contextlib.suppress(TypeError, ValueError):
                     signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+
+
+def stopped_error(epochs: int, out: Path | None, stop: StopRequest) -> RunInterrupted:
+    """The one line of a run of ``epochs`` epochs in ``out`` stopped by a signal: how far it got, what is kept,
+    how to go on."""
+    from .checkpoint import finished_epochs, read_checkpoint
+
+    last = out / "checkpoints" / "last.ckpt" if out is not None else None
+    if last is None or not last.is_file():
+        where = f" (run directory {out})" if out is not None and out.exists() else ""
+        return RunInterrupted(f"stopped by {stop.name} before the first epoch finished; nothing to resume{where}",
+                              stop.signum)
+    try:
+        done = f"after {finished_epochs(read_checkpoint(last))} of {epochs} epoch(s)"
+    except FdepError:  # pragma: no cover - last.ckpt is written atomically
+        done = "during training"
+    return RunInterrupted(f"stopped by {stop.name} {done}; {last} is kept; continue with: fdep train --resume {out}",
+                          stop.signum)
