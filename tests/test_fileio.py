@@ -94,7 +94,7 @@ def test_check_output_file(tmp_path):
 
 
 def test_check_output_folder(tmp_path, monkeypatch):
-    import fdep.fileio as fileio
+    import fdep.fileio.outputs as fileio
 
     (tmp_path / "f").write_text("x")
     with pytest.raises(OutputExistsError, match="is not a folder"):

@@ -56,7 +56,9 @@ def test_report_labels_a_cross_dataset_run_and_shows_no_paper_row(tmp_path):
 
 
 def test_sweep_table_shows_no_paper_numbers_for_a_cross_dataset_row(tmp_path):
-    from fdep.tools.sweep import make_rows, record_rows, write_results, write_status
+    from fdep.tools.sweep import record_rows, write_results
+    from fdep.tools.sweep_row import write_status
+    from fdep.tools.sweep_select import make_rows
 
     from .test_sweep import write_config
 

@@ -13,15 +13,9 @@ import yaml
 
 from fdep.cli.main import main
 from fdep.errors import ConfigError, InputError
-from fdep.tools.sweep import (
-    Row,
-    find_configs,
-    make_rows,
-    parse_overrides,
-    row_state,
-    run_sweep,
-    write_status,
-)
+from fdep.tools.sweep import run_sweep
+from fdep.tools.sweep_row import Row, row_state, write_status
+from fdep.tools.sweep_select import find_configs, make_rows, parse_overrides
 
 TINY = {"batch_size": 4, "crop": 64, "val_every": 1, "num_workers": 0, "accelerator": "cpu", "devices": "1",
         "loss": "softiou", "lr": 0.003, "log_every": 1, "export_light": False}
@@ -170,7 +164,7 @@ def test_submitit_debug_executor_runs_rows(tmp_path, sweep_data):
 
 
 def test_submitit_local_job_killed_then_resumed_from_last_checkpoint(tmp_path, sweep_data):
-    from fdep.tools.sweep import RowJob
+    from fdep.tools.sweep_launchers import RowJob
     from fdep.training.checkpoint import finished_epochs, read_checkpoint
 
     # enough tiny epochs that the cancel lands mid-run on a loaded machine (6 were all done before it under -n 2)
@@ -222,7 +216,7 @@ def test_table_uses_the_packaged_paper_rows():
 def test_row_stopped_by_a_signal_is_interrupted_not_done(tmp_path, monkeypatch, capsys):
     """`fdep train` stopped by SIGTERM exits 143 (tests/training/test_stop_signals.py): the sweep records the
     row as interrupted (its last.ckpt resumes it next time), runs no test for it and stops there."""
-    import fdep.tools.sweep as sweep
+    import fdep.tools.sweep_row as sweep
 
     cfgs = tmp_path / "cfg" / "tiny"
     write_config(cfgs, "acm_original", "acm")

@@ -9,16 +9,9 @@ import statistics
 import pytest
 
 from fdep.errors import InputError
-from fdep.tools.sweep import (
-    Row,
-    make_rows,
-    parse_seeds,
-    record_rows,
-    run_sweep,
-    train_args,
-    write_results,
-    write_status,
-)
+from fdep.tools.sweep import record_rows, run_sweep, write_results
+from fdep.tools.sweep_row import Row, train_args, write_status
+from fdep.tools.sweep_select import make_rows, parse_seeds
 
 from .test_sweep import write_config
 

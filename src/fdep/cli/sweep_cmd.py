@@ -7,7 +7,7 @@ import logging
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ..tools.sweep import LAUNCHERS
+    from ..tools.sweep_launchers import LAUNCHERS
 
     p = sub.add_parser(
         "sweep",
@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", default=None, metavar="LIST",
                    help="run each config once per seed (0,1,2 or 0-4): rows CONFIG/seedN, then their mean ± std "
                    "(default: a config's own seeds: list, else its seed)")
-    p.add_argument("--launcher", default="local", choices=LAUNCHERS,
+    p.add_argument("--launcher", default="local", choices=list(LAUNCHERS),
                    help="local: one row after another here (default); slurm: one Slurm job per row via submitit; "
                    "submitit-local / submitit-debug: submitit's executors without a cluster")
     p.add_argument("--partition", default=None, help="Slurm partition")
@@ -46,15 +46,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
-    from ..tools.sweep import (
-        SlurmOptions,
-        find_configs,
-        make_rows,
-        parse_overrides,
-        parse_seeds,
-        row_state_label,
-        run_sweep,
-    )
+    from ..tools.sweep import run_sweep
+    from ..tools.sweep_launchers import SlurmOptions
+    from ..tools.sweep_row import row_state_label
+    from ..tools.sweep_select import find_configs, make_rows, parse_overrides, parse_seeds
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in ("gpus_per_job", "nodes", "cpus_per_task", "time", "concurrency"):
@@ -70,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
     slurm = SlurmOptions(partition=args.partition, gpus_per_job=args.gpus_per_job, nodes=args.nodes,
                          cpus_per_task=args.cpus_per_task, time_min=args.time, concurrency=args.concurrency)
     summary = run_sweep(rows, args.out, launcher=args.launcher, slurm=slurm)
-    done = sum(o["outcome"] in ("done", "resumed", "skipped") for o in summary["outcomes"])
-    print(f"fdep sweep: {done}/{len(rows)} rows finished; table {summary['markdown']}"
+    print(f"fdep sweep: {len(summary['finished'])}/{len(rows)} rows finished; table {summary['markdown']}"
           + (f", report {summary['html']}" if summary.get("html") else ""))
     for f in summary["failed"]:
         print(f"fdep sweep: row {f['row']} failed" + (f" in {f['stage']}" if f.get("stage") else "")

@@ -14,418 +14,53 @@ Each stage runs as a child process ``python -m fdep.cli.main ...`` whose output 
 ``SWEEP/logs/<row>.log``; a failed row is recorded with that log's path and the other rows go on. A
 stage stopped by SIGTERM/SIGINT (exit 143/130) is recorded as ``interrupted`` and the local launcher
 stops there; the next sweep resumes that row.
-Launchers: ``local`` runs rows one after another on this machine; ``slurm`` submits each row as a
-Slurm job through submitit (``debug``/``local`` are submitit's in-process and local-subprocess
-executors, used by the tests and for trying a sweep without a cluster). Jobs that time out or are
-pre-empted are requeued by submitit and resume from their last checkpoint.
+
+This module runs the rows through a launcher and writes the table; the parts: choosing rows
+(:mod:`.sweep_select`), one row (:mod:`.sweep_row`), its stages (:mod:`.sweep_stage`), what it ended as
+(:mod:`.sweep_outcome`) and the launchers, local and submitit/Slurm (:mod:`.sweep_launchers`).
 """
 
 from __future__ import annotations
 
 import csv
-import glob
-import hashlib
 import io
 import json
 import os
-import sys
-import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, InputError
 from ..fileio import atomic_write, write_json
 from ..metrics.specs import PAPER_SCORES
 from ..metrics.units import FA_LABEL
 from .seeds import format_mean_std, summarise, summary_note
-from .sweep_stage import run_stage, stopped_by_signal
+from .sweep_launchers import SlurmOptions, make_launcher
+from .sweep_outcome import Outcome
+from .sweep_row import Row, config_digest, read_status
 
-#: paper table name -> dataset folders of configs/ it covers
-PAPER_TABLES: dict[str, tuple[str, ...]] = {
-    "table1": ("sirst3",),
-    "table2": ("nuaa-sirst", "nudt-sirst", "irstd-1k"),
-}
-LAUNCHERS = ("local", "slurm", "submitit-local", "submitit-debug")
-STATUS_FILE = "sweep_row.json"
 #: results.json keys shown in the table, with their scale (the paper's units)
 METRICS = tuple((s.key, s.scale) for s in PAPER_SCORES)
 
 
-@dataclass
-class Row:
-    """One config of a sweep and where its run goes."""
-
-    name: str
-    config: str
-    run_dir: str
-    data: str
-    model: str
-    variant: str
-    dataset: str
-    epochs: int
-    overrides: dict[str, str] = field(default_factory=dict)
-    #: the seed of this row when its config runs over several (``seeds:`` / ``--seeds``), else None
-    seed: int | None = None
-    #: the config's row name shared by its seeds (``dataset/config``); a single-seed row's own name
-    group: str = ""
-
-    @property
-    def test_dir(self) -> Path:
-        return Path(self.run_dir) / "test_test"
-
-
-# ----------------------------------------------------------------------------------- choosing rows
-def find_configs(specs: Sequence[str], configs_root: str | os.PathLike = "configs") -> list[Path]:
-    """Config files named by ``specs``: files, folders (their *.yaml), globs, or a paper table name.
-
-    ``table1`` / ``table2`` select the configs of that table under ``configs_root`` (its datasets'
-    folders that exist); a following dataset name (``table2 nuaa-sirst``) narrows it to one dataset.
-    """
-    specs = list(specs)
-    root = Path(configs_root)
-    found: list[Path] = []
-    i = 0
-    while i < len(specs):
-        spec = specs[i]
-        key = spec.lower().replace(" ", "")
-        if key in PAPER_TABLES:
-            datasets, named = PAPER_TABLES[key], False
-            if i + 1 < len(specs) and specs[i + 1].lower() in {d for ds in PAPER_TABLES.values() for d in ds}:
-                if specs[i + 1].lower() not in datasets:
-                    raise InputError(f"{spec} has no dataset {specs[i + 1]!r} (it covers {', '.join(datasets)})")
-                datasets, named = (specs[i + 1].lower(),), True
-                i += 1
-            folders = [root / d for d in datasets if named or (root / d).is_dir()] or [root / datasets[0]]
-            for folder in folders:
-                if not folder.is_dir():
-                    raise InputError(f"{folder}: no such config folder (--configs-root points to the repository's "
-                                     f"configs/)")
-                found += sorted(folder.glob("*.yaml"))
-        elif Path(spec).is_dir():
-            found += sorted(Path(spec).glob("*.yaml"))
-        elif any(c in spec for c in "*?["):
-            matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if p.endswith((".yaml", ".yml")))
-            if not matches:
-                raise InputError(f"{spec}: the pattern matches no YAML config")
-            found += matches
-        elif Path(spec).is_file():
-            found.append(Path(spec))
-        else:
-            raise InputError(f"{spec}: not a config file, folder, glob or paper table ({', '.join(PAPER_TABLES)})")
-        i += 1
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    if not unique:
-        raise InputError("no configs selected")
-    return unique
-
-
-def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
-    """``KEY=VALUE`` strings -> dict (passed to ``fdep train`` as ``--key value``)."""
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set {pair!r}: expected KEY=VALUE (e.g. --set epochs=100)")
-        out[key.strip().replace("-", "_")] = value.strip()
-    return out
-
-
-def _rebase_data(data: str, data_root: str | None) -> str:
-    """Point a config's ``data/NAME`` paths (joined by +) at ``data_root``."""
-    if not data_root:
-        return data
-    return "+".join(str(Path(data_root) / Path(p).name) for p in data.split("+"))
-
-
-def parse_seeds(text: str | None) -> list[int] | None:
-    """``--seeds 0,1,2`` (or ``0-4``) -> [0, 1, 2]; None or empty: None."""
-    if not text:
-        return None
-    seeds: list[int] = []
-    try:
-        for part in str(text).split(","):
-            lo, sep, hi = part.strip().partition("-")
-            seeds += list(range(int(lo), int(hi) + 1)) if sep and lo else [int(part)]
-    except ValueError:
-        raise InputError(f"--seeds {text!r}: expected integers separated by commas, e.g. 0,1,2 or 0-4") from None
-    return _unique_seeds(seeds, "--seeds")
-
-
-def _unique_seeds(seeds: Any, source: str) -> list[int]:
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                           for s in seeds):
-        raise InputError(f"{source}: expected a non-empty list of integer seeds, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise InputError(f"{source}: seed listed twice in {seeds}")
-    return list(seeds)
-
-
-def make_rows(configs: Sequence[Path], out: str | os.PathLike | None = None, data_root: str | None = None,
-              overrides: dict[str, str] | None = None, seeds: list[int] | None = None) -> list[Row]:
-    """One :class:`Row` per config and seed; run directories under ``out`` (default: each config's own ``out``).
-
-    ``seeds`` (``--seeds``), else a config's own ``seeds:`` list, makes one row per seed, named
-    ``dataset/config/seedN`` with run directory ``.../config/seedN``; without either a config is one row with
-    the seed it sets.
-    """
-    from ..training.config import safe_load_bounded
-
-    overrides = dict(overrides or {})
-    if seeds is not None and "seed" in overrides:
-        raise InputError("give either --seeds or --set seed=..., not both")
-    rows, names = [], set()
-    for path in configs:
-        try:
-            cfg = safe_load_bounded(path.read_text(encoding="utf-8"), path) or {}
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"{path}: cannot read the config ({e})") from None
-        if not isinstance(cfg, dict) or "model" not in cfg:
-            raise InputError(f"{path}: not a training config (no 'model' key)")
-        dataset = path.parent.name
-        name = f"{dataset}/{path.stem}"
-        if name in names:
-            raise InputError(f"two configs would share the row name {name}")
-        names.add(name)
-        run_dir = Path(out) / dataset / path.stem if out else Path(cfg.get("out") or f"runs/{dataset}/{path.stem}")
-        data = overrides.get("data") or _rebase_data(str(cfg.get("data", "")), data_root)
-        base = Row(name=name, config=str(path), run_dir=str(run_dir.resolve()), data=data,
-                   model=str(cfg["model"]), variant=str(cfg.get("variant", "original")), dataset=dataset,
-                   epochs=int(overrides.get("epochs", cfg.get("epochs", 0)) or 0),
-                   overrides={k: v for k, v in overrides.items() if k != "data"}, group=name)
-        row_seeds = seeds if seeds is not None else (
-            _unique_seeds(cfg["seeds"], f"{path}: seeds") if cfg.get("seeds") is not None else None)
-        if row_seeds is None:
-            rows.append(base)
-            continue
-        for seed in row_seeds:
-            rows.append(Row(**{**asdict(base), "name": f"{name}/seed{seed}", "seed": seed,
-                               "run_dir": str(Path(base.run_dir) / f"seed{seed}"),
-                               "overrides": {**base.overrides, "seed": str(seed)}}))
-    return rows
-
-
-# ----------------------------------------------------------------------------------- one row
-def config_digest(row: Row) -> str:
-    """What makes a row's result: its config file's text, data and overrides."""
-    text = Path(row.config).read_text() + json.dumps([row.data, sorted(row.overrides.items())])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def read_status(row: Row) -> dict[str, Any]:
-    path = Path(row.run_dir) / STATUS_FILE
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def write_status(row: Row, **status: Any) -> None:
-    write_json(Path(row.run_dir) / STATUS_FILE, {"row": row.name, "config": row.config,
-                                                 "digest": config_digest(row), **status})
-
-
-def training_done(row: Row) -> bool:
-    """True when the row's last checkpoint holds every configured epoch."""
-    from ..training.checkpoint import finished_epochs, read_checkpoint
-
-    last = Path(row.run_dir) / "checkpoints" / "last.ckpt"
-    if not last.exists():
-        return False
-    try:
-        return finished_epochs(read_checkpoint(last)) >= row.epochs > 0
-    except Exception:  # noqa: BLE001 - an unreadable last.ckpt is "not done": training reports it precisely
-        return False
-
-
-def row_state(row: Row) -> str:
-    """``tested`` (skip), ``trained`` (test only), ``partial`` (resume) or ``new``."""
-    status = read_status(row)
-    if status.get("stage") == "tested" and (row.test_dir / "results.json").exists():
-        if status.get("digest") != config_digest(row):
-            raise ConfigError(f"{row.run_dir}: finished with a different config, data or overrides than this sweep's "
-                              f"{row.name} (give the sweep another --out, or move that run away)")
-        return "tested"
-    if training_done(row):
-        return "trained"
-    if (Path(row.run_dir) / "checkpoints" / "last.ckpt").exists():
-        return "partial"
-    return "new"
-
-
-def _cli(args: list[str], log: Path, progress: Any = None, forward_signals: bool = False) -> int:
-    """Run ``python -m fdep.cli.main ARGS`` appending its output to ``log``; returns its exit code
-    (see :mod:`.sweep_stage`)."""
-    return run_stage([sys.executable, "-m", "fdep.cli.main", *args], log, f"$ fdep {' '.join(args)}", progress=progress,
-                     forward_signals=forward_signals)
-
-
-def train_args(row: Row, resume: bool) -> list[str]:
-    args = ["train", "--config", row.config, "--out", row.run_dir, "--data", row.data, "--quiet"]
-    for k, v in row.overrides.items():
-        args += ["--" + k.replace("_", "-"), v]
-    if resume:
-        args += ["--resume", row.run_dir]
-    return args
-
-
-def test_args(row: Row) -> list[str]:
-    ckpts = Path(row.run_dir) / "checkpoints"
-    ckpt = ckpts / "best.ckpt" if (ckpts / "best.ckpt").exists() else ckpts / "last.ckpt"
-    device = "cpu" if row.overrides.get("accelerator") == "cpu" else "auto"
-    return ["test", "--checkpoint", str(ckpt), "--data", row.data, "--split", "test", "--out", str(row.test_dir),
-            "--overwrite", "--quiet", "--device", device]
-
-
-def run_row(row: Row, log_dir: str | os.PathLike, progress: Any = None, forward_signals: bool = False
-            ) -> dict[str, Any]:
-    """Bring one row to ``tested``; returns its outcome (never raises for a failed stage).
-
-    ``progress`` gets the training's per-epoch lines as they come; ``forward_signals`` passes a SIGTERM/SIGINT
-    of this process on to the running stage (the local launcher; :mod:`.sweep_stage`). In a multi-task Slurm
-    job every task runs the training stage (Lightning's SLURM environment makes them one DDP run); only task 0
-    tests and records the row.
-    """
-    rank = _slurm_rank()
-    log = Path(log_dir) / (row.name.replace("/", "__") + ("" if rank == 0 else f".rank{rank}") + ".log")
-    t0 = time.time()
-    try:
-        state = row_state(row)
-    except ConfigError as e:
-        return {"row": row.name, "outcome": "failed", "error": str(e), "log": str(log)}
-    if state == "tested":
-        return {"row": row.name, "outcome": "skipped", "log": str(log)}
-    if state in ("new", "partial"):
-        Path(row.run_dir).parent.mkdir(parents=True, exist_ok=True)
-        code = _cli(train_args(row, resume=state == "partial"), log, progress, forward_signals)
-        if rank != 0:
-            return {"row": row.name, "outcome": "worker", "exit_code": code, "log": str(log)}
-        if stopped_by_signal(code):  # resumed by the next sweep (its last.ckpt is kept)
-            write_status(row, stage="interrupted", interrupted_stage="train", exit_code=code, log=str(log))
-            return {"row": row.name, "outcome": "interrupted", "stage": "train", "exit_code": code, "log": str(log)}
-        if code != 0:
-            write_status(row, stage="failed", failed_stage="train", exit_code=code, log=str(log))
-            return {"row": row.name, "outcome": "failed", "stage": "train", "log": str(log)}
-    if rank != 0:
-        return {"row": row.name, "outcome": "worker", "log": str(log)}
-    write_status(row, stage="trained", log=str(log))
-    code = _cli(test_args(row), log, progress, forward_signals)
-    if stopped_by_signal(code):
-        write_status(row, stage="interrupted", interrupted_stage="test", exit_code=code, log=str(log))
-        return {"row": row.name, "outcome": "interrupted", "stage": "test", "exit_code": code, "log": str(log)}
-    if code != 0:
-        write_status(row, stage="failed", failed_stage="test", exit_code=code, log=str(log))
-        return {"row": row.name, "outcome": "failed", "stage": "test", "log": str(log)}
-    write_status(row, stage="tested", log=str(log), seconds=round(time.time() - t0, 1))
-    return {"row": row.name, "outcome": "resumed" if state == "partial" else "done", "log": str(log)}
-
-
-def _slurm_rank() -> int:
-    return int(os.environ.get("SLURM_PROCID", "0") or 0)
-
-
-class RowJob:
-    """A row as a submitit job: on timeout or pre-emption it is requeued and resumes from last.ckpt."""
-
-    def __init__(self, row: Row, log_dir: str):
-        self.row, self.log_dir = row, log_dir
-
-    def __call__(self) -> dict[str, Any]:
-        return run_row(self.row, self.log_dir)
-
-    def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(RowJob(self.row, self.log_dir))
-
-
-# ----------------------------------------------------------------------------------- the sweep
-@dataclass
-class SlurmOptions:
-    partition: str | None = None
-    gpus_per_job: int = 1
-    nodes: int = 1
-    cpus_per_task: int = 8
-    time_min: int = 24 * 60
-    concurrency: int = 8
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def submit_rows(rows: list[Row], sweep_dir: Path, launcher: str, slurm: SlurmOptions) -> list[dict[str, Any]]:
-    """Run ``rows`` through submitit (Slurm, or its local/debug executors); waits for every job."""
-    try:
-        import submitit
-    except ImportError:
-        raise ConfigError("the slurm launcher needs submitit: pip install submitit") from None
-    cluster = {"slurm": "slurm", "submitit-local": "local", "submitit-debug": "debug"}[launcher]
-    executor = submitit.AutoExecutor(folder=str(sweep_dir / "submitit" / "%j"), cluster=cluster)
-    params: dict[str, Any] = {"timeout_min": slurm.time_min, "name": "fdep-sweep"}
-    if cluster == "slurm":
-        # one task per GPU so Lightning's SLURM environment drives DDP across the job's GPUs and nodes
-        params.update(slurm_partition=slurm.partition, gpus_per_node=slurm.gpus_per_job, nodes=slurm.nodes,
-                      tasks_per_node=max(1, slurm.gpus_per_job), cpus_per_task=slurm.cpus_per_task,
-                      slurm_array_parallelism=slurm.concurrency, **slurm.extra)
-        params = {k: v for k, v in params.items() if v is not None}
-    executor.update_parameters(**params)
-    if cluster == "slurm":  # the job's GPUs and nodes are the run's DDP world unless the user said otherwise
-        defaults = {"accelerator": "gpu", "devices": str(max(1, slurm.gpus_per_job)), "num_nodes": str(slurm.nodes)}
-        rows = [Row(**{**asdict(r), "overrides": {**defaults, **r.overrides}}) for r in rows]
-    log_dir = str(sweep_dir / "logs")
-    jobs = [executor.submit(RowJob(r, log_dir)) for r in rows]
-    outcomes = []
-    for row, job in zip(rows, jobs):
-        try:
-            result = job.result()
-            outcomes.append(result[0] if isinstance(result, list) else result)  # task 0's outcome
-        except Exception as e:  # noqa: BLE001 - a job that died is a failed row, the others still count
-            outcomes.append({"row": row.name, "outcome": "failed", "error": f"{type(e).__name__}: {e}"[:300],
-                             "log": str(Path(log_dir) / (row.name.replace("/", "__") + ".log")),
-                             "job_id": getattr(job, "job_id", None)})
-    return outcomes
-
-
 def run_sweep(rows: list[Row], sweep_dir: str | os.PathLike, launcher: str = "local",
               slurm: SlurmOptions | None = None, echo: Any = None) -> dict[str, Any]:
-    """Run every row (skipping finished ones), then write the results table; returns a summary."""
+    """Run every row (skipping finished ones) with the launcher named ``launcher``, then write the results table;
+    returns a summary: the outcomes (plain dicts), the failed, interrupted and finished ones, and the table."""
     echo = echo or _say
-    if launcher not in LAUNCHERS:
-        raise ConfigError(f"unknown launcher {launcher!r} (choose from {', '.join(LAUNCHERS)})")
+    chosen = make_launcher(launcher, slurm)
     sweep_dir = Path(sweep_dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     table_rows = record_rows(rows, sweep_dir)
-    if launcher == "local":
-        outcomes = []
-        for i, row in enumerate(rows, 1):
-            echo(f"[{i}/{len(rows)}] {row.name}: {row_state_label(row)}")
-            outcome = run_row(row, sweep_dir / "logs", forward_signals=True,
-                              progress=lambda line, i=i, row=row: echo(f"[{i}/{len(rows)}] {row.name}: {line}"))
-            echo(f"[{i}/{len(rows)}] {row.name}: {outcome['outcome']}"
-                 + (f" ({outcome.get('stage', '')} failed; log {outcome['log']})" if outcome["outcome"] == "failed"
-                    else ""))
-            outcomes.append(outcome)
-            if outcome["outcome"] == "interrupted":  # the user stopped the sweep: the other rows wait for a rerun
-                echo(f"stopped at row {row.name}; rerun the same fdep sweep to resume it")
-                break
-    else:
-        echo(f"submitting {len(rows)} rows with the {launcher} launcher")
-        outcomes = submit_rows(rows, sweep_dir, launcher, slurm or SlurmOptions())
+    outcomes = chosen.run(rows, sweep_dir, echo)
     table = write_results(table_rows, sweep_dir)
-    failed = [o for o in outcomes if o["outcome"] == "failed"]
-    interrupted = [o for o in outcomes if o["outcome"] == "interrupted"]
-    return {"outcomes": outcomes, "failed": failed, "interrupted": interrupted, **table}
+    return {"outcomes": [o.as_dict() for o in outcomes],
+            "failed": [o.as_dict() for o in outcomes if o.outcome is Outcome.FAILED],
+            "interrupted": [o.as_dict() for o in outcomes if o.outcome is Outcome.INTERRUPTED],
+            "finished": [o.as_dict() for o in outcomes if o.outcome.finished], **table}
 
 
 def _say(line: str) -> None:
     print(line, flush=True)  # a sweep's console may be a log file: each line as it happens
-
-
-def row_state_label(row: Row) -> str:
-    try:
-        return {"tested": "finished, skipped", "trained": "trained, testing", "partial": "resuming",
-                "new": "training"}[row_state(row)]
-    except ConfigError as e:
-        return f"refused ({e})"
 
 
 # ----------------------------------------------------------------------------------- the table

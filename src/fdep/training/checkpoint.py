@@ -21,7 +21,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch import nn
 
 from ..errors import ModelError, WeightsError
-from ..fileio import atomic_write, load_failure_reason, write_failure
+from ..fileio import atomic_write, write_failure
+from ..torchload import load_failure_reason
 from .config import TrainConfig
 
 #: SAMF form of checkpoints written before the form was recorded (fdep.framework.samf.LEGACY_SAMF_FORM)

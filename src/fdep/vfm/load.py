@@ -10,7 +10,7 @@ from pathlib import Path
 from torch import nn
 
 from ..errors import ConfigError, WeightsError
-from ..fileio import load_failure_reason
+from ..torchload import load_failure_reason
 from .backbone import VFM
 from .names import VFM_SPECS, list_vfms, meta_url
 

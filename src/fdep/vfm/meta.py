@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ..errors import WeightsError
-from ..fileio import load_failure_reason
+from ..torchload import load_failure_reason
 
 HEAD_DIM = 64
 _BLOCK = re.compile(r"^blocks\.(?:\d+\.)?(\d+)\.(.+)$")
