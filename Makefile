@@ -46,7 +46,7 @@ core: dist
 	$(CORE)/bin/python -m pip install -q --no-deps --force-reinstall $(DIST)/*.whl
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks release
 
 clean:
 	rm -rf $(VENV) $(CORE) build *.egg-info

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train_step import _install_smp_standin  # noqa: E402
-from compare_with_pal import PAL_NAMES, build_pal, install_standins  # noqa: E402
+from pal_checkout import authors_edges, build_pal, is_deep, pal_final, use_pal_checkout
 
 
 def loop_arguments(doc: str, epochs: int, argv: list[str] | None) -> argparse.Namespace:
@@ -41,15 +38,19 @@ def loop_arguments(doc: str, epochs: int, argv: list[str] | None) -> argparse.Na
     return ap.parse_args(argv)
 
 
+def first_test_image(dm) -> torch.Tensor:
+    """The first validation image of fdep's datamodule, 3 channels, cropped to multiples of 32 (a fixed probe)."""
+    probe = dm.val_set[0]["image"][None].expand(-1, 3, -1, -1)
+    h, w = probe.shape[-2] // 32 * 32, probe.shape[-1] // 32 * 32
+    return probe[..., :h, :w].contiguous()
+
+
 def main(argv: list[str] | None = None) -> int:
     a = loop_arguments(__doc__, 25, argv)
     from fdep.training.config import TrainConfig
     from fdep.training.datamodule import SIRSTDataModule
 
-    install_standins()
-    _install_smp_standin()
-    sys.path.insert(0, a.pal)
-    from components.edges import mask_to_onehot, onehot_to_binary_edges
+    use_pal_checkout(a.pal)
     from loss.Edge_loss import edgeSCE_loss
 
     torch.manual_seed(a.seed)
@@ -58,12 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     dm = SIRSTDataModule(cfg)
     dm.setup("fit")
     loader = dm.train_dataloader()
-    probe = dm.val_set[0]["image"][None].expand(-1, 3, -1, -1)
-    h, w = probe.shape[-2] // 32 * 32, probe.shape[-1] // 32 * 32
-    probe = probe[..., :h, :w].contiguous()
+    probe = first_test_image(dm)
     net = build_pal(Path(a.pal), a.model).train()
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
-    deep = PAL_NAMES[a.model] in ("DNA", "UIU")
+    deep = is_deep(a.model)
     with open(a.out, "w", newline="") as f:
         wr = csv.writer(f)
         wr.writerow(["epoch", "loss", "p_target", "p_background", "logit_std_test0", "seconds"])
@@ -75,12 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             for batch in loader:
                 x = batch["image"].expand(-1, 3, -1, -1)
                 y = batch["mask"]
-                edge = torch.stack([torch.from_numpy(onehot_to_binary_edges(mask_to_onehot(
-                    m[0].numpy().astype("int64"), 2), 1, 2)).long()[None] for m in y])
-                edge[..., 1, :] = 0  # their dataset zeroes these rows/columns of the band
-                edge[..., -1:, :] = 0
-                edge[..., :, :1] = 0
-                edge[..., :, -1:] = 0
+                edge = authors_edges(y)
                 out = net(x)
                 outs = list(out) if deep else [out]
                 loss = sum(edgeSCE_loss(o, y, edge) for o in outs)
@@ -89,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 opt.step()
                 losses.append(float(loss.detach()))
                 with torch.no_grad():
-                    p = torch.sigmoid(outs[0] if PAL_NAMES[a.model] == "UIU" else outs[-1])
+                    p = torch.sigmoid(pal_final(outs, a.model))
                     on = y > 0.5
                     sums[0] += float(p[on].sum())
                     sums[1] += int(on.sum())
@@ -97,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                     sums[3] += int((~on).sum())
             net.eval()
             with torch.no_grad():
-                o = net(probe)
-                o = o[0] if PAL_NAMES[a.model] == "UIU" and isinstance(o, (list, tuple)) else o
-                o = o[-1] if isinstance(o, (list, tuple)) else o
+                o = pal_final(net(probe), a.model)
             row = [epoch + 1, sum(losses) / len(losses), sums[0] / max(1, sums[1]), sums[2] / max(1, sums[3]),
                    float(o.std()), time.perf_counter() - t0]
             wr.writerow(row)

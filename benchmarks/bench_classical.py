@@ -38,18 +38,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common import DocSection, shared_data
 from fdep.errors import FdepError, InputError
-from fdep.fileio import atomic_write
 
-BEGIN, END = "<!-- bench_classical:begin -->", "<!-- bench_classical:end -->"
+SECTION = DocSection("bench_classical")
+BEGIN, END = SECTION.markers
+#: (text, body, where="<text>"): ``text`` with the section's body replaced
+replace_section = SECTION.replace
 METHODS = ("fkrw", "mpcm", "nipps")
 #: typical NUAA-SIRST test image sizes (H, W), for the synthetic fallback
 NUAA_SIZES = ((240, 320), (211, 306), (223, 344), (157, 209), (256, 320), (250, 250), (247, 294), (278, 456))
-
-
-def shared_data() -> Path:
-    env = os.environ.get("FDEP_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def load_images(data: Path | None, split: str, n: int) -> tuple[list[np.ndarray], str]:
@@ -131,16 +129,6 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def replace_section(text: str, body: str, where: str = "file") -> str:
-    lines = text.splitlines(keepends=True)
-    try:
-        b = next(i for i, ln in enumerate(lines) if ln.strip() == BEGIN)
-        e = next(i for i, ln in enumerate(lines) if ln.strip() == END and i > b)
-    except StopIteration:
-        raise InputError(f"{where}: no {BEGIN} ... {END} section (each marker on its own line) to rewrite") from None
-    return "".join(lines[: b + 1]) + body.rstrip("\n") + "\n" + "".join(lines[e:])
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated (default: fkrw,mpcm,nipps)")
@@ -163,10 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {', '.join(METHODS)}")
         if args.images < 1 or not 0 <= args.ref_images <= args.images:
             raise InputError("--images must be >= 1 and 0 <= --ref-images <= --images")
-        if args.write_docs is not None and not args.write_docs.is_file():
-            raise InputError(f"{args.write_docs}: file not found")
         if args.write_docs is not None:
-            replace_section(args.write_docs.read_text(), "", str(args.write_docs))  # fail before measuring
+            SECTION.check(args.write_docs)  # fail before measuring
         torch.set_num_threads(args.threads)
         import fdep.models.classical.reference  # noqa: F401  (load scipy's BLAS before limiting its threads)
 
@@ -197,11 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print(table)
     if args.write_docs is not None:
-        doc = args.write_docs
-        text = replace_section(doc.read_text(), f"{header}\n\n{table}\n", str(doc))
-        with atomic_write(doc) as f:
-            f.write(text)
-        print(f"wrote {doc}")
+        SECTION.write(args.write_docs, f"{header}\n\n{table}\n")
+        print(f"wrote {args.write_docs}")
     return 0
 
 

@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import sys
-from pathlib import Path
 
 import torch
 
+from bench_fdep import _interleaved  # round-robin medians, as every FDEP cost figure
 from fdep.cpu import LoadMeter, configure_threads, describe_conditions, timing_conditions
 from fdep.framework import FDEPModel
 from fdep.losses import CoISDLoss
 from fdep.models import create_model, list_models
 from fdep.models.inspection import encode_top_module
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_fdep import _interleaved  # noqa: E402  (round-robin medians, as every FDEP cost figure)
 
 VFM = {"name": "timing-only", "layers": [3, 6, 9, 12], "embed_dim": 384, "patch_size": 14}
 

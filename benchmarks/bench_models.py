@@ -19,19 +19,20 @@ import datetime
 import gc
 import os
 import platform
-import re
 import sys
 from pathlib import Path
 
 import torch
 
+from common import DocSection
 from fdep.errors import FdepError, InputError, ModelError
-from fdep.fileio import atomic_write
 from fdep.models import create_model, is_model, list_models
 from fdep.models.profile import median_latency, summarize_model
 
-BEGIN = "<!-- bench_models:begin -->"
-END = "<!-- bench_models:end -->"
+SECTION = DocSection("bench_models")
+BEGIN, END = SECTION.markers
+#: (text, body, where="<text>"): ``text`` with the section's body replaced
+replace_section = SECTION.replace
 DEFAULT_BASELINE = "acm"
 
 
@@ -92,33 +93,6 @@ def environment_note(threads: int, repeats: int, warmup: int) -> str:
     )
 
 
-def replace_section(text: str, body: str, path: str = "<text>") -> str:
-    """``text`` with everything between the BEGIN and END marker lines replaced by ``body``.
-
-    Markers count only on a line of their own, so prose may mention them.
-    """
-    begin = re.search(rf"^{re.escape(BEGIN)}[ \t]*$", text, re.M)
-    end = re.search(rf"^{re.escape(END)}[ \t]*$", text, re.M)
-    if not begin or not end or end.start() < begin.end():
-        raise InputError(f"{path}: no '{BEGIN}' ... '{END}' section (each marker on its own line) to rewrite")
-    return text[: begin.end()] + "\n" + body.strip("\n") + "\n" + text[end.start() :]
-
-
-def check_docs(path: Path) -> str:
-    """The file's text, after checking it exists and has the marked section (before any measuring)."""
-    if not path.is_file():
-        raise InputError(f"{path}: file not found (--write-docs rewrites a section of an existing file)")
-    text = path.read_text(encoding="utf-8")
-    replace_section(text, "", str(path))
-    return text
-
-
-def write_docs(path: Path, body: str) -> None:
-    new = replace_section(check_docs(path), body, str(path))
-    with atomic_write(path, "w", encoding="utf-8") as f:
-        f.write(new)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", help="networks to benchmark (default: all learned networks)")
@@ -147,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                                  f"benchmarks/bench_classical.py")
         baseline = pick_baseline(names, args.baseline)
         if args.write_docs:
-            check_docs(args.write_docs)
+            SECTION.check(args.write_docs)  # fail before measuring
         torch.set_num_threads(args.threads)
         rows = run_benchmark(names, args.size, args.flops_sizes, args.repeats, args.warmup, baseline)
         table = markdown_table(rows, args.size, args.flops_sizes, baseline)
@@ -156,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(note)
         if args.write_docs:
-            write_docs(args.write_docs, table + "\n\n" + note)
+            SECTION.write(args.write_docs, table + "\n\n" + note)
             print(f"wrote the table into {args.write_docs}", file=sys.stderr)
     except FdepError as e:
         print(f"bench_models: error: {e}", file=sys.stderr)

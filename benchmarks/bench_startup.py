@@ -17,9 +17,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from common import src_env
+
 LINES = (["--help"], ["train", "--help"], ["test", "--help"], ["models", "--help"], ["--version"])
 PROBE = ("import sys, atexit\n"
          "atexit.register(lambda: sys.stderr.write('torch imported: %s\\n' % ('torch' in sys.modules)))\n"
@@ -27,7 +27,7 @@ PROBE = ("import sys, atexit\n"
 
 
 def run_once(args: list[str]) -> tuple[float, bool]:
-    env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = src_env()
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=300)
     wall = time.perf_counter() - t0

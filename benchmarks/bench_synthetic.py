@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from common import shared_data
 from fdep.data import generate_synthetic, load_dataset
 from fdep.imageio import read_image, read_mask
 
@@ -129,7 +130,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--nuaa", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "NUAA-SIRST")
+    ap.add_argument("--nuaa", type=Path, default=shared_data() / "NUAA-SIRST")
     args = ap.parse_args()
     try:
         from fdep.metrics import evaluate

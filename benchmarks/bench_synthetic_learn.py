@@ -14,7 +14,6 @@ next to the white top-hat baseline of bench_synthetic.py.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,10 +23,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_synthetic import normalise, reference_metrics, tophat  # noqa: E402
-from fdep.data import TrainTransform, crop_to, generate_synthetic, load_dataset, pad_to_multiple  # noqa: E402
-from fdep.imageio import read_image, read_mask  # noqa: E402
+from bench_synthetic import normalise, reference_metrics, tophat
+from common import default_device, shared_data
+from fdep.data import TrainTransform, crop_to, generate_synthetic, load_dataset, pad_to_multiple
+from fdep.imageio import read_image, read_mask
 
 
 def block(i, o):
@@ -103,8 +102,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--nuaa", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "NUAA-SIRST")
+    ap.add_argument("--device", default=default_device())
+    ap.add_argument("--nuaa", type=Path, default=shared_data() / "NUAA-SIRST")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

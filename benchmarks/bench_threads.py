@@ -33,8 +33,9 @@ import sys
 import time
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
-BEGIN, END = "<!-- bench_threads:begin -->", "<!-- bench_threads:end -->"
+from common import DocSection, src_env, use_src
+
+SECTION = DocSection("bench_threads")
 WORKLOADS = ("forward", "train-step")
 SPIN = "while True:\n    pass\n"
 
@@ -85,8 +86,7 @@ def worker(mode: str, workload: str, repeats: int, warmup: int, size: int) -> di
 
 
 def run_worker(mode: str, workload: str, args: argparse.Namespace) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
-    env["PYTHONPATH"] = str(SRC) + os.pathsep + env.get("PYTHONPATH", "")
+    env = src_env({k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")})
     cmd = [sys.executable, __file__, "--worker", mode, "--workload", workload, "--repeats", str(args.repeats),
            "--warmup", str(args.warmup), "--size", str(args.size)]
     t0 = time.perf_counter()
@@ -104,7 +104,7 @@ def run_worker(mode: str, workload: str, args: argparse.Namespace) -> dict:
 
 def measure(args: argparse.Namespace) -> tuple[dict, str]:
     """{(load, workload, mode): worker result} and a line describing the machine."""
-    sys.path.insert(0, str(SRC))
+    use_src()
     from fdep.cpu import busy_cores, usable_cores
 
     cores = usable_cores()
@@ -160,19 +160,6 @@ def table(results: dict, workloads: list[str], timeout: float) -> str:
     return "\n".join(lines)
 
 
-def write_docs(path: Path, text: str) -> None:
-    sys.path.insert(0, str(SRC))
-    from fdep.fileio import atomic_write
-
-    doc = path.read_text()
-    if BEGIN not in doc or END not in doc:
-        raise SystemExit(f"{path}: no {BEGIN} ... {END} markers")
-    head, rest = doc.split(BEGIN, 1)
-    _old, tail = rest.split(END, 1)
-    with atomic_write(path, "w") as f:
-        f.write(f"{head}{BEGIN}\n{text}\n{END}{tail}")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20, help="timed calls per condition (default 20)")
@@ -195,11 +182,19 @@ def main() -> int:
     bad = [w for w in args.workloads if w not in WORKLOADS]
     if bad:
         ap.error(f"unknown workload(s) {', '.join(bad)}; choose from {', '.join(WORKLOADS)}")
+    if args.write_docs:
+        use_src()
+        from fdep.errors import InputError
+
+        try:
+            SECTION.check(args.write_docs)  # fail before measuring
+        except InputError as e:
+            ap.error(str(e))
     results, machine = measure(args)
     text = f"{machine}\n\n{table(results, args.workloads, args.timeout)}"
     print(text)
     if args.write_docs:
-        write_docs(args.write_docs, f"`benchmarks/bench_threads.py` on {text}")
+        SECTION.write(args.write_docs, f"`benchmarks/bench_threads.py` on {text}")
         print(f"wrote {args.write_docs}")
     return 0
 

@@ -26,16 +26,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train_step import _install_smp_standin  # noqa: E402
-from compare_with_pal import PAL_NAMES, build_pal, install_standins  # noqa: E402
+from pal_checkout import build_pal, is_deep, use_pal_checkout
 
 
 def _authors_transform(mean, std):
@@ -198,15 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    if PAL_NAMES.get(a.model) in ("DNA", "UIU"):
+    if is_deep(a.model):
         ap.error("deep-supervision networks take another branch of train_fn; this script times the generic one")
     import lightning  # noqa: F401  (before the torchvision stand-in: Lightning probes for torchvision on import)
 
     import fdep.training.module  # noqa: F401
 
-    install_standins()
-    _install_smp_standin()
-    sys.path.insert(0, a.pal)
+    use_pal_checkout(a.pal)
     torch.manual_seed(a.seed)
     with tempfile.TemporaryDirectory(prefix="fdep-bench-epoch-") as tmp:
         train_dir, n = _link_training_split(Path(a.data), Path(tmp))

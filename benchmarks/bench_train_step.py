@@ -18,51 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-import types
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_with_pal import build_pal, install_standins  # noqa: E402
-
-
-def _install_smp_standin() -> None:
-    """segmentation_models_pytorch's SoftBCEWithLogitsLoss(reduction='None', smooth_factor=None) = plain BCE."""
-    try:
-        import segmentation_models_pytorch.losses  # noqa: F401
-        return
-    except ImportError:
-        pass
-
-    class SoftBCEWithLogitsLoss(torch.nn.Module):
-        def __init__(self, smooth_factor=None, reduction="mean", **_):
-            super().__init__()
-            self.reduction = reduction
-
-        def forward(self, pred, target):
-            loss = F.binary_cross_entropy_with_logits(pred, target, reduction="none")
-            return loss.mean() if self.reduction == "mean" else loss
-
-    smp = types.ModuleType("segmentation_models_pytorch")
-    losses = types.ModuleType("segmentation_models_pytorch.losses")
-    for n in ("DiceLoss", "SoftCrossEntropyLoss", "LovaszLoss"):
-        setattr(losses, n, None)
-    losses.SoftBCEWithLogitsLoss = SoftBCEWithLogitsLoss
-    smp.losses = losses
-    sys.modules.setdefault("segmentation_models_pytorch", smp)
-    sys.modules.setdefault("segmentation_models_pytorch.losses", losses)
+from common import default_device
+from pal_checkout import build_pal, use_pal_checkout
 
 
 def authors_step_fn(pal: Path, name: str, device: torch.device):
     """A closure doing one step of the authors' train_fn on (x, y)."""
-    install_standins()
-    _install_smp_standin()
-    if str(pal) not in sys.path:
-        sys.path.insert(0, str(pal))
+    use_pal_checkout(pal)
     from loss.Edge_loss import edgeSCE_loss
 
     model = build_pal(pal, name).to(device).train()
@@ -153,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--device", default=default_device())
     ap.add_argument("--precision", default="auto", help="fdep's precision (default auto, as fdep train)")
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--json", help="also write the result here")

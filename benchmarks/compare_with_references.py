@@ -16,7 +16,7 @@ never uses; they must equal the network's ``paper_unused_params``).
 --mtu: the ``MTU-Net-code/model`` folder of github.com/TianhaoWu16/Multi-level-TransUNet-for-Space-based-
 Infrared-Tiny-ship-Detection (MTU-Net). A network whose reference is not given (or not found) is
 skipped with a note. The references import einops, ml_collections and thop; when those are not
-installed, minimal stand-ins (written here) are put in ``sys.modules`` for the uses these files make
+installed, minimal stand-ins (standins.py) are put in ``sys.modules`` for the uses these files make
 of them. The MTU-Net reference hard-codes its 64 x 64 token grid (a 1024 x 1024 input); it is
 compared as is at 1024 x 1024 and, with that grid taken from the input (the one change that lets it
 run on other sizes, applied to its source text at load time), at smaller sizes.
@@ -27,9 +27,6 @@ Exit status 0 when every check is within --atol (relative to the output scale), 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib.util
-import math
 import re
 import sys
 import types
@@ -38,74 +35,12 @@ from pathlib import Path
 
 import torch
 
+import standins
+from equality_harness import as_list, perturb, transfer
 from fdep.models import count_parameters, create_model
 
-# --- stand-ins for the references' third-party imports ------------------------------------------
-
-
-def _einops_rearrange(tensor: torch.Tensor, pattern: str, **sizes: int) -> torch.Tensor:
-    """einops.rearrange for reshape/permute patterns with parenthesised groups (no ellipsis)."""
-
-    def parse(side: str) -> list[list[str]]:
-        return [t[1:-1].split() if t.startswith("(") else [t] for t in re.findall(r"\([^)]*\)|\S+", side)]
-
-    left, right = (parse(s) for s in pattern.split("->"))
-    if len(left) != tensor.dim():
-        raise ValueError(f"rearrange {pattern!r}: tensor has {tensor.dim()} dims")
-    known = dict(sizes)
-    for group, n in zip(left, tensor.shape):
-        free = [a for a in group if a not in known]
-        prod = math.prod(known[a] for a in group if a in known)
-        if len(free) > 1:
-            raise ValueError(f"rearrange {pattern!r}: cannot infer {free}")
-        if free:
-            known[free[0]] = n // prod
-    atoms = [a for g in left for a in g]
-    out_atoms = [a for g in right for a in g]
-    t = tensor.reshape([known[a] for a in atoms]).permute([atoms.index(a) for a in out_atoms])
-    return t.reshape([math.prod(known[a] for a in g) for g in right])
-
-
-def _einops_repeat(tensor: torch.Tensor, pattern: str, **sizes: int) -> torch.Tensor:
-    if " ".join(pattern.split()) != "b ... -> (b batch_size) ...":
-        raise NotImplementedError(pattern)
-    return tensor.repeat_interleave(sizes["batch_size"], dim=0)
-
-
-class _ConfigDict(dict):
-    def __getattr__(self, key):
-        try:
-            return self[key]
-        except KeyError as e:
-            raise AttributeError(key) from e
-
-    def __setattr__(self, key, value):
-        self[key] = value
-
-
-@contextlib.contextmanager
-def _importing_references(*names: str):
-    """While loading reference files: stand-ins for missing einops/ml_collections/thop in ``sys.modules``;
-    afterwards remove those and the given module ``names`` again (the loaded modules keep their references)."""
-
-    def have(name: str) -> bool:
-        return name in sys.modules or importlib.util.find_spec(name) is not None
-
-    added = [*names]
-    if not have("einops"):
-        sys.modules["einops"] = types.SimpleNamespace(rearrange=_einops_rearrange, repeat=_einops_repeat)
-        added.append("einops")
-    if not have("ml_collections"):
-        sys.modules["ml_collections"] = types.SimpleNamespace(ConfigDict=_ConfigDict)
-        added.append("ml_collections")
-    if not have("thop"):
-        sys.modules["thop"] = types.SimpleNamespace(profile=None)
-        added.append("thop")
-    try:
-        yield
-    finally:
-        for name in added:
-            sys.modules.pop(name, None)
+#: what the reference files import that need not be installed (standins.py)
+REFERENCE_IMPORTS = ("einops", "ml_collections", "thop")
 
 
 def _load(path: Path, name: str, source: str | None = None) -> types.ModuleType:
@@ -239,37 +174,12 @@ def sds_map(key: str) -> str:
 # --- comparison ------------------------------------------------------------------------------------
 
 
-def randomise(model: torch.nn.Module, seed: int) -> None:
-    """Perturb every parameter and BN buffer so that no check passes by a trivial initialisation."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            spread = float(p.std()) if p.numel() > 1 else 0.0
-            p.add_((0.5 * spread if spread > 0 else 0.1) * torch.randn(p.shape, generator=g))
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
-
-
-def transfer(ours: torch.nn.Module, ref: torch.nn.Module, key_map: Callable[[str], str]) -> list[str]:
-    """Copy the reference's tensors into ours; returns the reference parameters left unused."""
-    ref_sd = ref.state_dict()
-    new = {}
-    for key, value in ours.state_dict().items():
-        rkey = key_map(key)
-        if rkey not in ref_sd:
-            raise KeyError(f"{key} -> {rkey}: not in the reference")
-        if ref_sd[rkey].shape != value.shape:
-            raise ValueError(f"{key} -> {rkey}: shape {tuple(value.shape)} vs {tuple(ref_sd[rkey].shape)}")
-        new[key] = ref_sd[rkey].clone()
-    ours.load_state_dict(new, strict=True)
-    used = {key_map(k) for k in new}
+def transfer_by_keys(ours: torch.nn.Module, ref: torch.nn.Module, key_map: Callable[[str], str]) -> list[str]:
+    """Copy the reference's tensors into ours (our key -> ``key_map(key)``); returns the reference parameters
+    left unused."""
+    transfer(ref, ours, [((key_map(k),), k) for k in ours.state_dict()])
+    used = {key_map(k) for k in ours.state_dict()}
     return [k for k, _ in ref.named_parameters() if k not in used]
-
-
-def _as_list(out) -> list[torch.Tensor]:
-    return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
 def _diff(a: list[torch.Tensor], b: list[torch.Tensor]) -> tuple[float, float]:
@@ -294,9 +204,9 @@ def _check_shape(ours, ref, key_map, x: torch.Tensor, ref_final, grads: bool) ->
     xo, xr = x.clone().requires_grad_(grads), x.clone().requires_grad_(grads)
     with torch.set_grad_enabled(grads):
         torch.manual_seed(1234)
-        out_o = _as_list(ours(xo))
+        out_o = as_list(ours(xo))
         torch.manual_seed(1234)
-        out_r = _as_list(ref(xr))
+        out_r = as_list(ref(xr))
     checks.append((f"train {tag}, {len(out_r)} outputs", *_diff(out_o, out_r)))
     if grads:
         w = [torch.randn(o.shape, generator=torch.Generator().manual_seed(i)).to(x.dtype) for i, o in enumerate(out_r)]
@@ -326,7 +236,7 @@ def compare(name: str, ours, ref, key_map, shapes, ref_final, float64: bool = Tr
     float32 checks outputs as the networks run; float64 (when ``float64``) also checks gradients,
     with round-off small enough that any real difference would stand out.
     """
-    unused = transfer(ours, ref, key_map)
+    unused = transfer_by_keys(ours, ref, key_map)
     n_unused = sum(dict(ref.named_parameters())[k].numel() for k in unused)
     res = {"name": name, "checks": [], "unused_ref_params": n_unused, "unused_names": unused}
     for shape in shapes:
@@ -340,21 +250,21 @@ def compare(name: str, ours, ref, key_map, shapes, ref_final, float64: bool = Tr
 
 
 def run_sctransnet(pal: Path, shapes) -> dict:
-    with _importing_references("ref_sctransnet"):
+    with standins.while_loading(REFERENCE_IMPORTS, "ref_sctransnet"):
         mod = _load(pal / "model/SCTransNet/SCTransNet_no_sigmoid.py", "ref_sctransnet")
     torch.manual_seed(0)
     ref = mod.SCTransNet_No_Sigmoid(mode="train")  # as PAL's train_model.py builds it (n_channels=3)
-    randomise(ref, 1)
+    perturb(ref, 1)
     return compare("sctransnet", create_model("sctransnet", in_chans=3), ref, _mapper(SCT_RULES), shapes,
                    lambda out: out[-1])
 
 
 def run_sdsnet(pal: Path, shapes) -> dict:
-    with _importing_references("ref_sdsnet"):
+    with standins.while_loading(REFERENCE_IMPORTS, "ref_sdsnet"):
         mod = _load(pal / "model/SDSNet/SDSNet_no_sigmoid.py", "ref_sdsnet")
     torch.manual_seed(0)
     ref = mod.SDSNet_No_Sigmoid(n_channels=3, n_classes=1, mode="train", deepsuper=True)
-    randomise(ref, 2)
+    perturb(ref, 2)
     return compare("sdsnet", create_model("sdsnet", in_chans=3), ref, sds_map, shapes, lambda out: out[-1])
 
 
@@ -365,7 +275,7 @@ def run_mtunet(root: Path, shapes, any_size: bool, float64: bool = True) -> dict
         if src.count(grid) != 4:
             raise ValueError(f"{root / 'MTU_Net.py'}: expected the hard-coded token grid '{grid}' four times")
         src = src.replace(grid, "x=input.shape[2] // 16, y=input.shape[3] // 16")
-    with _importing_references("model", "model.vit", "model.MTU_Net"):
+    with standins.while_loading(REFERENCE_IMPORTS, "model", "model.vit", "model.MTU_Net"):
         pkg = types.ModuleType("model")  # the reference imports `model.vit`
         pkg.__path__ = [str(root)]
         sys.modules["model"] = pkg
@@ -374,7 +284,7 @@ def run_mtunet(root: Path, shapes, any_size: bool, float64: bool = True) -> dict
     torch.manual_seed(0)
     ref = mod.res_UNet(num_classes=1, input_channels=3, block=mod.Res_block, num_blocks=[2, 2, 2, 2],
                        nb_filter=[16, 32, 64, 128, 256])  # train.py defaults: channel_size three, resnet_18
-    randomise(ref, 3)
+    perturb(ref, 3)
     label = "mtunet" + (" (grid from input)" if any_size else " (as published)")
     return compare(label, create_model("mtunet", in_chans=3), ref, _mapper(MTU_RULES), shapes, lambda out: out,
                    float64=float64)

@@ -37,7 +37,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, src_env
+
 TABLE1 = ("acm", "alcnet", "mlclnet", "dnanet", "msdanet", "alclnet", "gglnet", "uiunet")
 
 
@@ -58,9 +59,7 @@ def fdep_cmd(*args: str) -> list[str]:
 
 
 def env_with_threads(threads: int) -> dict[str, str]:
-    src = str(ROOT / "src")
-    return dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
+    return src_env(OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
 
 
 def read_metrics(path: Path) -> list[dict[str, str]]:
@@ -193,7 +192,6 @@ def main(argv: list[str] | None = None) -> int:
         summary["rows"].append(row)
         print(f"{n}: {row['status']}, best epoch {row['best_epoch']}, test {row.get('test')}", flush=True)
     if a.pal:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
         from bench_train_step import run as time_steps
 
         dev = "cuda" if a.accelerator == "gpu" else "cpu"

@@ -16,16 +16,15 @@ exactly as the authors' do from that start; a gap shows at the step where the tw
 from __future__ import annotations
 
 import csv
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from authors_loop import loop_arguments  # noqa: E402
-from bench_train_step import _install_smp_standin  # noqa: E402
-from compare_with_pal import PAL_NAMES, build_mapping, build_pal, install_standins, transfer  # noqa: E402
+from authors_loop import first_test_image, loop_arguments
+from equality_harness import transfer
+from pal_checkout import authors_edges, build_pal, is_deep, use_pal_checkout
+from pal_mapping import build_mapping
 
 
 def _last(out):
@@ -35,33 +34,13 @@ def _last(out):
     return out[-1] if isinstance(out, (list, tuple)) else out
 
 
-def _edges(y: torch.Tensor, mask_to_onehot, onehot_to_binary_edges) -> torch.Tensor:
-    """The authors' edge band of each mask, with the rows/columns their dataset zeroes."""
-    edge = torch.stack([torch.from_numpy(onehot_to_binary_edges(mask_to_onehot(
-        m[0].numpy().astype("int64"), 2), 1, 2)).long()[None] for m in y])
-    edge[..., 1, :] = 0
-    edge[..., -1:, :] = 0
-    edge[..., :, :1] = 0
-    edge[..., :, -1:] = 0
-    return edge
-
-
-def _probe(dm) -> torch.Tensor:
-    probe = dm.val_set[0]["image"][None].expand(-1, 3, -1, -1)
-    h, w = probe.shape[-2] // 32 * 32, probe.shape[-1] // 32 * 32
-    return probe[..., :h, :w].contiguous()
-
-
 def main(argv: list[str] | None = None) -> int:
     a = loop_arguments(__doc__, 12, argv)
     from fdep.training.config import TrainConfig
     from fdep.training.datamodule import SIRSTDataModule, normalisation
     from fdep.training.module import SIRSTModule
 
-    install_standins()
-    _install_smp_standin()
-    sys.path.insert(0, a.pal)
-    from components.edges import mask_to_onehot, onehot_to_binary_edges
+    use_pal_checkout(a.pal)
     from loss.Edge_loss import edgeSCE_loss
 
     cfg_dict = {"protocol": "authors", "model": a.model, "variant": "original", "data": a.data,
@@ -72,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     dm = SIRSTDataModule(cfg)
     dm.setup("fit")
     loader = dm.train_dataloader()
-    probe = _probe(dm)
+    probe = first_test_image(dm)
     torch.manual_seed(a.seed)
     pal = build_pal(Path(a.pal), a.model).train()
     module = SIRSTModule(**cfg.to_dict())
@@ -82,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     pal_opt = torch.optim.AdamW(pal.parameters(), lr=1e-3)
     opt = module.configure_optimizers()
     opt = opt["optimizer"] if isinstance(opt, dict) else opt
-    deep = PAL_NAMES[a.model] in ("DNA", "UIU")
+    deep = is_deep(a.model)
     step = 0
     with open(a.out, "w", newline="") as f:
         wr = csv.writer(f)
@@ -102,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 torch.manual_seed(a.seed * 1_000_003 + step)
                 out_a = pal(x)
                 outs = list(out_a) if deep else [out_a]
-                loss_a = sum(edgeSCE_loss(o, y, _edges(y, mask_to_onehot, onehot_to_binary_edges)) for o in outs)
+                loss_a = sum(edgeSCE_loss(o, y, authors_edges(y)) for o in outs)
                 pal_opt.zero_grad()
                 loss_a.backward()
                 pal_opt.step()

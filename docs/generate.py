@@ -48,10 +48,53 @@ def train_options() -> str:
     return "\n".join(rows)
 
 
+def zoo_table() -> str:
+    """docs/models.md: every registered network and classical method with its kind, parameters (ours, 1 input
+    channel, and the paper's), FDEP's top feature, deep supervision, published weight sets and source."""
+    import torch
+
+    from fdep.models import count_parameters, create_model, get_model_factory, list_models
+    from fdep.models.weights import list_weights
+
+    rows = ["| name | kind | params (M) | paper (M) | top ch / stride | deep sup. | weights | source |",
+            "|---|---|---:|---:|---|---|---|---|"]
+    for name in list_models():
+        cls = get_model_factory(name)
+        with torch.device("meta"):  # shapes only: no memory, no arithmetic
+            params = count_parameters(create_model(name))
+        paper, unused = getattr(cls, "paper_params_m", None), int(getattr(cls, "paper_unused_params", 0))
+        paper_text = "-" if not paper else f"{paper:.2f}" + (f" ({unused:,} unused)" if unused else "")
+        top = f"{cls.top_channels} / {cls.top_stride}" if getattr(cls, "top_channels", 0) else "-"
+        tags = ", ".join(f"`{w.tag}`" for w in list_weights(name)) or "-"
+        rows.append(f"| `{name}` | {cls.kind} | {params / 1e6:.2f} | {paper_text} | {top} | "
+                    f"{'yes' if cls.deep_supervision else 'no'} | {tags} | {cls.source} |")
+    return "\n".join(rows)
+
+
+def weight_sets_table() -> str:
+    """docs/models.md: the published weight sets, from their release records (fdep.models.weights.WEIGHTS)."""
+    from fdep.models.weights import WEIGHTS
+
+    def num(d: dict, k: str) -> str:
+        return f"{d[k]:.2f}" if d.get(k) is not None else "-"
+
+    rows = ["| set | dataset | protocol, variant, seed | crop | epochs (best) | HSE | IoU | Pd | "
+            "paper HSE / IoU / Pd | MB | sha256 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for w in WEIGHTS:
+        paper = " / ".join(num(w.paper, k) for k in ("hse", "iou", "pd"))
+        where = f" (Table {w.paper_table})" if w.paper_table else ""
+        rows.append(f"| `{w.name}` | {w.dataset} | {w.protocol}, {w.variant}, seed {w.seed} | {w.crop} | "
+                    f"{w.epochs} ({w.best_epoch}) | {num(w.scores, 'hse')} | {num(w.scores, 'iou')} | "
+                    f"{num(w.scores, 'pd')} | {paper}{where} | {w.size_bytes / 1e6:.2f} | `{w.sha256}` |")
+    return "\n".join(rows)
+
+
 #: section name -> (file under docs/, function returning the section's Markdown body)
 SECTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "metric-specs": ("metrics.md", metric_specs_table),
     "train_options": ("training.md", train_options),
+    "zoo": ("models.md", zoo_table),
+    "weight_sets": ("models.md", weight_sets_table),
 }
 
 

@@ -47,6 +47,19 @@ def test_the_core_environment_runs_the_wheel_without_torch(tmp_path):
     assert got["paper_rows"] > 0 and got["splits"] > 0  # package data (paper table, split lists) is in the wheel
 
 
+def test_the_wheel_carries_every_weight_set_and_its_release_record(tmp_path):
+    """The published sets (fdep.models.weights reads release.json beside each set's weights) ship as package data."""
+    probe = ("import json; from importlib import resources\n"
+             "root = resources.files('fdep') / 'weights'\n"
+             "print(json.dumps({p.name: json.loads((p / 'release.json').read_text()) for p in root.iterdir()\n"
+             "                  if (p / 'model.safetensors').is_file()}))\n")
+    r = core(["-c", probe], tmp_path, program="python")
+    assert r.returncode == 0, r.stderr
+    shipped = Path(__file__).resolve().parents[1] / "src" / "fdep" / "weights"
+    want = {p.parent.name: json.loads(p.read_text()) for p in shipped.glob("*/release.json")}
+    assert want and json.loads(r.stdout) == want
+
+
 def test_data_synth_check_and_evaluate_run_in_the_core(tmp_path):
     assert core(["data", "synth", "--n", "6", "--size", "64", "--out", "d", "--name", "s"], tmp_path).returncode == 0
     r = core(["data", "check", "d/s"], tmp_path)

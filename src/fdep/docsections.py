@@ -25,7 +25,8 @@ def _span(text: str, name: str, where: str) -> tuple[int, int]:
     b = re.search(rf"^[ \t]*{re.escape(begin)}[ \t]*$", text, re.M)
     e = re.search(rf"^[ \t]*{re.escape(end)}[ \t]*$", text[b.end():] if b else "", re.M)
     if not b or not e:
-        raise InputError(f"{where}: no '{begin}' ... '{end}' section (each marker on a line of its own)")
+        raise InputError(f"{where}: no '{begin}' ... '{end}' section (each marker on its own line) to rewrite "
+                         f"or check")
     return b.end(), b.end() + e.start()
 
 

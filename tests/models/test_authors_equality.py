@@ -1,7 +1,7 @@
 """Guards of the details that make the zoo's defaults equal to the authors' PyTorch networks (PAL).
 
 The full weight-for-weight comparison needs the authors' code and lives in
-``benchmarks/compare_with_pal.py`` (see docs/models.md); these tests pin what
+``benchmarks/compare_with_pal.py`` (see docs/equality.md); these tests pin what
 it established without needing that code: parameter counts, normalisation
 types and momenta, and hand-computable behaviour of the pieces that differed.
 """

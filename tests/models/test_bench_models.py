@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from fdep.errors import InputError, ModelError
 from fdep.models import list_models
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_models.py"
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_models_under_test", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/bench_models.py")
 
 
 def test_replace_section_keeps_the_rest(bench):

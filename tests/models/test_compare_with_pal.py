@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 
 from fdep.models import create_model
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "compare_with_pal.py"
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def cmp():
-    spec = importlib.util.spec_from_file_location("compare_with_pal_under_test", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/compare_with_pal.py")
 
 
 @pytest.mark.parametrize("argv", [[], ["--pal", "/nonexistent/PAL"]])

@@ -15,12 +15,11 @@ likewise; and per network, all tensors of a scheme pooled (values divided by the
 must have std 1 within tolerance, which catches small tensors. Seeds are fixed, tolerances ~6 sigma.
 
 With FDEP_REF_PAL pointing at a YuChuang1205/PAL checkout, one more test builds PAL's own networks
-and compares their per-tensor std with ours (benchmarks/compare_with_pal.py pairs the tensors).
+and compares their per-tensor std with ours (benchmarks/pal_mapping.py pairs the tensors).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import re
@@ -33,6 +32,7 @@ from torch import nn
 from fdep.errors import ConfigError
 from fdep.models import create_model
 from fdep.models.init_schemes import AUTHORS_INIT, apply_init, pytorch_default
+from tests.scripts import load_script
 
 MIN_N = 64  # per-tensor std checks from this many values on
 
@@ -245,10 +245,8 @@ def _pal_root() -> Path:
 
 @pytest.fixture(scope="module")
 def cmp():
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "compare_with_pal.py"
-    spec = importlib.util.spec_from_file_location("compare_with_pal_for_init", script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    _pal_root()  # skip before the stand-ins enter sys.modules (Lightning's torchvision probe trips on them)
+    mod = load_script("benchmarks/compare_with_pal.py")
     mod.install_standins()
     return mod
 

@@ -3,7 +3,7 @@ designs, RPCANet's unfolded recurrence and reconstruction term, ILNet's DODA/IPO
 and ONNX export (slow).
 
 Equality with the authors' code (weights transferred from their randomised networks) is checked
-outside the repository; docs/models.md gives the numbers.
+outside the repository; docs/equality.md gives the numbers.
 """
 
 from __future__ import annotations

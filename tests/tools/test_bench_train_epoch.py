@@ -5,14 +5,13 @@ Needs a YuChuang1205/PAL checkout (FDEP_REF_PAL) and albumentations 1.3.0; skipp
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_train_epoch.py"
+from tests.scripts import load_script
 
 
 def test_epochs_alternate_and_ratio_is_theirs(tiny_data, tmp_path, capsys):
@@ -22,9 +21,7 @@ def test_epochs_alternate_and_ratio_is_theirs(tiny_data, tmp_path, capsys):
     alb = pytest.importorskip("albumentations")
     if alb.__version__ != "1.3.0":
         pytest.skip(f"albumentations 1.3.0 needed (the authors' version), found {alb.__version__}")
-    spec = importlib.util.spec_from_file_location("bench_train_epoch_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("benchmarks/bench_train_epoch.py")
     out = tmp_path / "e.json"
     assert mod.main(["--pal", pal, "--data", str(tiny_data), "--model", "acm", "--crop", "32", "--epochs", "2",
                      "--threads", "1", "--json", str(out)]) == 0

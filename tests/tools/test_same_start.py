@@ -6,13 +6,12 @@ Needs a YuChuang1205/PAL checkout (FDEP_REF_PAL); skipped without one.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "same_start.py"
+from tests.scripts import load_script
 
 
 def _pal_root() -> Path:
@@ -25,9 +24,7 @@ def _pal_root() -> Path:
 @pytest.mark.parametrize("model", ["acm", "alcnet"])
 def test_same_start_trains_alike(model, tiny_data, tmp_path):
     pal = _pal_root()
-    spec = importlib.util.spec_from_file_location("same_start_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("benchmarks/same_start.py")
     out = tmp_path / "s.csv"
     assert mod.main(["--pal", str(pal), "--model", model, "--data", str(tiny_data), "--epochs", "2",
                      "--crop", "32", "--out", str(out)]) == 0

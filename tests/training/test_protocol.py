@@ -4,7 +4,6 @@ constant learning rate, selection metric and a tiny end-to-end run of the author
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from fdep.cli.main import main
 from fdep.errors import ConfigError
 from fdep.training.config import PROTOCOL_KEYS, TrainConfig, protocol_settings, resolve, save_yaml
 from tests.run_helpers import train_args
+from tests.scripts import load_script
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 AUTHORS = {"in_chans": 3, "val_split": "test", "select_metric": "iou", "val_every": 1, "scheduler": "none",
@@ -96,9 +96,7 @@ def test_every_paper_row_exists_in_the_authors_protocol():
 
 
 def test_generator_output_is_committed(tmp_path):
-    spec = importlib.util.spec_from_file_location("cfg_generate", CONFIGS / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("configs/generate.py")
     assert mod.main(tmp_path) == 96
     for f in sorted(tmp_path.rglob("*.yaml")):
         rel = f.relative_to(tmp_path)

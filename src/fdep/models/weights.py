@@ -4,7 +4,8 @@
 variant, protocol, how it was trained (command, seed, crop), the test scores it reached (with
 the paper's row beside them), and the size and sha256 of its ``model.safetensors``. Small
 sets ship inside the package (``fdep/weights/<folder>/``, in the Hugging Face layout that
-``fdep export --hub`` writes: ``config.json``, ``model.safetensors``, ``README.md``).
+``fdep export --hub`` writes: ``config.json``, ``model.safetensors``, ``README.md``), each with
+its record ``release.json``, which ``release/publish_weights.py`` writes and this module reads.
 
 ``weights=`` accepts, in this order:
 
@@ -21,6 +22,7 @@ building the network with it :func:`fdep.models.factory.create_model`.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,6 +30,8 @@ from pathlib import Path
 from ..errors import WeightsError
 
 WEIGHTS_FILE = "model.safetensors"
+#: the published set's record beside its weights (torch-free data: what WEIGHTS is read from)
+RELEASE_FILE = "release.json"
 
 
 @dataclass(frozen=True)
@@ -61,35 +65,33 @@ class WeightSet:
         return asdict(self)
 
 
-#: every published weight set (filled as real-data runs finish: docs/results.md)
-WEIGHTS: tuple[WeightSet, ...] = (
-    WeightSet(
-        model='acm', tag='nuaa-sirst', dataset='NUAA-SIRST', variant='original',
-        protocol='authors', folder='acm-nuaa-sirst',
-        sha256='8c40150ba4f743d02d0cec08f68ec58bb70aa6cd3defd8973cdf31a6f5383207', size_bytes=1624060,
-        command=('OMP_NUM_THREADS=1 taskset -c 0 fdep train --config configs/nuaa-sirst/acm_original.yaml '
-                 '--data data/NUAA-SIRST --crop 256 --num-workers 0'),
-        seed=0, crop=256, epochs=400, best_epoch=387,
-        scores={'hse': 76.44382119901782, 'hse_p': 87.73644340429615, 'hse_t': 87.12892639921466,
-                'iou': 67.70884702633396, 'niou': 66.07279728862757, 'pd': 92.39543726235742,
-                'fa': 37.318864590009056, 'auc': 99.8838783480664},
-        paper={'iou': 67.07, 'pd': 91.63, 'hse_p': 87.25, 'hse_t': 89.23, 'hse': 77.86}, paper_table='2',
-        licence="the SIRST dataset's terms (YimianDai/sirst), academic research use",
-    ),
-    WeightSet(
-        model='alcnet', tag='nuaa-sirst', dataset='NUAA-SIRST', variant='original',
-        protocol='authors', folder='alcnet-nuaa-sirst',
-        sha256='39cc2e3dfd3f3aa729028121b4eee405caacf9015245778b3dab444c677021ce', size_bytes=1736892,
-        command=('fdep train --config configs/nuaa-sirst/alcnet_original.yaml --data data/NUAA-SIRST '
-                 '--crop 256 --seed 1 --num-workers 0'),
-        seed=1, crop=256, epochs=400, best_epoch=387,
-        scores={'hse': 80.92007348646652, 'hse_p': 90.00276817238276, 'hse_t': 89.9084274068992,
-                'iou': 71.76173649671883, 'niou': 70.5694658769125, 'pd': 92.01520912547528,
-                'fa': 33.27141420248969, 'auc': 99.32226726633169},
-        paper={'iou': 70.64, 'pd': 92.02, 'hse_p': 90.56, 'hse_t': 87.09, 'hse': 78.87}, paper_table='2',
-        licence="the SIRST dataset's terms (YimianDai/sirst), academic research use",
-    ),
-)
+def release_json(ws: WeightSet) -> str:
+    """The text of a set's ``release.json``: every field but ``folder`` (the folder it lies in)."""
+    record = {k: v for k, v in ws.to_dict().items() if k != "folder"}
+    return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+
+
+def read_release(folder: Path) -> WeightSet:
+    """The weight set recorded in ``folder/release.json`` (floats as written: JSON keeps every digit)."""
+    path = folder / RELEASE_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return WeightSet(**record, folder=folder.name)
+    except (OSError, ValueError, TypeError) as e:
+        raise WeightsError(f"{path}: not a readable weight-set record ({e}); a damaged install? reinstall fdep") from e
+
+
+def _published() -> tuple[WeightSet, ...]:
+    """Every shipped folder with a release record, in folder-name order."""
+    root = resources.files("fdep") / "weights"
+    if not root.is_dir():
+        return ()
+    folders = sorted((Path(str(f)) for f in root.iterdir() if (f / RELEASE_FILE).is_file()), key=lambda p: p.name)
+    return tuple(read_release(f) for f in folders)
+
+
+#: every published weight set: the release records under fdep/weights/ (written by release/publish_weights.py)
+WEIGHTS: tuple[WeightSet, ...] = _published()
 
 
 def list_weights(model: str | None = None) -> list[WeightSet]:

@@ -1,10 +1,10 @@
-"""Publish a finished run as a shipped weight set: the Hub folder inside the package and its registry entry.
+"""Publish a finished run as a shipped weight set: the Hub folder inside the package and its release record.
 
-    PYTHONPATH=src python benchmarks/publish_weights.py RUN_DIR --tag nuaa-sirst --command "fdep train ..."
+    PYTHONPATH=src python release/publish_weights.py RUN_DIR --tag nuaa-sirst --command "fdep train ..."
 
 Writes ``src/fdep/weights/<model>-<tag>/`` (``fdep export --hub`` of RUN_DIR/checkpoints/best.ckpt, with
-RUN_DIR/test_test/results.json in its card) and prints the ``WeightSet(...)`` to add to
-``fdep.models.weights.WEIGHTS`` (hash, size, scores x100 at full precision, the paper's row).
+RUN_DIR/test_test/results.json in its card) and its ``release.json``, the record ``fdep.models.weights``
+reads (hash, size, scores x100 at full precision, the paper's row). Commit the folder (docs/models.md).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from fdep.fileio import atomic_write
 from fdep.metrics import METRIC_SPECS
-from fdep.models.weights import WEIGHTS_FILE, sha256_of
+from fdep.models.weights import RELEASE_FILE, WEIGHTS_FILE, WeightSet, release_json, sha256_of
 from fdep.tools.hub_export import export_hub
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "fdep" / "weights"
@@ -39,16 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     f = out / WEIGHTS_FILE
     scores = {k: METRIC_SPECS[k].scale * res[k] for k in KEYS if res.get(k) is not None}
     paper = {m["metric"]: m["paper"] for m in ((res.get("paper") or {}).get("metrics") or [])}
-    print(f"""    WeightSet(
-        model={cfg['model']!r}, tag={a.tag!r}, dataset={res['dataset_name']!r}, variant={cfg['variant']!r},
-        protocol={cfg['protocol']!r}, folder={folder!r},
-        sha256={sha256_of(f)!r}, size_bytes={f.stat().st_size},
-        command={a.command!r},
-        seed={cfg['seed']}, crop={cfg['crop']}, epochs={cfg['epochs']}, best_epoch={res['epochs_trained']},
-        scores={scores!r},
-        paper={paper!r}, paper_table={(res.get('paper') or {}).get('table', '')!r},
-        licence={a.licence!r},
-    ),""")
+    ws = WeightSet(
+        model=cfg['model'], tag=a.tag, dataset=res['dataset_name'], variant=cfg['variant'],
+        protocol=cfg['protocol'], folder=folder,
+        sha256=sha256_of(f), size_bytes=f.stat().st_size,
+        command=a.command,
+        seed=cfg['seed'], crop=cfg['crop'], epochs=cfg['epochs'], best_epoch=res['epochs_trained'],
+        scores=scores,
+        paper=paper, paper_table=(res.get('paper') or {}).get('table', ''),
+        licence=a.licence,
+    )
+    with atomic_write(out / RELEASE_FILE, "w", encoding="utf-8") as fh:
+        fh.write(release_json(ws))
+    print(f"published {ws.name}: {out / RELEASE_FILE}")
     return 0
 
 
