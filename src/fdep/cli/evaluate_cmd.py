@@ -50,11 +50,9 @@ def _check_out(path: str | None, overwrite: bool) -> None:
 def format_table(res: dict) -> str:
     import math
 
-    from ..metrics.units import FA_LABEL, FA_SCALE
+    from ..metrics.specs import SCORES
 
-    cols = [("HSE", "hse", 100), ("HSE-P", "hse_p", 100), ("HSE-T", "hse_t", 100), ("IoU", "iou", 100),
-            ("nIoU", "niou", 100), ("Pd", "pd", 100), (FA_LABEL, "fa", FA_SCALE), ("AUC", "auc", 100),
-            ("FA/image", "fa_per_image", 1), ("FA/MP", "fa_per_mpix", 1)]
+    cols = [(s.label, s.key, s.scale) for s in SCORES] + [("FA/image", "fa_per_image", 1), ("FA/MP", "fa_per_mpix", 1)]
     width = [max(8, len(c)) for c, _, _ in cols]
     head = "  ".join(f"{c:>{w}}" for (c, _, _), w in zip(cols, width))
 

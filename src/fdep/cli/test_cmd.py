@@ -125,16 +125,14 @@ def format_results(res: dict) -> str:
 def format_mean_std(results: list[dict]) -> str:
     """The mean ± sample std of several test results (e.g. seeds), naming seeds and collapsed ones, and the paper's
     row with the mean's difference when they all match the same one."""
+    from ..metrics.specs import METRIC_SPECS, PAPER_SCORES
     from ..metrics.spread import is_collapsed
-    from ..metrics.units import FA_LABEL, FA_SCALE
     from ..tools.seeds import format_mean_std as fmt
     from ..tools.seeds import mean_std
 
     seeds = [(r.get("train_config") or {}).get("seed") for r in results]
     parts = []
-    columns = (("hse", "HSE", 100), ("hse_p", "HSE-P", 100), ("hse_t", "HSE-T", 100), ("iou", "IoU", 100),
-               ("niou", "nIoU", 100), ("pd", "Pd", 100), ("fa", FA_LABEL, FA_SCALE))
-    for key, title, scale in columns:
+    for key, title, scale, _lower in PAPER_SCORES:
         mean, std, _n = mean_std(None if r.get(key) is None else scale * r[key] for r in results)
         parts.append(f"{title} {fmt(mean, std)}")
     collapsed = [str(s) for s, r in zip(seeds, results) if is_collapsed(r.get("output_spread"))]
@@ -152,10 +150,11 @@ def format_mean_std(results: list[dict]) -> str:
         cmp = results[0]["paper"]
         diffs = []
         for m in cmp["metrics"]:
+            if m["metric"] not in ("hse", "hse_p", "hse_t", "iou", "pd"):
+                continue
             mean, _s, _n = mean_std(None if r.get(m["metric"]) is None else
-                                    (FA_SCALE if m["metric"] == "fa" else 100) * r[m["metric"]] for r in results)
-            shown = m["metric"] in ("hse", "hse_p", "hse_t", "iou", "pd")
-            if shown and mean is not None and m.get("paper") is not None:
+                                    METRIC_SPECS[m["metric"]].scale * r[m["metric"]] for r in results)
+            if mean is not None and m.get("paper") is not None:
                 diffs.append(f"{m['title']} {m['paper']:.2f} ({mean - m['paper']:+.2f})")
         text += f"\npaper: {cmp['source']}: " + "  ".join(diffs) + "  (in brackets: mean - paper)"
     return text

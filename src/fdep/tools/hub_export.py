@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import InputError, OutputExistsError
 from ..fileio import check_output_folder
-from ..metrics.units import FA_LABEL, FA_SCALE
+from ..metrics.specs import PAPER_SCORES
 
 #: licences of the training data, by dataset name (what a model card must carry on)
 DATA_LICENCES = {
@@ -44,12 +44,10 @@ def _scores_table(results: dict[str, Any] | None) -> str:
     cmp = results.get("paper") or {}
     rows = {m["metric"]: m for m in cmp.get("metrics", [])}
     lines = ["| metric | fdep test | paper | difference |", "|---|---|---|---|"]
-    for key, title in (("hse", "HSE"), ("hse_p", "HSE-P"), ("hse_t", "HSE-T"), ("iou", "IoU"), ("niou", "nIoU"),
-                       ("pd", "Pd"), ("fa", FA_LABEL)):
+    for key, title, scale, _lower in PAPER_SCORES:
         v = results.get(key)
         if v is None:
             continue
-        scale = FA_SCALE if key == "fa" else 100.0
         m = rows.get(key)
         paper = "-" if m is None or m.get("paper") is None else f"{m['paper']:.2f}"
         diff = "-" if m is None or m.get("diff") is None else f"{m['diff']:+.2f}"
