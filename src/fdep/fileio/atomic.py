@@ -58,11 +58,18 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with _moved_into_place(tmp, path), os.fdopen(fd, mode, **kwargs) as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def _moved_into_place(tmp: str, path: Path) -> Iterator[None]:
+    """Move ``tmp`` onto ``path`` with the usual mode when the block succeeds; else remove it, and turn an
+    OSError into the one-line :class:`OutputError` naming ``path``."""
     try:
-        with os.fdopen(fd, mode, **kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        yield
         os.chmod(tmp, usual_mode(path))
         os.replace(tmp, path)
     except BaseException as e:
@@ -97,16 +104,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
-    try:
+    with _moved_into_place(tmp, path):
         yield Path(tmp)
-        os.chmod(tmp, usual_mode(path))
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(e, OSError) and not isinstance(e, OutputError):
-            raise write_failure(path, e) from None
-        raise
 
 
 def write_json(path: str | os.PathLike, obj: Any, strict: bool = False) -> None:
