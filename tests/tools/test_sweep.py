@@ -167,8 +167,9 @@ def test_submitit_local_job_killed_then_resumed_from_last_checkpoint(tmp_path, s
     from fdep.tools.sweep_launchers import RowJob
     from fdep.training.checkpoint import finished_epochs, read_checkpoint
 
-    # enough tiny epochs that the cancel lands mid-run on a loaded machine (6 were all done before it under -n 2)
-    epochs = 30
+    # enough tiny epochs that the cancel lands mid-run on a loaded machine (6, then 30, were all done before it
+    # under -n 2 with training runs beside it)
+    epochs = 200
     cfg = write_config(tmp_path / "cfg" / "tiny", "acm_original", "acm", epochs=epochs)
     (row,) = make_rows([cfg], out=tmp_path / "sw", data_root=str(sweep_data))
     executor = submitit.AutoExecutor(folder=str(tmp_path / "sw" / "submitit" / "%j"), cluster="local")
