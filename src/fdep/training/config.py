@@ -152,9 +152,9 @@ class TrainConfig:
     seeds: list[int] | None = option(None, "fdep sweep runs the config once per seed listed (rows CONFIG/seedN, then "
                                      "their mean ± std); fdep train uses seed")
     output_prior: float | None = option(0.01, "each output starts at this mean target probability: the bias of its "
-                                        "last convolution, found by a dry run, is set so (focal-loss prior), and a head reading "
-                                        "non-negative features starts with non-negative weights; null: the "
-                                        "network's own initialisation (the authors protocol)")
+                                        "last convolution, found by a dry run, is set so (focal-loss prior), and a "
+                                        "head reading non-negative features starts with non-negative weights; null: "
+                                        "the network's own initialisation (the authors protocol)")
     ema_decay: float | None = option(None, "exponential moving average of the weights, updated every step "
                                      "(Lightning's EMAWeightAveraging): validation, best/last.ckpt and light/ use the "
                                      "averaged weights; null: off")
