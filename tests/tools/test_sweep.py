@@ -163,18 +163,41 @@ def test_submitit_debug_executor_runs_rows(tmp_path, sweep_data):
     assert summary["records"][0]["stage"] == "tested" and summary["records"][0]["hse"] is not None
 
 
+def test_local_job_submitted_with_sigint_ignored_still_cancels(tmp_path):
+    """A sweep started with SIGINT ignored (nohup, `cmd &` from a script, CI) passes that on to submitit's job
+    process, which then ignored submitit's cancel (a SIGINT) and ran on: fdep submits with SIGINT handled."""
+    import functools
+    import signal
+
+    from fdep.tools.sweep_launchers import submit_cancellable
+
+    executor = submitit.AutoExecutor(folder=str(tmp_path / "submitit" / "%j"), cluster="local")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        job = submit_cancellable(executor, functools.partial(time.sleep, 120))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert signal.getsignal(signal.SIGINT) is previous  # the caller's disposition is back
+    time.sleep(2)  # the job's process is up (a SIGINT before Python starts would end it anyway)
+    assert not job.done()
+    job.cancel()
+    deadline = time.time() + 60
+    while not job.done() and time.time() < deadline:
+        time.sleep(0.2)
+    assert job.done()
+
+
 def test_submitit_local_job_killed_then_resumed_from_last_checkpoint(tmp_path, sweep_data):
-    from fdep.tools.sweep_launchers import RowJob
+    from fdep.tools.sweep_launchers import RowJob, submit_cancellable
     from fdep.training.checkpoint import finished_epochs, read_checkpoint
 
-    # enough tiny epochs that the cancel lands mid-run on a loaded machine (6, then 30, were all done before it
-    # under -n 2 with training runs beside it)
-    epochs = 200
+    # enough tiny epochs that the cancel lands mid-run (the cancel is sent once the first epoch is saved)
+    epochs = 20
     cfg = write_config(tmp_path / "cfg" / "tiny", "acm_original", "acm", epochs=epochs)
     (row,) = make_rows([cfg], out=tmp_path / "sw", data_root=str(sweep_data))
     executor = submitit.AutoExecutor(folder=str(tmp_path / "sw" / "submitit" / "%j"), cluster="local")
     executor.update_parameters(timeout_min=10)
-    job = executor.submit(RowJob(row, str(tmp_path / "sw" / "logs")))
+    job = submit_cancellable(executor, RowJob(row, str(tmp_path / "sw" / "logs")))
     last = Path(row.run_dir) / "checkpoints" / "last.ckpt"
     deadline = time.time() + 240
     while time.time() < deadline:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from ..errors import ConfigError
 from .sweep_outcome import Outcome, RowOutcome
 from .sweep_row import Row, row_log, row_state_label, run_row
+from .sweep_stage import sigint_raises
 
 Echo = Callable[[str], None]
 
@@ -71,6 +72,16 @@ class RowJob:
         return submitit.helpers.DelayedSubmission(RowJob(self.row, self.log_dir))
 
 
+def submit_cancellable(executor: Any, job: Callable[[], Any]) -> Any:
+    """``executor.submit(job)`` with SIGINT not ignored while submitit starts the job's process.
+
+    submitit cancels a local job with a SIGINT to the process it started, which inherits this process's
+    SIGINT disposition: started from a process that ignores SIGINT (``nohup``, ``cmd &`` from a script, CI)
+    it would ignore the cancel and run on. The job's process gets Python's default handler instead."""
+    with sigint_raises():
+        return executor.submit(job)
+
+
 @dataclass
 class SubmititLauncher:
     """Each row as a job of submitit's executor ``cluster``; waits for every job. A job that died is a failed
@@ -98,7 +109,7 @@ class SubmititLauncher:
         executor.update_parameters(**self.parameters())
         rows = self.job_rows(rows)
         log_dir = str(sweep_dir / "logs")
-        jobs = [executor.submit(RowJob(r, log_dir)) for r in rows]
+        jobs = [submit_cancellable(executor, RowJob(r, log_dir)) for r in rows]
         outcomes = []
         for row, job in zip(rows, jobs):
             try:
