@@ -1,5 +1,5 @@
-"""Every shipped weight set loads by name offline (hash checked), and on NUAA-SIRST's test split (when the real
-data is present) fdep test reproduces the scores recorded in the registry."""
+"""Every shipped weight set loads by name offline (hash checked), and on the test split of the dataset it was
+trained on (when the real data is present) fdep test reproduces the scores recorded in the registry."""
 
 from __future__ import annotations
 

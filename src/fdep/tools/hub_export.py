@@ -23,7 +23,8 @@ from ..metrics.specs import PAPER_SCORES
 #: licences of the training data, by dataset name (what a model card must carry on)
 DATA_LICENCES = {
     "NUAA-SIRST": "the SIRST dataset's terms (YimianDai/sirst: for academic research use)",
-    "NUDT-SIRST": "the NUDT-SIRST dataset's terms (academic research use)",
+    "NUDT-SIRST": ("the NUDT-SIRST dataset's terms (YeRen123455/Infrared-Small-Target-Detection: "
+                   "for academic research use)"),
     "IRSTD-1K": "the IRSTD-1K dataset's terms (academic research use)",
 }
 THRESHOLD = 0.5
