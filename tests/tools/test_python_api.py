@@ -8,6 +8,8 @@ and ``fdep export --model NAME --weights TAG`` as predict takes them.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,7 @@ import torch
 import fdep
 from fdep.cli.main import main
 from fdep.errors import InputError, ModelError, WeightsError
+from fdep.models.weights import WEIGHTS
 from fdep.tools.image_input import bit_depth, to_gray255
 from fdep.tools.inference import Detection
 
@@ -100,8 +103,11 @@ def test_loading_by_name(detect, scene):
     with pytest.raises(WeightsError, match=r"several networks publish weights of that name \(acm.nuaa-sirst, "
                                            r"alcnet.nuaa-sirst\); name one"):
         fdep.load_predictor("nuaa-sirst")
-    with pytest.raises(WeightsError, match=r"acm is a network: name its trained weights, load_predictor\('acm', "
-                                           r"weights=TAG\) or 'acm'.TAG \(published tags: nuaa-sirst\)"):
+    acm_tags = ", ".join(w.tag for w in WEIGHTS if w.model == "acm")  # every published tag, listed in order
+    assert acm_tags.startswith("nuaa-sirst")
+    says = (r"acm is a network: name its trained weights, load_predictor\('acm', weights=TAG\) or 'acm'.TAG "
+            r"\(published tags: " + re.escape(acm_tags) + r"\)")
+    with pytest.raises(WeightsError, match=says):
         fdep.load_predictor("acm")
     with pytest.raises(WeightsError, match="no such checkpoint, folder or .onnx file, nor a published weight set"):
         fdep.load_predictor("runs/missing/best.ckpt")
