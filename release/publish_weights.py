@@ -18,7 +18,7 @@ import yaml
 from fdep.fileio import atomic_write
 from fdep.metrics import METRIC_SPECS
 from fdep.models.weights import RELEASE_FILE, WEIGHTS_FILE, WeightSet, release_json, sha256_of
-from fdep.tools.hub_export import export_hub
+from fdep.tools.hub_export import data_licence, export_hub
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "fdep" / "weights"
 KEYS = ("hse", "hse_p", "hse_t", "iou", "niou", "pd", "fa", "auc")
@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run")
     ap.add_argument("--tag", required=True)
     ap.add_argument("--command", required=True)
-    ap.add_argument("--licence", default="the SIRST dataset's terms (YimianDai/sirst), academic research use")
+    ap.add_argument("--licence", help="the training data's licence (default: the one the model card names for "
+                    "the dataset, fdep.tools.hub_export.DATA_LICENCES)")
     a = ap.parse_args(argv)
     run = Path(a.run)
     cfg = yaml.safe_load((run / "config.yaml").read_text())
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=cfg['seed'], crop=cfg['crop'], epochs=cfg['epochs'], best_epoch=res['epochs_trained'],
         scores=scores,
         paper=paper, paper_table=(res.get('paper') or {}).get('table', ''),
-        licence=a.licence,
+        licence=a.licence or data_licence(res['dataset_name']),
     )
     with atomic_write(out / RELEASE_FILE, "w", encoding="utf-8") as fh:
         fh.write(release_json(ws))

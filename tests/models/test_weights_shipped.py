@@ -9,6 +9,7 @@ import pytest
 
 from fdep.models import create_model
 from fdep.models.weights import WEIGHTS, shipped_folder
+from fdep.tools.hub_export import data_licence
 from tests.conftest import shared_data_root
 
 
@@ -17,6 +18,9 @@ def test_shipped_set_loads_by_name(ws):
     net = create_model(ws.model, weights=ws.tag)
     assert net.weight_set is ws and (shipped_folder(ws) / "README.md").is_file()
     assert net.input_mean is not None and net.input_std > 0
+    # the release record and the model card name one licence, the one of the training data
+    assert ws.licence == data_licence(ws.dataset)
+    assert ws.licence in (shipped_folder(ws) / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.realdata

@@ -30,6 +30,11 @@ DATA_LICENCES = {
 THRESHOLD = 0.5
 
 
+def data_licence(dataset: str) -> str:
+    """The licence a network trained on DATASET carries on (its model card and its release record)."""
+    return DATA_LICENCES.get(dataset, "see the training dataset's terms")
+
+
 def _find_results(checkpoint: Path) -> Path | None:
     """RUN_DIR/test_test/results.json of the run a checkpoint or light folder belongs to, when present."""
     for run in (checkpoint.parent.parent, checkpoint.parent):
@@ -64,7 +69,7 @@ def model_card(config: dict[str, Any], results: dict[str, Any] | None) -> str:
     name, train = config["model_name"], (config.get("extra") or {}).get("train_config") or {}
     dataset = (results or {}).get("dataset_name") or Path(str(train.get("data") or "")).name or "unknown"
     norm = config.get("normalization") or {}
-    licence = DATA_LICENCES.get(dataset, "see the training dataset's terms")
+    licence = data_licence(dataset)
     how = ("\n".join(f"- {k}: {train[k]}" for k in ("protocol", "variant", "crop", "epochs", "batch_size", "lr",
                                                       "loss", "eedm_form", "precision", "seed") if k in train)
            or "- not recorded")
